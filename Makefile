@@ -1,0 +1,55 @@
+# Two commands on a fresh machine: `make setup`, then `make demo` (or `make test`).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Airflow's own metadata stays on its default SQLite, inside the project.
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+
+.PHONY: setup demo test test-fast airflow bench-parse bench-clearing bench docs db-url db-stop clean
+
+setup: $(VENV)/.installed  ## create the virtual environment and install everything
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
+	$(BIN)/airflow db migrate >/dev/null
+	touch $@
+
+demo: setup  ## generate a business day and run it through the platform's DAGs
+	$(BIN)/deltran demo
+
+test: setup  ## the whole suite, slow end-to-end tests included
+	$(BIN)/python -m pytest
+
+test-fast: setup  ## unit tests only (no database, dbt, GX or Airflow)
+	$(BIN)/python -m pytest -m "not slow"
+
+airflow: setup  ## the Airflow UI on http://localhost:8080 (admin password printed at start)
+	AIRFLOW__API__PORT=8080 $(BIN)/airflow standalone
+
+bench-parse: setup
+	$(BIN)/python bench/bench_parse.py
+
+bench-clearing: setup
+	$(BIN)/python bench/bench_clearing.py
+
+bench: bench-parse bench-clearing
+
+db-url: setup
+	@$(BIN)/deltran db url
+
+db-stop:
+	@$(BIN)/deltran db stop
+
+clean:  ## remove generated state (database, Airflow home, var/); keeps the venv
+	-$(BIN)/deltran db stop
+	rm -rf .pgdata .airflow var

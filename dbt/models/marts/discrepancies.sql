@@ -1,0 +1,104 @@
+-- One row per break between the bank and the ledger: a balance difference
+-- beyond the OK band (BalanceMismatch), a movement on one side only
+-- (MissingTxn), a transaction twice on one side (DuplicateTxn), or matched ids
+-- with different amounts (AmountMismatch). Postings still in flight are listed
+-- with state 'expected' and is_expected: they are not breaks until they age.
+{% set ok = var('ok_pct') %}
+{% set minor = var('minor_pct') %}
+{% set significant = var('significant_pct') %}
+
+with recon as (
+    select * from {{ ref('account_reconciliation') }}
+),
+
+balance_breaks as (
+    select
+        'BalanceMismatch'::text  as discrepancy_type,
+        null::text               as side,
+        account_id,
+        currency,
+        business_date,
+        bank_closing_balance     as bank_amount,
+        ledger_balance           as ledger_amount,
+        difference,
+        threshold_level          as severity,
+        false                    as is_expected,
+        null::text as uetr, null::text as end_to_end_id, null::text as acct_svcr_ref,
+        null::text as bank_entry_id, null::text as ledger_entry_id, statement_id, null::text as journal_id
+    from recon
+    where threshold_level <> 'OK'
+),
+
+item_breaks as (
+    select
+        case match_status
+            when 'amount_mismatch' then 'AmountMismatch'
+            when 'bank_only' then 'MissingTxn'
+            when 'ledger_only' then 'MissingTxn'
+            else 'DuplicateTxn'
+        end                                                      as discrepancy_type,
+        case when match_status in ('bank_only', 'duplicate_bank') then 'bank'
+             when match_status in ('ledger_only', 'duplicate_ledger') then 'ledger'
+        end                                                      as side,
+        m.account_id,
+        m.currency,
+        m.business_date,
+        m.bank_amount,
+        m.ledger_amount,
+        coalesce(m.bank_signed_amount, 0) - coalesce(m.ledger_signed_amount, 0) as difference,
+        m.is_expected,
+        m.uetr, m.end_to_end_id, m.acct_svcr_ref, m.bank_entry_id, m.ledger_entry_id, m.statement_id, m.journal_id
+    from {{ ref('int_bank_entries_matched_to_ledger') }} as m
+    where m.match_status <> 'matched'
+),
+
+item_severity as (
+    -- an item's severity is the band of its own amount against the account's
+    -- ledger balance; a break is at least Minor, and money the ledger shows
+    -- but the bank does not (under-backing) beyond the OK band is Critical
+    select
+        i.*,
+        coalesce(abs(i.difference) / nullif(abs(r.ledger_balance), 0) * 100, 100) as item_pct
+    from item_breaks as i
+    left join recon as r on r.account_id = i.account_id and r.business_date = i.business_date
+),
+
+items as (
+    select
+        discrepancy_type, side, account_id, currency, business_date, bank_amount, ledger_amount, difference,
+        case
+            when item_pct > {{ significant }} or (difference < 0 and item_pct > {{ ok }}) then 'Critical'
+            when item_pct > {{ minor }} then 'Significant'
+            else 'Minor'
+        end as severity,
+        is_expected, uetr, end_to_end_id, acct_svcr_ref, bank_entry_id, ledger_entry_id, statement_id, journal_id
+    from item_severity
+),
+
+all_breaks as (
+    select * from balance_breaks
+    union all
+    select * from items
+)
+
+select
+    md5(concat_ws('|', discrepancy_type, account_id, business_date, bank_entry_id, ledger_entry_id)) as discrepancy_id,
+    discrepancy_type,
+    side,
+    account_id,
+    currency,
+    business_date,
+    bank_amount,
+    ledger_amount,
+    difference,
+    severity,
+    case when is_expected then 'expected' else 'open' end as state,
+    is_expected,
+    uetr,
+    end_to_end_id,
+    acct_svcr_ref,
+    bank_entry_id,
+    ledger_entry_id,
+    statement_id,
+    journal_id
+from all_breaks

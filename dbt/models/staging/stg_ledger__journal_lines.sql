@@ -1,0 +1,30 @@
+-- One row per ledger journal line (entry_id). A later export of the same entry
+-- supersedes an earlier one, so a corrected re-export never double counts.
+with ranked as (
+    select
+        *,
+        row_number() over (partition by entry_id order by file_id desc, line_number desc) as version_rank
+    from {{ source('raw', 'ledger_lines') }}
+)
+
+select
+    entry_id                                          as ledger_entry_id,
+    journal_id,
+    account                                           as account_id,
+    amount,
+    currency,
+    side,
+    case side when 'D' then amount else -amount end   as signed_amount,
+    -- the EMI account is an asset: a debit is money arriving at the bank (CRDT)
+    case side when 'D' then 'CRDT' else 'DBIT' end    as bank_direction,
+    booked_at,
+    (booked_at at time zone 'UTC')::date               as booking_date,
+    value_date,
+    kind,
+    lower(nullif(uetr, ''))                           as uetr,
+    nullif(nullif(end_to_end_id, ''), 'NOTPROVIDED')  as end_to_end_id,
+    nullif(bank_reference, '')                        as bank_reference,
+    description,
+    file_id
+from ranked
+where version_rank = 1

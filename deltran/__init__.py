@@ -1,0 +1,1 @@
+"""DelTran: payment clearing and ledger-vs-bank reconciliation."""

@@ -1,0 +1,114 @@
+"""The warehouse connection: the embedded PostgreSQL by default, DATABASE_URL otherwise.
+
+Every part of the platform (ingest, dbt, Great Expectations, the breaker, the
+command line) asks this module for the connection, so pointing DATABASE_URL at
+another server moves all of them by the same code path.
+
+The embedded server is PostgreSQL 16 from the ``pgserver`` wheel, started
+without root on a Unix socket in the git-ignored ``.pgdata`` folder. It is left
+running when the process exits (``cleanup_mode=None``): the next process, a dbt
+run or an Airflow task, finds it up and reuses it; ``deltran db stop`` stops it.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from deltran import config
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _embedded_url(pgdata: Path, database: str) -> str:
+    import pgserver  # imported here: only the embedded default needs it
+
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    admin_url = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+            log.info("created database %s on the embedded server in %s", database, pgdata)
+    parts = conninfo_to_dict(admin_url)
+    return f"postgresql://{parts.get('user', 'postgres')}:@/{quote(database)}?host={parts['host']}"
+
+
+def database_url(settings: config.Settings | None = None) -> str:
+    """The libpq URL in use; starts the embedded server when DATABASE_URL is unset."""
+    settings = settings or config.load()
+    if settings.database_url:
+        return settings.database_url
+    return _embedded_url(settings.pgdata, settings.database_name)
+
+
+def connection_parts(url: str | None = None) -> dict[str, str]:
+    """host/port/user/password/dbname of the URL, as dbt's profile wants them.
+
+    For the embedded server ``host`` is the socket folder, which dbt-postgres
+    (libpq) takes as it is.
+    """
+    parts = conninfo_to_dict(url or database_url())
+    return {
+        "host": str(parts.get("host") or "localhost"),
+        "port": str(parts.get("port") or "5432"),
+        "user": str(parts.get("user") or "postgres"),
+        "password": str(parts.get("password") or ""),
+        "dbname": str(parts.get("dbname") or "postgres"),
+    }
+
+
+def sqlalchemy_url(url: str | None = None) -> str:
+    """The same server as a SQLAlchemy URL on the psycopg 3 driver."""
+    url = url or database_url()
+    scheme, rest = url.split("://", 1)
+    if scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"not a PostgreSQL URL: {scheme}://…")
+    return f"postgresql+psycopg://{rest}"
+
+
+def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(url or database_url(), **kwargs)
+
+
+def ensure_schema(conn: psycopg.Connection) -> None:
+    """Create the schemas and tables the platform writes (raw, control); idempotent.
+
+    dbt owns staging/intermediate/marts; these are the tables dbt reads from
+    (raw) and the ones no dbt run may ever rebuild (control: breaker history).
+    """
+    folder = resources.files("deltran.warehouse") / "sql"
+    for script in sorted(folder.iterdir(), key=lambda p: p.name):
+        if script.name.endswith(".sql"):
+            conn.execute(script.read_text())
+    conn.commit()
+
+
+def stop_embedded(settings: config.Settings | None = None) -> bool:
+    """Stop the embedded server if it runs (fast shutdown); returns whether it ran."""
+    import os
+    import signal
+    import time
+
+    settings = settings or config.load()
+    pid_file = settings.pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text().split()[0])
+    try:
+        os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
+    except ProcessLookupError:
+        return False
+    for _ in range(100):
+        if not pid_file.exists():
+            break
+        time.sleep(0.1)
+    _embedded_url.cache_clear()
+    return True

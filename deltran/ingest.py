@@ -1,0 +1,210 @@
+"""Inbox -> raw tables: one file, one transaction, remembered by its SHA-256.
+
+For each file in the inbox:
+- its SHA-256 is already in raw.ingested_files: nothing is loaded again (the file
+  is archived), so re-running a day or a backfill changes nothing;
+- it parses: every record is written with COPY inside one transaction together
+  with its raw.ingested_files row, then the file moves to the archive;
+- it does not (bad XML, a message the platform does not take, an unbalanced
+  journal, a value the database refuses): the transaction is rolled back, the
+  file moves to quarantine and raw.quarantined_files records why. The rest of
+  the batch goes on.
+
+An infrastructure failure (the database going away) is not the file's fault: it
+propagates, the file stays in the inbox, and the Airflow task retries.
+
+The file is parsed once: rows are spooled per raw table into temporary files
+(memory stays flat for files of any size) and then COPYed table by table,
+because one connection runs one COPY at a time.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+import psycopg
+from psycopg.types.json import Json
+
+import parsers
+from deltran import config, db
+from deltran.ledger import FIELDS as LEDGER_FIELDS
+from deltran.ledger import SUFFIXES as LEDGER_SUFFIXES
+from deltran.ledger import LedgerFormatError, read_ledger
+
+log = logging.getLogger(__name__)
+
+# record kind (parsers.records.to_rows) -> raw table
+RAW_TABLES = {
+    "statement": "bank_statements",
+    "balance": "bank_balances",
+    "entry": "bank_entries",
+    "payment": "payments",
+    "status": "payment_statuses",
+    "return": "payment_returns",
+    "finding": "statement_findings",
+    "ledger": "ledger_lines",
+}
+LEDGER_COLUMNS = ("line_number",) + LEDGER_FIELDS
+SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class FileOutcome:
+    file_name: str
+    sha256: str
+    status: str  # loaded | duplicate | quarantined
+    kind: str | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+
+class BadFile(Exception):
+    """The file's own fault: it goes to quarantine with this message."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _copy_text(value: object) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return r"\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    text = str(value)
+    if any(ch in text for ch in "\\\t\n\r"):
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _columns(kind: str) -> tuple[str, ...]:
+    return LEDGER_COLUMNS if kind == "ledger" else parsers.ROW_FIELDS[kind]
+
+
+def _rows_of(path: Path) -> tuple[str, str | None, Iterator[tuple[str, dict]]]:
+    """(file kind, message version, iterator of (record kind, row))."""
+    suffix = path.suffix.lower()
+    if suffix in LEDGER_SUFFIXES:
+        return "ledger", None, (("ledger", row) for row in read_ledger(path))
+    if suffix == ".xml":
+        info = parsers.detect(path)
+
+        def rows() -> Iterator[tuple[str, dict]]:
+            for record in parsers.iter_records(path):
+                for row in parsers.to_rows(record):
+                    yield row["record"], row
+
+        return info.message_type, info.version, rows()
+    raise BadFile(f"unsupported file type {suffix or '(none)'}: expected .xml (ISO 20022) or {', '.join(LEDGER_SUFFIXES)} (ledger export)")
+
+
+def _spool(rows: Iterable[tuple[str, dict]]) -> dict[str, tuple[IO[str], int]]:
+    spools: dict[str, tuple[IO[str], int]] = {}
+    for kind, row in rows:
+        if kind not in RAW_TABLES:
+            raise BadFile(f"record kind {kind!r} has no raw table")
+        handle, count = spools.get(kind) or (tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY_BYTES, mode="w+"), 0)
+        handle.write("\t".join(_copy_text(row.get(column)) for column in _columns(kind)))
+        handle.write("\n")
+        spools[kind] = (handle, count + 1)
+    return spools
+
+
+def _load(conn: psycopg.Connection, path: Path, sha256: str) -> FileOutcome:
+    try:
+        file_kind, version, rows = _rows_of(path)
+        spools = _spool(rows)
+    except (parsers.ParseError, LedgerFormatError, BadFile) as exc:
+        raise BadFile(str(exc)) from exc
+    counts = {RAW_TABLES[kind]: count for kind, (_, count) in spools.items()}
+    try:
+        with conn.transaction():
+            # Timestamps written without an offset in the file are taken as UTC.
+            conn.execute("set local timezone = 'UTC'")
+            file_id = conn.execute(
+                "insert into raw.ingested_files (sha256, file_name, file_kind, message_version, size_bytes, row_counts)"
+                " values (%s, %s, %s, %s, %s, %s::jsonb) returning file_id",
+                (sha256, path.name, file_kind, version, path.stat().st_size, Json(counts)),
+            ).fetchone()[0]
+            with conn.cursor() as cur:
+                for kind, (handle, _) in spools.items():
+                    columns = ", ".join(f'"{name}"' for name in ("file_id",) + _columns(kind))
+                    prefix = f"{file_id}\t"
+                    handle.seek(0)
+                    with cur.copy(f"copy raw.{RAW_TABLES[kind]} ({columns}) from stdin") as copy:
+                        for line in handle:
+                            copy.write(prefix + line)
+    except psycopg.DataError as exc:  # a value the database refuses is the file's fault
+        raise BadFile(f"rejected by the database: {exc.diag.message_primary or exc}") from exc
+    finally:
+        for handle, _ in spools.values():
+            handle.close()
+    return FileOutcome(path.name, sha256, "loaded", file_kind, counts)
+
+
+def _move(path: Path, folder: Path, sha256: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    if target.exists() and sha256_of(target) != sha256:
+        target = folder / f"{path.stem}.{sha256[:12]}{path.suffix}"
+    shutil.move(str(path), target)
+    return target
+
+
+def _quarantine(conn: psycopg.Connection, path: Path, sha256: str, error: str, settings: config.Settings) -> FileOutcome:
+    target = _move(path, settings.quarantine, sha256)
+    with conn.transaction():
+        conn.execute(
+            "insert into raw.quarantined_files (sha256, file_name, error, quarantine_path) values (%s, %s, %s, %s)"
+            " on conflict (sha256) do update set error = excluded.error, quarantine_path = excluded.quarantine_path,"
+            " quarantined_at = now()",
+            (sha256, path.name, error, str(target)),
+        )
+    log.warning("quarantined %s: %s", path.name, error)
+    return FileOutcome(path.name, sha256, "quarantined", error=error)
+
+
+def ingest_file(conn: psycopg.Connection, path: Path, settings: config.Settings) -> FileOutcome:
+    sha256 = sha256_of(path)
+    known = conn.execute("select file_kind from raw.ingested_files where sha256 = %s", (sha256,)).fetchone()
+    conn.commit()
+    if known:
+        _move(path, settings.archive, sha256)
+        return FileOutcome(path.name, sha256, "duplicate", known[0])
+    try:
+        outcome = _load(conn, path, sha256)
+    except BadFile as exc:
+        return _quarantine(conn, path, sha256, str(exc), settings)
+    _move(path, settings.archive, sha256)
+    log.info("loaded %s (%s): %s", path.name, outcome.kind, outcome.rows)
+    return outcome
+
+
+def inbox_files(settings: config.Settings) -> list[Path]:
+    """Files waiting in the inbox, oldest name first; hidden and partial files are skipped."""
+    if not settings.inbox.exists():
+        return []
+    return sorted(
+        p for p in settings.inbox.iterdir()
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith((".part", ".tmp"))
+    )
+
+
+def ingest_inbox(settings: config.Settings | None = None) -> list[FileOutcome]:
+    settings = settings or config.load()
+    with db.connect() as conn:
+        db.ensure_schema(conn)
+        return [ingest_file(conn, path, settings) for path in inbox_files(settings)]

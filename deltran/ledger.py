@@ -1,0 +1,123 @@
+"""Reader for the ledger journal export (CSV or JSON Lines).
+
+The internal double-entry ledger exports journal lines, one per line:
+
+    entry_id,journal_id,account,amount,currency,side,booked_at,value_date,kind,
+    uetr,end_to_end_id,bank_reference,description
+
+``side`` is D or C from the ledger's point of view. An EMI account is an asset
+in the ledger, so money arriving at the bank (a CRDT on the statement) is a D
+line on that account's IBAN. ``amount`` is positive and exact (at most 5
+fraction digits); ``booked_at`` carries its time zone.
+
+Every journal must balance per currency (debits = credits); a file with an
+unbalanced journal is refused whole, so a half-posted journal never reaches the
+warehouse.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Iterator
+
+FIELDS = (
+    "entry_id", "journal_id", "account", "amount", "currency", "side", "booked_at",
+    "value_date", "kind", "uetr", "end_to_end_id", "bank_reference", "description",
+)
+REQUIRED = ("entry_id", "journal_id", "account", "amount", "currency", "side", "booked_at", "kind")
+SUFFIXES = (".csv", ".jsonl", ".ndjson")
+MAX_FRACTION_DIGITS = 5
+
+
+class LedgerFormatError(ValueError):
+    """A ledger export that cannot be loaded; names the file and line."""
+
+    def __init__(self, file: str, line: int | None, message: str):
+        self.file, self.line = file, line
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {message}")
+
+
+def parse_amount(text: object) -> Decimal:
+    if isinstance(text, float):  # JSON numbers are read as Decimal; a float here is a bug
+        raise ValueError("amount must be a decimal string, not a float")
+    try:
+        amount = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise ValueError(f"amount {text!r} is not a number") from None
+    if not amount.is_finite():
+        raise ValueError(f"amount {text!r} is not a finite number")
+    if amount < 0:
+        raise ValueError(f"amount {text!r} is negative (the side says the direction)")
+    if -amount.as_tuple().exponent > MAX_FRACTION_DIGITS:
+        raise ValueError(f"amount {text!r} has more than {MAX_FRACTION_DIGITS} fraction digits")
+    return amount
+
+
+def _typed(raw: dict, file: str, line: int) -> dict:
+    missing = [name for name in REQUIRED if not (raw.get(name) or "").__str__().strip()]
+    if missing:
+        raise LedgerFormatError(file, line, f"missing {', '.join(missing)}")
+    row = {name: (str(raw[name]).strip() if raw.get(name) not in (None, "") else None) for name in FIELDS}
+    try:
+        row["amount"] = parse_amount(raw["amount"])
+        booked_at = datetime.fromisoformat(row["booked_at"])
+        if booked_at.tzinfo is None:
+            raise ValueError(f"booked_at {row['booked_at']!r} has no time zone")
+        row["booked_at"] = booked_at
+        row["value_date"] = date.fromisoformat(row["value_date"]) if row["value_date"] else None
+    except ValueError as exc:
+        raise LedgerFormatError(file, line, str(exc)) from None
+    if row["side"] not in ("D", "C"):
+        raise LedgerFormatError(file, line, f"side must be D or C, not {row['side']!r}")
+    currency = row["currency"]
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise LedgerFormatError(file, line, f"currency {currency!r} is not an ISO 4217 code")
+    row["line_number"] = line
+    return row
+
+
+def _raw_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            absent = [name for name in REQUIRED if name not in (reader.fieldnames or ())]
+            if absent:
+                raise LedgerFormatError(path.name, 1, f"header lacks {', '.join(absent)}")
+            for row in reader:
+                yield reader.line_num, row
+        return
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text, parse_float=Decimal)
+            except json.JSONDecodeError as exc:
+                raise LedgerFormatError(path.name, number, f"not JSON: {exc.msg}") from None
+            if not isinstance(obj, dict):
+                raise LedgerFormatError(path.name, number, "each line must be a JSON object")
+            yield number, obj
+
+
+def read_ledger(path: Path) -> Iterator[dict]:
+    """Typed journal lines; raises LedgerFormatError at the first bad line, or at
+    the end if any journal does not balance (the caller loads nothing then)."""
+    balance: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    seen_entries: set[str] = set()
+    for line, raw in _raw_rows(path):
+        row = _typed(raw, path.name, line)
+        if row["entry_id"] in seen_entries:
+            raise LedgerFormatError(path.name, line, f"entry_id {row['entry_id']} appears twice")
+        seen_entries.add(row["entry_id"])
+        signed = row["amount"] if row["side"] == "D" else -row["amount"]
+        balance[(row["journal_id"], row["currency"])] += signed
+        yield row
+    unbalanced = [f"{journal} {currency} off by {amount}" for (journal, currency), amount in sorted(balance.items()) if amount]
+    if unbalanced:
+        shown = "; ".join(unbalanced[:5]) + (f" (and {len(unbalanced) - 5} more)" if len(unbalanced) > 5 else "")
+        raise LedgerFormatError(path.name, None, f"{len(unbalanced)} journal(s) do not balance: {shown}")

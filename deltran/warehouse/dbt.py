@@ -1,0 +1,70 @@
+"""Run the dbt project in-process, on the warehouse deltran.db points at.
+
+Why in-process (dbtRunner) and one `dbt build` per run rather than one Airflow
+task per model (astronomer-cosmos): the marts of a business date are only
+meaningful together, a build is a few seconds at this scale, and one task keeps
+the DAG readable for operations; dbt's own DAG, tests and lineage are in the
+dbt docs. The connection and the thresholds are passed on every invocation
+(environment for the profile, --vars for the models), so nobody can run the
+models with other numbers than deltran.config's.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from deltran import config, db
+
+
+class DbtError(RuntimeError):
+    pass
+
+
+def profile_env(url: str | None = None) -> dict[str, str]:
+    """Environment variables read by dbt/profiles.yml."""
+    parts = db.connection_parts(url)
+    return {f"DELTRAN_PG_{key.upper()}": value for key, value in parts.items()}
+
+
+def run(args: list[str], settings: config.Settings | None = None, *, with_vars: bool = True) -> object:
+    """Invoke ``dbt ARGS`` against the current warehouse; raise DbtError on failure."""
+    from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
+
+    settings = settings or config.load()
+    os.environ.update(profile_env(db.database_url(settings)))
+    work = settings.var / "dbt"
+    full = [
+        *args,
+        "--project-dir", str(settings.dbt_project_dir),
+        "--profiles-dir", str(settings.dbt_project_dir),
+        "--target-path", str(work / "target"),
+        "--log-path", str(work / "logs"),
+    ]
+    if with_vars:
+        full += ["--vars", json.dumps(settings.dbt_vars())]
+    result = dbtRunner().invoke(full)
+    if not result.success:
+        failures = []
+        for node in getattr(result.result, "results", None) or []:
+            if str(getattr(node, "status", "")).lower() in ("error", "fail"):
+                failures.append(f"{node.node.unique_id}: {node.message}")
+        detail = "; ".join(failures) or str(result.exception or "see dbt logs in " + str(work / "logs"))
+        raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
+    return result.result
+
+
+def build(settings: config.Settings | None = None) -> object:
+    """``dbt build``: staging -> intermediate -> marts, with every data and unit test."""
+    return run(["build"], settings)
+
+
+def generate_docs(settings: config.Settings | None = None) -> Path:
+    """dbt docs as one static page in reports/dbt_docs/index.html; returns its path."""
+    settings = settings or config.load()
+    run(["docs", "generate", "--static"], settings)
+    target = settings.reports / "dbt_docs"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(settings.var / "dbt" / "target" / "static_index.html", target / "index.html")
+    return target / "index.html"

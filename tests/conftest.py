@@ -1,0 +1,59 @@
+"""Shared fixtures: a real PostgreSQL for every test that needs one.
+
+With no DATABASE_URL the embedded server (pgserver, in .pgdata) is started once
+and left running; with DATABASE_URL set, that server is used. Each test that asks
+for ``warehouse_url`` gets a database of its own, created fresh, and the
+environment points the whole platform (ingest, dbt, Great Expectations) at it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from deltran import config, db
+
+
+def _admin_url() -> str:
+    settings = config.load()
+    if settings.database_url:
+        return settings.database_url
+    return db._embedded_url(settings.pgdata, "postgres")
+
+
+def _url_for(admin_url: str, dbname: str) -> str:
+    parts = conninfo_to_dict(admin_url)
+    parts["dbname"] = dbname
+    return make_conninfo(**parts)
+
+
+@pytest.fixture
+def warehouse_url(request, monkeypatch, tmp_path) -> str:
+    """A fresh, empty warehouse database with the raw and control schemas."""
+    name = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
+    dbname = f"t_{name}_{digest}"
+    admin = _admin_url()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+    url = _url_for(admin, dbname)
+    # Point every part of the platform at this database, by the normal path.
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DELTRAN_HOME", str(tmp_path))
+    with psycopg.connect(url) as conn:
+        db.ensure_schema(conn)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+
+
+@pytest.fixture
+def conn(warehouse_url):
+    with psycopg.connect(warehouse_url) as connection:
+        yield connection
