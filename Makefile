@@ -2,13 +2,8 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-export PATH := $(CURDIR)/$(BIN):$(PATH)
-# Airflow's own metadata stays on its default SQLite, inside the project.
-export AIRFLOW_HOME ?= $(CURDIR)/.airflow
-export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
-export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
-export AIRFLOW__CORE__LOAD_EXAMPLES := False
-export AIRFLOW__CORE__UNIT_TEST_MODE := False
+# Airflow's environment (home, DAG folder, port) is set in one place,
+# deltran/airflow_env.py: always start it through `deltran airflow ...`.
 
 .PHONY: setup demo test test-fast airflow bench-parse bench-clearing bench docs db-url db-stop clean
 
@@ -21,7 +16,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/pip check
-	$(BIN)/airflow db migrate >/dev/null
+	$(BIN)/deltran airflow db migrate >/dev/null
 	touch $@
 
 demo: setup  ## generate a business day and run it through the platform's DAGs
@@ -33,8 +28,8 @@ test: setup  ## the whole suite, slow end-to-end tests included
 test-fast: setup  ## unit tests only (no database, dbt, GX or Airflow)
 	$(BIN)/python -m pytest -m "not slow"
 
-airflow: setup  ## the Airflow UI on http://localhost:8080 (admin password printed at start)
-	AIRFLOW__API__PORT=8080 $(BIN)/airflow standalone
+airflow: setup  ## the Airflow UI on http://localhost:8080 (login printed at start)
+	$(BIN)/deltran airflow standalone
 
 bench-parse: setup
 	$(BIN)/python bench/bench_parse.py

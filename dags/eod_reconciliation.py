@@ -1,0 +1,67 @@
+"""End-of-day (tier 3) reconciliation. Thin: the work lives in deltran.eod."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+DOC = """
+### End-of-day reconciliation (tier 3)
+
+One run per **business date** (the run's data interval, UTC). For that day:
+
+1. **ingest_files**: every file in the inbox (ledger export, camt.053 statements,
+   any ISO 20022 file the platform takes) is loaded into the raw tables, one file
+   per transaction, remembered by SHA-256. Bad files go to quarantine
+   (`raw.quarantined_files` says why); the rest goes on.
+2. **build_marts**: `dbt build` (staging, intermediate, marts and every dbt test).
+3. **check_thresholds**: the Great Expectations checkpoint on
+   `marts.account_reconciliation` decides each account's level (OK / Minor /
+   Significant / Critical). Significant suspends payouts on the account;
+   Critical opens its circuit breaker, which only `deltran breaker reset` closes.
+4. **publish_reports**: dbt docs, Data Docs and the day's summary in `var/reports/`.
+
+Re-running a day, or backfilling a range, changes nothing that was right.
+"""
+
+
+@dag(
+    dag_id="eod_reconciliation",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,  # the marts are rebuilt whole: one build at a time
+    doc_md=DOC,
+    tags=["reconciliation", "tier-3", "eod"],
+    default_args={"owner": "operations", "retries": 2, "retry_delay": timedelta(minutes=2)},
+)
+def eod_reconciliation():
+    @task
+    def ingest_files() -> dict:
+        from deltran import eod
+
+        return eod.ingest_files()
+
+    @task
+    def build_marts(ingested: dict) -> dict:
+        from deltran import eod
+
+        return eod.build_marts()
+
+    @task
+    def check_thresholds(built: dict, data_interval_start=None, run_id=None) -> dict:
+        from deltran import eod
+
+        return eod.check_thresholds(data_interval_start.date(), run_id)
+
+    @task
+    def publish_reports(checked: dict, data_interval_start=None) -> dict:
+        from deltran import eod
+
+        return eod.publish_reports(data_interval_start.date())
+
+    publish_reports(check_thresholds(build_marts(ingest_files())))
+
+
+eod_reconciliation()

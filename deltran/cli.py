@@ -1,0 +1,188 @@
+"""The `deltran` command line: the same code the DAGs run, for people and scripts.
+
+    deltran demo [--date D] [--seed N]      a business day through the DAGs, then its summary
+    deltran db url | db stop                the warehouse in use (embedded unless DATABASE_URL)
+    deltran ingest                          load the inbox now (what the DAGs' first task does)
+    deltran dbt ARGS...                     dbt on the warehouse, with the configured thresholds
+    deltran parse FILE [--format jsonl|csv] an ISO 20022 file as one record per line
+    deltran net OBLIGATIONS.csv             multilateral netting of a CSV of obligations
+    deltran breaker status | reset ACCOUNT --reason TEXT [--actor NAME]
+    deltran report DATE                     the end-of-day summary of a business date
+    deltran airflow ARGS...                 the Airflow CLI with the project's environment
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import subprocess
+import sys
+from datetime import date, timedelta
+
+from deltran import config
+
+DEMO_DATE = date(2026, 11, 20)
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from deltran import db
+
+    if args.action == "url":
+        print(db.database_url())
+    elif args.action == "stop":
+        print("stopped" if db.stop_embedded() else "the embedded server was not running")
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from deltran import eod
+
+    print(json.dumps(eod.ingest_files(), indent=2))
+    return 0
+
+
+def _cmd_dbt(args: argparse.Namespace) -> int:
+    from deltran.warehouse import dbt
+
+    try:
+        dbt.run(args.dbt_args)
+    except dbt.DbtError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from parsers import cli as parse_cli
+
+    return parse_cli.main([args.file, "--format", args.format])
+
+
+def _cmd_net(args: argparse.Namespace) -> int:
+    from deltran.clearing import csvnet
+
+    return csvnet.main([args.file])
+
+
+def _cmd_breaker(args: argparse.Namespace) -> int:
+    from deltran import db
+    from deltran.recon import breaker
+
+    with db.connect() as conn:
+        db.ensure_schema(conn)
+        if args.action == "status":
+            print(breaker.format_status(breaker.status(conn)))
+            return 0
+        try:
+            breaker.reset(conn, args.account, args.reason, args.actor or getpass.getuser())
+        except breaker.BreakerError as exc:
+            print(f"deltran breaker reset: {exc}", file=sys.stderr)
+            return 2
+    print(f"circuit breaker for {args.account} closed by {args.actor or getpass.getuser()}: {args.reason}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from deltran import db, report
+
+    with db.connect() as conn:
+        print(report.format_summary(report.eod_summary(conn, args.date)))
+    return 0
+
+
+def run_airflow(airflow_args: list[str], check: bool = True) -> int:
+    from deltran.airflow_env import airflow_environment
+
+    env = airflow_environment()
+    airflow = [sys.executable, "-m", "airflow"]
+    return subprocess.run(airflow + airflow_args, env=env, check=check).returncode
+
+
+def _cmd_airflow(args: argparse.Namespace) -> int:
+    return run_airflow(args.airflow_args, check=False)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from deltran import db, report
+    from deltran.demo.generator import generate_day
+
+    settings = config.load()
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    manifest = generate_day(settings.inbox, args.date, seed=args.seed)
+    print(f"demo: generated {len(manifest.files)} files for {args.date} into {settings.inbox}")
+    print(f"demo: warehouse {db.database_url()}")
+    run_airflow(["db", "migrate"])
+    # A run's business date is its data interval's start; the interval of a
+    # manual run is the last whole day before its logical date.
+    logical = (args.date + timedelta(days=1)).isoformat()
+    for dag_id in DEMO_DAGS:
+        print(f"demo: airflow dags test {dag_id} {logical}")
+        run_airflow(["dags", "test", dag_id, logical])
+    with db.connect() as conn:
+        print()
+        print(report.format_summary(report.eod_summary(conn, args.date)))
+    print()
+    print(f"Reports: dbt docs    {settings.reports / 'dbt_docs' / 'index.html'}")
+    print(f"         Data Docs   {settings.reports / 'data_docs' / 'index.html'}")
+    print(f"         summary     {settings.reports / 'eod' / (args.date.isoformat() + '.txt')}")
+    print(f"         quarantine  {settings.quarantine}")
+    return 0
+
+
+DEMO_DAGS = ("eod_reconciliation",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deltran", description="Payment clearing and reconciliation platform.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="generate a business day and run it through the DAGs")
+    demo.add_argument("--date", type=date.fromisoformat, default=DEMO_DATE, help="business date (default %(default)s)")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(func=_cmd_demo)
+
+    dbp = sub.add_parser("db", help="the warehouse connection")
+    dbp.add_argument("action", choices=["url", "stop"])
+    dbp.set_defaults(func=_cmd_db)
+
+    sub.add_parser("ingest", help="load the inbox into the raw tables").set_defaults(func=_cmd_ingest)
+
+    dbtp = sub.add_parser("dbt", help="run dbt on the warehouse with the configured thresholds")
+    dbtp.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    dbtp.set_defaults(func=_cmd_dbt)
+
+    parse = sub.add_parser("parse", help="print an ISO 20022 file as one record per line")
+    parse.add_argument("file")
+    parse.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    parse.set_defaults(func=_cmd_parse)
+
+    net = sub.add_parser("net", help="net a CSV of obligations (debtor,creditor,currency,amount)")
+    net.add_argument("file")
+    net.set_defaults(func=_cmd_net)
+
+    brk = sub.add_parser("breaker", help="circuit breaker state and manual reset")
+    brk_sub = brk.add_subparsers(dest="action", required=True)
+    brk_sub.add_parser("status")
+    reset = brk_sub.add_parser("reset", help="close an open breaker (a person's decision, recorded)")
+    reset.add_argument("account", help="the account id (IBAN), or * for the network-wide switch")
+    reset.add_argument("--reason", required=True, help="why payouts may resume (recorded)")
+    reset.add_argument("--actor", help="who decides (default: the login name)")
+    brk.set_defaults(func=_cmd_breaker)
+
+    rep = sub.add_parser("report", help="the end-of-day summary of a business date")
+    rep.add_argument("date", type=date.fromisoformat)
+    rep.set_defaults(func=_cmd_report)
+
+    af = sub.add_parser("airflow", help="the Airflow CLI with the project's environment")
+    af.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    af.set_defaults(func=_cmd_airflow)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

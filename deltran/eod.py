@@ -1,0 +1,51 @@
+"""Tier 3, end of day: the steps of the eod_reconciliation DAG as plain functions.
+
+Each step takes the business date (from the DAG run's data interval, never from
+now()) and returns a small JSON-able dict for the Airflow log and XCom. Each is
+idempotent: ingest skips files it has seen (by SHA-256), dbt rebuilds the marts
+from the raw tables, the threshold check replaces its own run's rows and the
+breaker only moves on a change.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from deltran import config, db, ingest, report
+from deltran.warehouse import dbt
+
+
+def ingest_files(settings: config.Settings | None = None) -> dict:
+    outcomes = ingest.ingest_inbox(settings)
+    return {
+        "loaded": [o.file_name for o in outcomes if o.status == "loaded"],
+        "duplicates": [o.file_name for o in outcomes if o.status == "duplicate"],
+        "quarantined": {o.file_name: o.error for o in outcomes if o.status == "quarantined"},
+    }
+
+
+def build_marts(settings: config.Settings | None = None) -> dict:
+    dbt.build(settings)
+    return {"built": True}
+
+
+def check_thresholds(business_date: date, run_id: str, settings: config.Settings | None = None) -> dict:
+    """The Great Expectations checkpoint decides each account's level; the breaker follows."""
+    from deltran.recon.checks import run_threshold_checks
+
+    result = run_threshold_checks(business_date, run_id)
+    return result.to_dict()
+
+
+def publish_reports(business_date: date, settings: config.Settings | None = None) -> dict:
+    """dbt docs and the day's summary (text and JSON) into the reports folder."""
+    settings = settings or config.load()
+    docs = dbt.generate_docs(settings)
+    with db.connect() as conn:
+        summary = report.eod_summary(conn, business_date)
+    folder = settings.reports / "eod"
+    folder.mkdir(parents=True, exist_ok=True)
+    text_path = folder / f"{business_date.isoformat()}.txt"
+    text_path.write_text(report.format_summary(summary) + "\n")
+    (folder / f"{business_date.isoformat()}.json").write_text(json.dumps(summary, default=str, indent=2))
+    return {"dbt_docs": str(docs), "summary": str(text_path)}

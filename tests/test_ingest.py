@@ -1,0 +1,75 @@
+"""Ingest on a real PostgreSQL: one file one transaction, hash memory, quarantine."""
+from __future__ import annotations
+
+import pytest
+
+from deltran import config, ingest
+
+pytestmark = pytest.mark.db
+
+HEADER = "entry_id,journal_id,account,amount,currency,side,booked_at,value_date,kind,uetr,end_to_end_id,bank_reference,description\n"
+GOOD = HEADER + (
+    "e1,j1,AE070331234567890123456,1000.10,AED,D,2026-11-20T10:00:00Z,2026-11-20,deposit,U1,E1,,tab\there\n"
+    "e2,j1,LIAB:CLIENT:AED,1000.10,AED,C,2026-11-20T10:00:00Z,2026-11-20,deposit,U1,E1,,back\\slash\n"
+)
+UNBALANCED = HEADER + (
+    "x1,j9,A,100.00,USD,D,2026-11-20T10:00:00Z,,deposit,,,,\n"
+    "x2,j9,B,99.00,USD,C,2026-11-20T10:00:00Z,,deposit,,,,\n"
+)
+
+
+def _inbox(files: dict[str, str]) -> config.Settings:
+    settings = config.load()
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (settings.inbox / name).write_text(text)
+    return settings
+
+
+def count(conn, table: str) -> int:
+    return conn.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def test_loads_a_file_once_and_archives_it(conn):
+    settings = _inbox({"ledger_a.csv": GOOD})
+    first = ingest.ingest_inbox(settings)
+    assert [(o.status, o.rows) for o in first] == [("loaded", {"ledger_lines": 2})]
+    assert (settings.archive / "ledger_a.csv").exists() and not any(settings.inbox.iterdir())
+    # the same bytes again, under another name: nothing changes
+    _inbox({"ledger_again.csv": GOOD})
+    second = ingest.ingest_inbox(settings)
+    assert [o.status for o in second] == ["duplicate"]
+    assert count(conn, "raw.ledger_lines") == 2
+    assert count(conn, "raw.ingested_files") == 1
+    text = conn.execute("select description from raw.ledger_lines order by line_number").fetchall()
+    assert text == [("tab\there",), ("back\\slash",)]
+
+
+def test_bad_files_go_to_quarantine_and_the_rest_goes_on(conn):
+    settings = _inbox({
+        "a_unbalanced.csv": UNBALANCED,
+        "b_good.csv": GOOD,
+        "c_notes.txt": "hello",
+        "d_broken.xml": "<Document><BkToCstmrStmt>",
+    })
+    outcomes = {o.file_name: o for o in ingest.ingest_inbox(settings)}
+    assert outcomes["b_good.csv"].status == "loaded"
+    for name in ("a_unbalanced.csv", "c_notes.txt", "d_broken.xml"):
+        assert outcomes[name].status == "quarantined", name
+        assert (settings.quarantine / name).exists()
+    assert "j9 USD off by 1.00" in outcomes["a_unbalanced.csv"].error
+    assert "unsupported file type .txt" in outcomes["c_notes.txt"].error
+    # nothing half-loaded: only the good file's rows are there
+    assert count(conn, "raw.ledger_lines") == 2
+    recorded = dict(conn.execute("select file_name, error from raw.quarantined_files").fetchall())
+    assert set(recorded) == {"a_unbalanced.csv", "c_notes.txt", "d_broken.xml"}
+
+
+def test_a_value_the_database_refuses_rolls_back_the_whole_file(conn):
+    # PostgreSQL text cannot hold a NUL character: the last row fails inside COPY
+    settings = _inbox({"ledger_nul.csv": GOOD.replace("back\\slash", "nul\x00byte")})
+    [outcome] = ingest.ingest_inbox(settings)
+    assert outcome.status == "quarantined"
+    assert "rejected by the database" in outcome.error
+    assert count(conn, "raw.ledger_lines") == 0
+    assert count(conn, "raw.ingested_files") == 0
