@@ -1,4 +1,4 @@
-"""End-of-day (tier 3) reconciliation. Thin: the work lives in deltran.eod."""
+"""End-of-day (tier 3) reconciliation. Thin: the work lives in deltran.pipeline."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -39,27 +39,27 @@ Re-running a day, or backfilling a range, changes nothing that was right.
 def eod_reconciliation():
     @task
     def ingest_files() -> dict:
-        from deltran import eod
+        from deltran import pipeline
 
-        return eod.ingest_files()
+        return pipeline.ingest_files()
 
     @task
     def build_marts(ingested: dict) -> dict:
-        from deltran import eod
+        from deltran import pipeline
 
-        return eod.build_marts()
+        return pipeline.build_marts()
 
     @task
     def check_thresholds(built: dict, data_interval_start=None, run_id=None) -> dict:
-        from deltran import eod
+        from deltran import pipeline
 
-        return eod.check_thresholds(data_interval_start.date(), run_id)
+        return pipeline.check_thresholds(data_interval_start.date(), run_id)
 
     @task
     def publish_reports(checked: dict, data_interval_start=None) -> dict:
-        from deltran import eod
+        from deltran import pipeline
 
-        return eod.publish_reports(data_interval_start.date())
+        return pipeline.publish_reports(data_interval_start.date())
 
     publish_reports(check_thresholds(build_marts(ingest_files())))
 

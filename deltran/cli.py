@@ -35,9 +35,9 @@ def _cmd_db(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from deltran import eod
+    from deltran import pipeline
 
-    print(json.dumps(eod.ingest_files(), indent=2))
+    print(json.dumps(pipeline.ingest_files(), indent=2))
     return 0
 
 
@@ -114,8 +114,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     run_airflow(["db", "migrate"])
     # A run's business date is its data interval's start; the interval of a
     # manual run is the last whole day before its logical date.
-    logical = (args.date + timedelta(days=1)).isoformat()
-    for dag_id in DEMO_DAGS:
+    for dag_id, logical in demo_runs(args.date):
         print(f"demo: airflow dags test {dag_id} {logical}")
         run_airflow(["dags", "test", dag_id, logical])
     with db.connect() as conn:
@@ -129,7 +128,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_DAGS = ("eod_reconciliation",)
+def demo_runs(business_date: date) -> list[tuple[str, str]]:
+    """The DAG runs of one business day, as (dag_id, logical date).
+
+    A manual run's data interval is the last whole period before its logical
+    date: the clearing window closing at T is the run at T, and the business
+    date D is reconciled by the run at D + 1 day.
+    """
+    windows = [f"{business_date.isoformat()}T{hour:02d}:00:00+00:00" for hour in (0, 6, 12, 18)]
+    return [("clearing_window", t) for t in windows] + [
+        ("eod_reconciliation", (business_date + timedelta(days=1)).isoformat())
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

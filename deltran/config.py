@@ -46,6 +46,7 @@ class Settings:
     thresholds: Thresholds
     value_date_tolerance_days: int
     in_flight_grace_days: int
+    net_debit_caps: dict[tuple[str, str], Decimal]  # (participant BIC, currency) -> cap
 
     @property
     def var(self) -> Path:
@@ -90,6 +91,19 @@ class Settings:
         }
 
 
+def parse_caps(text: str) -> dict[tuple[str, str], Decimal]:
+    """'BIC:CCY=amount;BIC:CCY=amount' -> {(BIC, CCY): Decimal(amount)}."""
+    caps: dict[tuple[str, str], Decimal] = {}
+    for item in filter(None, (part.strip() for part in text.split(";"))):
+        try:
+            key, amount = item.split("=")
+            participant, currency = key.split(":")
+            caps[(participant.strip(), currency.strip())] = Decimal(amount.strip())
+        except ValueError:
+            raise ValueError(f"DELTRAN_NET_DEBIT_CAPS: {item!r} is not BIC:CCY=amount") from None
+    return caps
+
+
 def load() -> Settings:
     """Read the settings from the environment (cheap; call it where needed)."""
     return Settings(
@@ -103,4 +117,5 @@ def load() -> Settings:
         ),
         value_date_tolerance_days=int(_env("DELTRAN_VALUE_DATE_TOLERANCE_DAYS", "2")),
         in_flight_grace_days=int(_env("DELTRAN_IN_FLIGHT_GRACE_DAYS", "0")),
+        net_debit_caps=parse_caps(_env("DELTRAN_NET_DEBIT_CAPS", "")),
     )

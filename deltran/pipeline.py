@@ -1,15 +1,16 @@
-"""Tier 3, end of day: the steps of the eod_reconciliation DAG as plain functions.
+"""The steps the DAGs run, as plain functions (importable without Airflow).
 
-Each step takes the business date (from the DAG run's data interval, never from
-now()) and returns a small JSON-able dict for the Airflow log and XCom. Each is
-idempotent: ingest skips files it has seen (by SHA-256), dbt rebuilds the marts
-from the raw tables, the threshold check replaces its own run's rows and the
-breaker only moves on a change.
+Each step takes its partition (a business date or a window closing, from the
+DAG run's data interval, never from now()) and returns a small JSON-able dict
+for the Airflow log and XCom. Each is idempotent: ingest skips files it has
+seen (by SHA-256), dbt rebuilds its models from the raw tables, a clearing
+window replaces its own rows, the threshold check replaces its own run's rows
+and the breaker only moves on a change.
 """
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 from deltran import config, db, ingest, report
 from deltran.warehouse import dbt
@@ -24,9 +25,19 @@ def ingest_files(settings: config.Settings | None = None) -> dict:
     }
 
 
-def build_marts(settings: config.Settings | None = None) -> dict:
-    dbt.build(settings)
-    return {"built": True}
+def build_marts(settings: config.Settings | None = None, select: str | None = None) -> dict:
+    """``dbt build`` of the whole project, or of a selection (``--select``)."""
+    dbt.run(["build"] + (["--select", select] if select else []), settings)
+    return {"built": select or "all"}
+
+
+def clear_window(closing: datetime, settings: config.Settings | None = None) -> dict:
+    """Net the window closing at ``closing`` and write its pacs.009 files."""
+    from deltran.clearing import store
+
+    with db.connect() as conn:
+        db.ensure_schema(conn)
+        return store.clear_window(conn, closing, settings)
 
 
 def check_thresholds(business_date: date, run_id: str, settings: config.Settings | None = None) -> dict:

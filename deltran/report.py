@@ -33,6 +33,13 @@ def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
     gate = cur.execute(
         "select account_id, payouts_allowed, reason from control.payout_gate where not payouts_allowed order by account_id"
     ).fetchall()
+    windows = cur.execute(
+        "select window_closing, currency, obligation_count, late_count, gross_amount, net_amount,"
+        " netting_efficiency, instruction_count, instruction_bound, cap_breach_count"
+        " from marts.clearing_windows where (window_closing at time zone 'UTC')::date = %s"
+        " order by window_closing, currency",
+        (business_date,),
+    ).fetchall() if _exists(cur, "marts.clearing_windows") else []
     quarantined = cur.execute(
         "select file_name, error from raw.quarantined_files order by quarantined_at, file_name"
     ).fetchall()
@@ -42,8 +49,13 @@ def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
         "discrepancies": breaks,
         "open_breakers": breakers,
         "payouts_halted": gate,
+        "clearing_windows": windows,
         "quarantined_files": quarantined,
     }
+
+
+def _exists(cur, table: str) -> bool:
+    return cur.execute("select to_regclass(%s) is not null as found", (table,)).fetchone()["found"]
 
 
 def _money(value: Decimal | None) -> str:
@@ -74,6 +86,14 @@ def format_summary(summary: dict) -> str:
     lines += ["", f"Payouts halted or suspended ({len(summary['payouts_halted'])}):"]
     for row in summary["payouts_halted"]:
         lines.append(f"  {row['account_id']:<26} {row['reason']}")
+    lines += ["", f"Clearing windows ({len(summary['clearing_windows'])} window-currencies):"]
+    for row in summary["clearing_windows"]:
+        lines.append(
+            f"  {row['window_closing']:%Y-%m-%d %H:%M} {row['currency']}  obligations {row['obligation_count']:>4}"
+            f" (late {row['late_count']})  gross {_money(row['gross_amount']):>18}  net {_money(row['net_amount']):>16}"
+            f"  efficiency {row['netting_efficiency'] * 100:6.2f} %  instructions {row['instruction_count']}/{row['instruction_bound']}"
+            + (f"  CAP BREACHES {row['cap_breach_count']}" if row["cap_breach_count"] else "")
+        )
     lines += ["", f"Quarantined files ({len(summary['quarantined_files'])}):"]
     for row in summary["quarantined_files"]:
         lines.append(f"  {row['file_name']}: {row['error']}")

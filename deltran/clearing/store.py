@@ -1,0 +1,169 @@
+"""One clearing window against the warehouse: select, net, replace, write pacs.009.
+
+The window closing at T clears every obligation of intermediate.int_obligations
+accepted in (T - 6h, T] that had arrived when T was first cleared, plus the late
+ones: obligations whose own window had already been cleared when they arrived
+go to the next window that had not. clearing.windows remembers when each window
+was first cleared, so membership never changes once decided and re-running a
+window (or backfilling a month) gives identical rows.
+
+The obligations are summed per (debtor, creditor, currency) in SQL: the netting
+in Python then sees at most n x (n - 1) edges per currency, however many
+obligations there were.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Mapping
+
+import psycopg
+
+from deltran import config
+from deltran.clearing.netting import NettingResult, PairTotal, net_all
+from deltran.clearing.pacs009 import build_pacs009_for_result, write_pacs009
+from deltran.clearing.windows import check_closing, window_label
+
+WINDOW = timedelta(hours=6)
+# how far back a late obligation's own window may lie (bounds the late scan)
+LATE_LOOKBACK = timedelta(days=7)
+
+PAIR_TOTALS_SQL = """
+with windows as (
+    select window_closing, first_cleared_at from clearing.windows
+),
+candidates as (
+    select o.debtor_bic, o.creditor_bic, o.currency, o.amount, o.own_window_closing, o.received_at
+    from intermediate.int_obligations as o
+    where o.is_clearable
+      and o.own_window_closing between %(closing)s::timestamptz - %(lookback)s::interval and %(closing)s
+),
+assigned as (
+    select
+        c.*,
+        c.own_window_closing < %(closing)s as is_late
+    from candidates as c
+    left join windows as own on own.window_closing = c.own_window_closing
+    where
+        -- on time: it arrived before its own window (this one) was first cleared
+        (c.own_window_closing = %(closing)s
+            and (own.first_cleared_at is null or c.received_at <= own.first_cleared_at))
+        or
+        -- late: its own window was cleared before it arrived, and this window
+        -- is the first after it that was still open when it arrived
+        (c.own_window_closing < %(closing)s
+            and own.first_cleared_at < c.received_at
+            and c.received_at < (select first_cleared_at from windows where window_closing = %(closing)s)
+            and not exists (
+                select 1
+                from generate_series(c.own_window_closing + interval '6 hours', %(closing)s::timestamptz - interval '6 hours', interval '6 hours') as g(w)
+                left join windows as between_w on between_w.window_closing = g.w
+                where between_w.first_cleared_at is null or between_w.first_cleared_at >= c.received_at
+            ))
+)
+select debtor_bic, creditor_bic, currency, sum(amount) as amount, count(*) as obligations,
+       count(*) filter (where is_late) as late
+from assigned
+group by debtor_bic, creditor_bic, currency
+"""
+
+
+def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> None:
+    conn.execute(
+        "insert into clearing.windows (window_closing, first_cleared_at, last_cleared_at, runs)"
+        " values (%s, clock_timestamp(), clock_timestamp(), 1)"
+        " on conflict (window_closing) do update set last_cleared_at = excluded.last_cleared_at,"
+        " runs = clearing.windows.runs + 1",
+        (closing,),
+    )
+
+
+def select_pair_totals(conn: psycopg.Connection, closing: datetime) -> tuple[list[PairTotal], dict[str, int]]:
+    """The window's obligations summed per pair, and the late count per currency."""
+    pairs: list[PairTotal] = []
+    late: dict[str, int] = {}
+    rows = conn.execute(PAIR_TOTALS_SQL, {"closing": closing, "lookback": LATE_LOOKBACK}).fetchall()
+    for debtor, creditor, currency, amount, count, late_count in rows:
+        pairs.append(PairTotal(debtor, creditor, currency, amount, count))
+        late[currency] = late.get(currency, 0) + late_count
+    return pairs, late
+
+
+def _replace_rows(conn: psycopg.Connection, closing: datetime, results: Mapping[str, NettingResult],
+                  late: Mapping[str, int], files: Mapping[str, str | None]) -> None:
+    for table in ("window_currencies", "positions", "bilateral_nets", "instructions", "cap_breaches"):
+        conn.execute(f"delete from clearing.{table} where window_closing = %s", (closing,))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into clearing.window_currencies values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                (closing, ccy, r.obligation_count, late.get(ccy, 0), len(r.participants), r.gross, r.bilateral_net,
+                 r.net, r.efficiency, r.bilateral_efficiency, len(r.cycles), r.simple_cycle_count,
+                 json.dumps([{"participants": list(c.participants), "edges": c.edge_count, "gross": str(c.gross)} for c in r.cycles]),
+                 r.instruction_count, r.instruction_bound, len(r.cap_breaches), r.settlement_held, files.get(ccy))
+                for ccy, r in results.items()
+            ],
+        )
+        cur.executemany(
+            "insert into clearing.positions values (%s, %s, %s, %s, %s, %s)",
+            [(closing, p.currency, p.participant, p.paid, p.received, p.net) for r in results.values() for p in r.positions],
+        )
+        cur.executemany(
+            "insert into clearing.bilateral_nets values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(closing, r.currency, b.party_a, b.party_b, b.a_to_b, b.b_to_a, b.payer, b.payee, b.amount)
+             for r in results.values() for b in r.bilateral],
+        )
+        cur.executemany(
+            "insert into clearing.instructions values (%s, %s, %s, %s, %s, %s)",
+            [(closing, i.currency, n, i.payer, i.payee, i.amount)
+             for r in results.values() for n, i in enumerate(r.instructions, start=1)],
+        )
+        cur.executemany(
+            "insert into clearing.cap_breaches values (%s, %s, %s, %s, %s, %s)",
+            [(closing, b.currency, b.participant, b.net, b.cap, b.excess) for r in results.values() for b in r.cap_breaches],
+        )
+
+
+def _write_outbox(closing: datetime, results: Mapping[str, NettingResult], outbox: Path) -> dict[str, str | None]:
+    """One pacs.009 per currency with something to settle; a held currency gets none."""
+    folder = outbox / f"window_{window_label(closing)}"
+    if folder.exists():
+        shutil.rmtree(folder)  # the window's files are replaced, like its rows
+    folder.mkdir(parents=True)
+    files: dict[str, str | None] = {}
+    for ccy, result in results.items():
+        if not result.instructions or result.settlement_held:
+            files[ccy] = None
+            continue
+        path = folder / f"pacs009_{window_label(closing)}_{ccy}.xml"
+        write_pacs009(path, build_pacs009_for_result(result, closing))
+        files[ccy] = str(path)
+    return files
+
+
+def clear_window(conn: psycopg.Connection, closing: datetime, settings: config.Settings | None = None,
+                 caps: Mapping[tuple[str, str], Decimal] | None = None) -> dict:
+    """Clear the window closing at ``closing``; returns a summary per currency."""
+    settings = settings or config.load()
+    closing = check_closing(closing)
+    caps = settings.net_debit_caps if caps is None else caps
+    with conn.transaction():
+        _mark_cleared(conn, closing)
+        pairs, late = select_pair_totals(conn, closing)
+        results = net_all(pairs, caps)
+        files = _write_outbox(closing, results, settings.outbox)
+        _replace_rows(conn, closing, results, late, files)
+    return {
+        "window": window_label(closing),
+        "currencies": {
+            ccy: {
+                "obligations": r.obligation_count, "late": late.get(ccy, 0), "gross": str(r.gross), "net": str(r.net),
+                "efficiency": str(r.efficiency), "instructions": r.instruction_count, "bound": r.instruction_bound,
+                "cap_breaches": len(r.cap_breaches), "pacs009": files.get(ccy),
+            }
+            for ccy, r in results.items()
+        },
+    }
