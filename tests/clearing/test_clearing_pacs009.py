@@ -1,0 +1,189 @@
+"""pacs.009.001.08 settlement files: valid against the ISO 20022 schema, exact, deterministic."""
+from __future__ import annotations
+
+import os
+import random
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from deltran.clearing import Obligation, SettlementInstruction, aggregate, net_currency
+from deltran.clearing.pacs009 import (
+    NAMESPACE,
+    SettlementHeldError,
+    build_pacs009,
+    build_pacs009_for_result,
+    format_amount,
+    write_pacs009,
+)
+
+# The schemas are read where they are shared, never copied into the project.
+SAMPLES = Path(os.environ.get("DELTRAN_ISO20022_SAMPLES", "/work/shared/iso20022-samples"))
+XSD = SAMPLES / "xsd" / "pacs.009.001.08.xsd"
+NS = {"p": NAMESPACE}
+D = Decimal
+CLOSING = datetime(2025, 3, 10, 12, tzinfo=timezone.utc)
+UUID4 = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}")
+
+
+@pytest.fixture(scope="module")
+def schema() -> etree.XMLSchema:
+    if not XSD.exists():
+        pytest.skip(f"ISO 20022 schema not found at {XSD} (set DELTRAN_ISO20022_SAMPLES)")
+    return etree.XMLSchema(etree.parse(str(XSD)))
+
+
+# The hand-worked example of test_clearing_netting, with BICs for A, B, C, D.
+A, B, C, DD = "BANKAEAA", "BANKBEBB", "BANKCECC", "BANKDEDD"
+HAND = [
+    Obligation(A, B, "USD", D("60.00")),
+    Obligation(A, B, "USD", D("40.00")),
+    Obligation(B, C, "USD", D("80.00")),
+    Obligation(C, A, "USD", D("60.00")),
+    Obligation(A, C, "USD", D("30.00")),
+    Obligation(B, A, "USD", D("20.00")),
+    Obligation(DD, B, "USD", D("50.00")),
+]
+
+
+def test_sample_validates_with_the_same_schema(schema):
+    # the harness itself: a published pacs.009.001.08 sample passes
+    sample = SAMPLES / "pacs.009" / "phoughton-cbpr-ur__pacs.009.001.08__pacs009_fi_transfer_sample.xml"
+    if not sample.exists():
+        pytest.skip(f"{sample} not found")
+    doc = etree.parse(str(sample))
+    document = doc.getroot() if doc.getroot().tag.endswith("Document") else doc.find(".//{*}Document")
+    schema.assertValid(etree.ElementTree(document))
+
+
+def test_window_file_is_valid_and_parses_back(schema):
+    result = net_currency(aggregate(HAND), "USD")
+    xml = build_pacs009_for_result(result, CLOSING)
+    doc = etree.fromstring(xml)
+    schema.assertValid(doc)
+
+    hdr = doc.find("p:FICdtTrf/p:GrpHdr", NS)
+    assert hdr.findtext("p:MsgId", namespaces=NS) == "DELTRAN-20250310T1200Z-USD"
+    assert hdr.findtext("p:CreDtTm", namespaces=NS) == "2025-03-10T12:00:00+00:00"
+    assert hdr.findtext("p:NbOfTxs", namespaces=NS) == "2"
+    total = hdr.find("p:TtlIntrBkSttlmAmt", NS)
+    assert (total.text, total.get("Ccy")) == ("100.00", "USD")
+    assert hdr.findtext("p:IntrBkSttlmDt", namespaces=NS) == "2025-03-10"
+    assert hdr.findtext("p:SttlmInf/p:SttlmMtd", namespaces=NS) == "CLRG"
+
+    rows = []
+    for tx in doc.findall("p:FICdtTrf/p:CdtTrfTxInf", NS):
+        amt = tx.find("p:IntrBkSttlmAmt", NS)
+        rows.append(
+            (
+                tx.findtext("p:PmtId/p:InstrId", namespaces=NS),
+                tx.findtext("p:PmtId/p:EndToEndId", namespaces=NS),
+                tx.findtext("p:Dbtr/p:FinInstnId/p:BICFI", namespaces=NS),
+                tx.findtext("p:Cdtr/p:FinInstnId/p:BICFI", namespaces=NS),
+                amt.text,
+                amt.get("Ccy"),
+                tx.findtext("p:IntrBkSttlmDt", namespaces=NS),
+            )
+        )
+        assert UUID4.fullmatch(tx.findtext("p:PmtId/p:UETR", namespaces=NS))
+    assert rows == [
+        ("DELTRAN-20250310T1200Z-USD-00001", "DELTRAN-20250310T1200Z-USD-00001", A, B, "50.00", "USD", "2025-03-10"),
+        ("DELTRAN-20250310T1200Z-USD-00002", "DELTRAN-20250310T1200Z-USD-00002", DD, C, "50.00", "USD", "2025-03-10"),
+    ]
+    uetrs = [e.text for e in doc.iterfind(".//p:UETR", NS)]
+    assert len(set(uetrs)) == len(uetrs)
+
+
+def test_same_input_same_bytes(tmp_path):
+    shuffled = list(HAND)
+    random.Random(7).shuffle(shuffled)
+    first = build_pacs009_for_result(net_currency(aggregate(HAND), "USD"), CLOSING)
+    again = build_pacs009_for_result(net_currency(shuffled, "USD"), CLOSING)
+    assert first == again
+    path = write_pacs009(tmp_path / "w.xml", first)
+    assert path.read_bytes() == first
+    # another window or currency: other ids
+    other = build_pacs009_for_result(net_currency(HAND, "USD"), datetime(2025, 3, 10, 18, tzinfo=timezone.utc))
+    assert other != first
+
+
+@pytest.mark.parametrize(
+    "amount, text",
+    [
+        ("100.50", "100.50"),  # trailing zero kept: exactly what the Decimal holds
+        ("1234567.89012", "1234567.89012"),
+        ("5", "5"),
+        ("1E+3", "1000"),
+        ("5.0000000", "5.00000"),  # zeros beyond 5 digits dropped, value unchanged
+        ("0.00001", "0.00001"),
+        ("9999999999999.99999", "9999999999999.99999"),  # 18 digits
+    ],
+)
+def test_amounts_written_exactly(amount, text, schema):
+    assert format_amount(D(amount)) == text
+    xml = build_pacs009([SettlementInstruction(A, B, "JPY", D(amount))], currency="JPY", window_closing=CLOSING)
+    schema.assertValid(etree.fromstring(xml))
+    assert etree.fromstring(xml).find(".//p:CdtTrfTxInf/p:IntrBkSttlmAmt", NS).text == text
+
+
+@pytest.mark.parametrize("amount", ["0.000001", "1.123456", "99999999999999.99999", "-1"])
+def test_amounts_that_cannot_be_written_exactly_raise(amount):
+    with pytest.raises(ValueError):
+        format_amount(D(amount))
+
+
+def test_refusals():
+    ins = [SettlementInstruction(A, B, "USD", D("1.00"))]
+    with pytest.raises(ValueError, match="no pacs.009"):
+        build_pacs009([], currency="USD", window_closing=CLOSING)
+    with pytest.raises(ValueError, match="not in EUR"):
+        build_pacs009(ins, currency="EUR", window_closing=CLOSING)
+    with pytest.raises(ValueError, match="not a BIC"):
+        build_pacs009([SettlementInstruction("A", B, "USD", D(1))], currency="USD", window_closing=CLOSING)
+    with pytest.raises(ValueError, match="not a window closing"):
+        build_pacs009(ins, currency="USD", window_closing=datetime(2025, 3, 10, 13, tzinfo=timezone.utc))
+    with pytest.raises(ValueError, match="no timezone"):
+        build_pacs009(ins, currency="USD", window_closing=datetime(2025, 3, 10, 12))
+
+
+def test_held_settlement_is_not_written(schema):
+    result = net_currency(HAND, "USD", caps={(A, "USD"): D("40.00")})
+    with pytest.raises(SettlementHeldError, match="BANKAEAA"):
+        build_pacs009_for_result(result, CLOSING)
+    # an operator may still look at what would have been sent
+    xml = build_pacs009_for_result(result, CLOSING, allow_held=True, settlement_date=date(2025, 3, 11))
+    schema.assertValid(etree.fromstring(xml))
+    assert b"<IntrBkSttlmDt>2025-03-11</IntrBkSttlmDt>" in xml
+
+
+BICS = [f"BANK{c}{c}{i}{i}" for c in "ABCDEFGH" for i in range(2)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(BICS),
+            st.sampled_from(BICS),
+            st.builds(lambda u, d: D(u).scaleb(-d), st.integers(0, 10**10), st.integers(0, 5)),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_random_windows_validate(schema, rows):
+    obligations = [Obligation(a, b, "EUR", amt) for a, b, amt in rows if a != b]
+    result = net_currency(obligations, "EUR")
+    if not result.instructions:
+        return
+    doc = etree.fromstring(build_pacs009_for_result(result, CLOSING))
+    schema.assertValid(doc)
+    written = [D(e.text) for e in doc.iterfind(".//p:CdtTrfTxInf/p:IntrBkSttlmAmt", NS)]
+    assert written == [i.amount for i in result.instructions]
+    assert D(doc.findtext(".//p:TtlIntrBkSttlmAmt", namespaces=NS)) == result.net
