@@ -32,64 +32,73 @@ WINDOW = timedelta(hours=6)
 LATE_LOOKBACK = timedelta(days=7)
 
 PAIR_TOTALS_SQL = """
-with windows as (
-    select window_closing, first_cleared_at from clearing.windows
+with on_time as (
+    -- accepted in (T - 6h, T] and arrived before T was first cleared
+    select debtor_bic, creditor_bic, currency, sum(amount) as amount, count(*) as obligations
+    from intermediate.int_obligations
+    where is_clearable and own_window_closing = %(closing)s and received_at <= %(first_cleared_at)s
+    group by debtor_bic, creditor_bic, currency
 ),
-candidates as (
-    select o.debtor_bic, o.creditor_bic, o.currency, o.amount, o.own_window_closing, o.received_at
+late as (
+    -- its own window was cleared before it arrived, and this window is the
+    -- first after its own that was still open when it arrived
+    select o.debtor_bic, o.creditor_bic, o.currency, sum(o.amount) as amount, count(*) as obligations
     from intermediate.int_obligations as o
+    inner join clearing.windows as own on own.window_closing = o.own_window_closing
     where o.is_clearable
-      and o.own_window_closing between %(closing)s::timestamptz - %(lookback)s::interval and %(closing)s
+      and o.own_window_closing >= %(closing)s::timestamptz - %(lookback)s::interval
+      and o.own_window_closing < %(closing)s
+      and own.first_cleared_at < o.received_at
+      and o.received_at < %(first_cleared_at)s
+      and not exists (
+          select 1
+          from generate_series(o.own_window_closing + interval '6 hours', %(closing)s::timestamptz - interval '6 hours', interval '6 hours') as g(w)
+          left join clearing.windows as between_w on between_w.window_closing = g.w
+          where between_w.first_cleared_at is null or between_w.first_cleared_at >= o.received_at
+      )
+    group by o.debtor_bic, o.creditor_bic, o.currency
 ),
-assigned as (
-    select
-        c.*,
-        c.own_window_closing < %(closing)s as is_late
-    from candidates as c
-    left join windows as own on own.window_closing = c.own_window_closing
-    where
-        -- on time: it arrived before its own window (this one) was first cleared
-        (c.own_window_closing = %(closing)s
-            and (own.first_cleared_at is null or c.received_at <= own.first_cleared_at))
-        or
-        -- late: its own window was cleared before it arrived, and this window
-        -- is the first after it that was still open when it arrived
-        (c.own_window_closing < %(closing)s
-            and own.first_cleared_at < c.received_at
-            and c.received_at < (select first_cleared_at from windows where window_closing = %(closing)s)
-            and not exists (
-                select 1
-                from generate_series(c.own_window_closing + interval '6 hours', %(closing)s::timestamptz - interval '6 hours', interval '6 hours') as g(w)
-                left join windows as between_w on between_w.window_closing = g.w
-                where between_w.first_cleared_at is null or between_w.first_cleared_at >= c.received_at
-            ))
+both_kinds as (
+    select *, 0::bigint as late from on_time
+    union all
+    select *, obligations from late
 )
-select debtor_bic, creditor_bic, currency, sum(amount) as amount, count(*) as obligations,
-       count(*) filter (where is_late) as late
-from assigned
+select debtor_bic, creditor_bic, currency, sum(amount), sum(obligations)::bigint, sum(late)::bigint
+from both_kinds
 group by debtor_bic, creditor_bic, currency
 """
 
 
-def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> None:
-    conn.execute(
+def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> datetime:
+    """Record this run; returns when the window was first cleared (now, on its first run)."""
+    return conn.execute(
         "insert into clearing.windows (window_closing, first_cleared_at, last_cleared_at, runs)"
         " values (%s, clock_timestamp(), clock_timestamp(), 1)"
         " on conflict (window_closing) do update set last_cleared_at = excluded.last_cleared_at,"
-        " runs = clearing.windows.runs + 1",
+        " runs = clearing.windows.runs + 1"
+        " returning first_cleared_at",
         (closing,),
-    )
+    ).fetchone()[0]
 
 
-def select_pair_totals(conn: psycopg.Connection, closing: datetime) -> tuple[list[PairTotal], dict[str, int]]:
+def select_pair_totals(conn: psycopg.Connection, closing: datetime,
+                       first_cleared_at: datetime) -> tuple[list[PairTotal], dict[str, int]]:
     """The window's obligations summed per pair, and the late count per currency."""
     pairs: list[PairTotal] = []
     late: dict[str, int] = {}
-    rows = conn.execute(PAIR_TOTALS_SQL, {"closing": closing, "lookback": LATE_LOOKBACK}).fetchall()
+    params = {"closing": closing, "first_cleared_at": first_cleared_at, "lookback": LATE_LOOKBACK}
+    # binary results: numeric arrives as Decimal without text parsing
+    rows = conn.cursor(binary=True).execute(PAIR_TOTALS_SQL, params).fetchall()
     for debtor, creditor, currency, amount, count, late_count in rows:
         pairs.append(PairTotal(debtor, creditor, currency, amount, count))
         late[currency] = late.get(currency, 0) + late_count
     return pairs, late
+
+
+def _copy(cur: psycopg.Cursor, table: str, rows) -> None:
+    with cur.copy(f"copy clearing.{table} from stdin") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _replace_rows(conn: psycopg.Connection, closing: datetime, results: Mapping[str, NettingResult],
@@ -107,20 +116,16 @@ def _replace_rows(conn: psycopg.Connection, closing: datetime, results: Mapping[
                 for ccy, r in results.items()
             ],
         )
-        cur.executemany(
-            "insert into clearing.positions values (%s, %s, %s, %s, %s, %s)",
-            [(closing, p.currency, p.participant, p.paid, p.received, p.net) for r in results.values() for p in r.positions],
-        )
-        cur.executemany(
-            "insert into clearing.bilateral_nets values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [(closing, r.currency, b.party_a, b.party_b, b.a_to_b, b.b_to_a, b.payer, b.payee, b.amount)
-             for r in results.values() for b in r.bilateral],
-        )
-        cur.executemany(
-            "insert into clearing.instructions values (%s, %s, %s, %s, %s, %s)",
-            [(closing, i.currency, n, i.payer, i.payee, i.amount)
-             for r in results.values() for n, i in enumerate(r.instructions, start=1)],
-        )
+        # the many-row tables go by COPY (a window has up to n x (n - 1) pairs)
+        _copy(cur, "positions", (
+            (closing, p.currency, p.participant, p.paid, p.received, p.net)
+            for r in results.values() for p in r.positions))
+        _copy(cur, "bilateral_nets", (
+            (closing, r.currency, b.party_a, b.party_b, b.a_to_b, b.b_to_a, b.payer, b.payee, b.amount)
+            for r in results.values() for b in r.bilateral))
+        _copy(cur, "instructions", (
+            (closing, i.currency, n, i.payer, i.payee, i.amount)
+            for r in results.values() for n, i in enumerate(r.instructions, start=1)))
         cur.executemany(
             "insert into clearing.cap_breaches values (%s, %s, %s, %s, %s, %s)",
             [(closing, b.currency, b.participant, b.net, b.cap, b.excess) for r in results.values() for b in r.cap_breaches],
@@ -151,8 +156,8 @@ def clear_window(conn: psycopg.Connection, closing: datetime, settings: config.S
     closing = check_closing(closing)
     caps = settings.net_debit_caps if caps is None else caps
     with conn.transaction():
-        _mark_cleared(conn, closing)
-        pairs, late = select_pair_totals(conn, closing)
+        first_cleared_at = _mark_cleared(conn, closing)
+        pairs, late = select_pair_totals(conn, closing, first_cleared_at)
         results = net_all(pairs, caps)
         files = _write_outbox(closing, results, settings.outbox)
         _replace_rows(conn, closing, results, late, files)
