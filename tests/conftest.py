@@ -17,6 +17,13 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from deltran import config, db
+from deltran.airflow_env import airflow_environment
+
+# Airflow reads its configuration when first imported: set the project's
+# Airflow environment (home, DAG folder) before any test imports it.
+for _key, _value in airflow_environment().items():
+    if _key.startswith("AIRFLOW"):
+        os.environ.setdefault(_key, _value)
 
 
 def _admin_url() -> str:

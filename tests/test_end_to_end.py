@@ -1,0 +1,138 @@
+"""A whole business day through the platform's own DAGs, on a real PostgreSQL.
+
+The demo generator writes a day of files with faults it knows about (its
+manifest); the clearing windows and the end-of-day reconciliation then run
+through Airflow (dag.test(), Airflow's own runner) and the test asserts that the
+marts found every fault with the right type and level, that the breaker of the
+Critical account is open, and that running the same day again changes no row.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from deltran import config
+from deltran.demo import generate_day
+
+pytestmark = [pytest.mark.slow, pytest.mark.db]
+DAY = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    # Airflow's metadata (SQLite) must exist; `make setup` creates it, this makes sure.
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(config.PROJECT_ROOT / "dags"))
+    assert bag.import_errors == {}
+    return bag
+
+
+def run_day(dagbag) -> None:
+    """The DAG runs of DAY, as the scheduler would make them."""
+    for hour in (0, 6, 12, 18):
+        closing = datetime(DAY.year, DAY.month, DAY.day, hour, tzinfo=timezone.utc)
+        run = dagbag.dags["clearing_window"].test(logical_date=closing)
+        assert run.state == "success", f"clearing_window {closing}: {run.state}"
+    eod_logical = datetime(DAY.year, DAY.month, DAY.day, tzinfo=timezone.utc) + timedelta(days=1)
+    run = dagbag.dags["eod_reconciliation"].test(logical_date=eod_logical)
+    assert run.state == "success", f"eod_reconciliation: {run.state}"
+
+
+STABLE_TABLES = {
+    "marts.account_reconciliation": "account_id, business_date",
+    "marts.discrepancies": "discrepancy_id",
+    "marts.clearing_windows": "window_closing, currency",
+    "marts.clearing_positions": "window_closing, currency, participant",
+    "marts.settlement_instructions": "window_closing, currency, instruction_sequence",
+    "control.circuit_breakers": "account_id",
+    "control.circuit_breaker_events": "event_id",
+    "raw.ingested_files": "file_id",
+    "raw.quarantined_files": "sha256",
+}
+
+
+def snapshot(conn) -> dict:
+    """Every row of the tables a re-run must not change (run bookkeeping excluded)."""
+    out = {}
+    for table, order in STABLE_TABLES.items():
+        rows = conn.execute(f"select * from {table} order by {order}").fetchall()
+        columns = [c.name for c in conn.execute(f"select * from {table} limit 0").description]
+        drop = {"first_cleared_at", "last_cleared_at", "loaded_at", "quarantined_at", "quarantine_path"}
+        out[table] = [tuple(v for c, v in zip(columns, row) if c not in drop) for row in rows]
+    return out
+
+
+def test_a_business_day_end_to_end(warehouse_url, conn, dagbag):
+    settings = config.load()
+    settings.inbox.mkdir(parents=True)
+    manifest = generate_day(settings.inbox, DAY)
+
+    run_day(dagbag)
+
+    # every account gets its intended level, in the mart and as decided by Great Expectations
+    levels = dict(conn.execute(
+        "select account_id, threshold_level from marts.account_reconciliation where business_date = %s", (DAY,)))
+    assert levels == {a.iban: a.expected_level for a in manifest.accounts}
+    checked = dict(conn.execute(
+        "select distinct on (account_id) account_id, level from control.threshold_checks"
+        " where business_date = %s order by account_id, checked_at desc", (DAY,)))
+    assert checked == levels
+
+    # every injected fault is found, with its type and side
+    breaks = conn.execute(
+        "select discrepancy_type, side, account_id, difference, uetr, end_to_end_id, acct_svcr_ref"
+        " from marts.discrepancies where business_date = %s and discrepancy_type <> 'BalanceMismatch'", (DAY,)).fetchall()
+    for fault in manifest.faults:
+        side = None if fault.type == "AmountMismatch" else fault.side
+        found = [b for b in breaks if b[0] == fault.type and b[1] == side and b[2] == fault.account
+                 and fault.uetr in (b[4], None) and b[3] == fault.difference]
+        assert len(found) == 1, f"{fault.type} on {fault.account_key} not found exactly once in {breaks}"
+    assert len(breaks) == len(manifest.faults), "a break was reported that was not injected"
+    balance_breaks = dict(conn.execute(
+        "select account_id, severity from marts.discrepancies where discrepancy_type = 'BalanceMismatch'"))
+    assert balance_breaks == {a.iban: a.expected_level for a in manifest.accounts if a.expected_level != "OK"}
+
+    # Critical opens the breaker; Significant suspends payouts; the others may pay out
+    critical = {a.iban for a in manifest.accounts if a.expected_level == "Critical"}
+    significant = {a.iban for a in manifest.accounts if a.expected_level == "Significant"}
+    open_breakers = {r[0] for r in conn.execute("select account_id from control.circuit_breakers where state = 'open'")}
+    assert open_breakers == critical
+    gate = dict(conn.execute("select account_id, payouts_allowed from control.payout_gate"))
+    for account in manifest.accounts:
+        assert gate[account.iban] is (account.iban not in critical | significant), account.key
+
+    # bad files are in quarantine with their reason; nothing else is
+    quarantined = dict(conn.execute("select file_name, error from raw.quarantined_files"))
+    assert set(quarantined) == set(manifest.bad_files)
+    assert all(quarantined.values())
+
+    # clearing: four windows, the reject left clearing, the return is there, invariants hold
+    windows = conn.execute(
+        "select window_closing, currency, obligation_count, gross_amount, net_amount, netting_efficiency,"
+        " instruction_count, instruction_bound from marts.clearing_windows").fetchall()
+    assert {w[0].hour for w in windows} == {0, 6, 12, 18}
+    assert sum(w[2] for w in windows) == manifest.counts["payments"] - 1 + 1  # one rejected, one return
+    for _, _, _, gross, net, efficiency, count, bound in windows:
+        assert gross >= net > 0 and Decimal(0) < efficiency < Decimal(1) and count <= bound
+    sums = conn.execute(
+        "select sum(net_amount) from marts.clearing_positions group by window_closing, currency").fetchall()
+    assert sums and all(total == 0 for (total,) in sums)
+    assert list(settings.outbox.rglob("pacs009_*.xml"))
+
+    # reports were written
+    assert (settings.reports / "dbt_docs" / "index.html").exists()
+    assert (settings.reports / "data_docs").rglob("index.html")
+    assert (settings.reports / "eod" / f"{DAY.isoformat()}.txt").exists()
+
+    # the same day again (the same files dropped in again): no row changes
+    before = snapshot(conn)
+    generate_day(settings.inbox, DAY)
+    run_day(dagbag)
+    conn.rollback()
+    assert snapshot(conn) == before
