@@ -1,0 +1,73 @@
+"""Airflow plugin: an operations alert when a task of the platform's DAGs fails.
+
+Airflow 3 listener API: ``on_task_instance_failed(previous_state, task_instance,
+error)``. It is called in the task's own process (a ``RuntimeTaskInstance``) for
+every failed try, the ones that will be retried included (``try_number`` tells
+them apart), and on the API server (a ``TaskInstance``) when someone marks a
+task failed. What the alert says and where it goes is in ``deltran_alerts``
+(a plain module); this file only adapts Airflow's objects to it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from airflow.listeners import hookimpl
+from airflow.plugins_manager import AirflowPlugin
+
+try:
+    import deltran_alerts
+except ImportError:  # Airflow puts the plugins folder on sys.path; be safe when it has not yet
+    sys.path.append(str(Path(__file__).resolve().parent))
+    import deltran_alerts
+
+log = logging.getLogger("deltran.alerts")
+
+
+def _dags_folder() -> str | None:
+    folder = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER")
+    if folder:
+        return folder
+    try:
+        from airflow.configuration import conf
+
+        return conf.get("core", "dags_folder", fallback=None)
+    except Exception:
+        return None
+
+
+def _dag_fileloc(task_instance: Any) -> str | None:
+    """The failed task's DAG file, when the object at hand knows it."""
+    task = getattr(task_instance, "task", None)
+    dag = getattr(task, "dag", None) if task is not None else None
+    return getattr(dag, "fileloc", None) if dag is not None else None
+
+
+class TaskFailureAlerts:
+    """The listener: one instance, registered through the plugin below."""
+
+    @hookimpl
+    def on_task_instance_failed(self, previous_state: Any, task_instance: Any, error: Any) -> None:
+        try:
+            if not deltran_alerts.is_platform_dag(_dag_fileloc(task_instance), _dags_folder()):
+                return
+            deltran_alerts.alert_task_failure(
+                dag_id=getattr(task_instance, "dag_id", None),
+                run_id=getattr(task_instance, "run_id", None),
+                task_id=getattr(task_instance, "task_id", None),
+                try_number=getattr(task_instance, "try_number", None),
+                error=error,
+            )
+        except Exception:  # the alert path must never change the task's outcome
+            log.exception("deltran alert listener failed")
+
+
+task_failure_alerts = TaskFailureAlerts()
+
+
+class DeltranAlertsPlugin(AirflowPlugin):
+    name = "deltran_alerts"
+    listeners = [task_failure_alerts]
