@@ -207,4 +207,11 @@ def ingest_inbox(settings: config.Settings | None = None) -> list[FileOutcome]:
     settings = settings or config.load()
     with db.connect() as conn:
         db.ensure_schema(conn)
-        return [ingest_file(conn, path, settings) for path in inbox_files(settings)]
+        outcomes = [ingest_file(conn, path, settings) for path in inbox_files(settings)]
+        # fresh statistics, so the dbt models that read these tables plan on
+        # real row counts rather than wait for autovacuum
+        loaded = sorted({table for o in outcomes if o.status == "loaded" for table in o.rows})
+        for table in loaded + (["ingested_files"] if loaded else []):
+            conn.execute(f"analyze raw.{table}")
+        conn.commit()
+        return outcomes

@@ -15,32 +15,11 @@ with coverage as (
 ),
 
 bank as (
-    select
-        e.*,
-        coalesce(e.value_date, e.booking_date) as effective_value_date,
-        case when coalesce(e.uetr, e.end_to_end_id) is null then 1 else
-            row_number() over (
-                partition by e.account_id, e.currency, e.credit_debit, coalesce(e.uetr, e.end_to_end_id)
-                order by e.booking_date, e.statement_id, e.entry_index, e.detail_index
-            )
-        end as copy_number
-    from {{ ref('stg_bank__statement_entries') }} as e
-    where coalesce(e.status, 'BOOK') = 'BOOK'
+    select * from {{ ref('int_bank_movements_numbered') }}
 ),
 
 ledger as (
-    select
-        l.*,
-        coalesce(l.value_date, l.booking_date) as effective_value_date,
-        case when coalesce(l.uetr, l.end_to_end_id) is null then 1 else
-            row_number() over (
-                partition by l.account_id, l.currency, l.bank_direction, coalesce(l.uetr, l.end_to_end_id)
-                order by l.booked_at, l.ledger_entry_id
-            )
-        end as copy_number
-    from {{ ref('stg_ledger__journal_lines') }} as l
-    inner join coverage on coverage.account_id = l.account_id  -- EMI accounts only
-    where l.kind <> 'opening'
+    select * from {{ ref('int_ledger_postings_numbered') }}
 ),
 
 {% for key, bank_col, ledger_col in [('uetr', 'uetr', 'uetr'), ('end_to_end_id', 'end_to_end_id', 'end_to_end_id'), ('acct_svcr_ref', 'acct_svcr_ref', 'bank_reference')] %}

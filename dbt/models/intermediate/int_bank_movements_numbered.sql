@@ -1,0 +1,15 @@
+{{ config(post_hook='analyze {{ this }}') }}
+-- One row per booked bank movement on an EMI account, numbered within its
+-- transaction key: copy_number 2 and up are the same transaction booked again.
+-- Its own table (analyzed) so the matching joins plan on real row counts.
+select
+    e.*,
+    coalesce(e.value_date, e.booking_date) as effective_value_date,
+    case when coalesce(e.uetr, e.end_to_end_id) is null then 1 else
+        row_number() over (
+            partition by e.account_id, e.currency, e.credit_debit, coalesce(e.uetr, e.end_to_end_id)
+            order by e.booking_date, e.statement_id, e.entry_index, e.detail_index
+        )
+    end as copy_number
+from {{ ref('stg_bank__statement_entries') }} as e
+where coalesce(e.status, 'BOOK') = 'BOOK'
