@@ -24,6 +24,8 @@ from psycopg.conninfo import conninfo_to_dict
 from deltran import config
 
 log = logging.getLogger(__name__)
+# pgserver logs at interpreter exit, after pytest or Airflow closed the streams
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 @functools.cache

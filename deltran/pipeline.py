@@ -44,8 +44,14 @@ def check_thresholds(business_date: date, run_id: str, settings: config.Settings
     """The Great Expectations checkpoint decides each account's level; the breaker follows."""
     from deltran.recon.checks import run_threshold_checks
 
-    result = run_threshold_checks(business_date, run_id)
-    return result.to_dict()
+    result = run_threshold_checks(business_date, run_id, settings=settings)
+    return {
+        "summary": result.summary(),
+        "levels": result.levels,
+        "gx_success": result.gx_success,
+        "breaker_changes": len(result.events),
+        "data_docs": str(result.data_docs_index),
+    }
 
 
 def publish_reports(business_date: date, settings: config.Settings | None = None) -> dict:

@@ -9,7 +9,8 @@ and ``Balance.signed_amount`` applies it.
 Readers yield records in document order, so a statement of millions of entries
 is never held in memory: first its ``Statement`` header, then its ``Balance``
 records, then its ``Entry`` records, each carrying the context it needs
-(message id, statement id, account, currency).
+(message id, statement id, account, currency), then a ``Finding`` for each
+arithmetic check the statement fails.
 
 ``to_rows`` flattens a record into plain dicts with snake_case keys: one per
 balance, payment, status and return, and one per entry or, for a batch-booked

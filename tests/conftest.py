@@ -44,7 +44,7 @@ def warehouse_url(request, monkeypatch, tmp_path) -> str:
     """A fresh, empty warehouse database with the raw and control schemas."""
     name = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
     digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
-    dbname = f"t_{name}_{digest}"
+    dbname = f"t_{name}_{digest}_{os.getpid()}"  # unique per process: suites may run side by side
     admin = _admin_url()
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))

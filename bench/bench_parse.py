@@ -1,0 +1,179 @@
+"""How fast and how lean the camt reader is on a big statement.
+
+    python bench/bench_parse.py [--entries N] [--workdir DIR]
+
+Writes (once; reused while present) a camt.053 of N entries, each with
+TxDtls, UETR and EndToEndId, through ``parsers.writers``. Then measures in one
+run: the reader's peak RSS in a fresh process (target < 200 MB), bare lxml
+``iterparse`` over the same file (every end event, cleared, nothing extracted),
+the reader's entries/second through ``iter_records`` (every record consumed)
+and their ratio (target >= 60 %). For scale it also shows the parse alone
+(iterparse reporting only Ntry, each cleared and dropped): what no Python
+reader can beat. Exit status 1 when a target is missed.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from random import Random
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # runs from a checkout, installed or not
+
+from lxml import etree  # noqa: E402
+
+from parsers import iter_records  # noqa: E402
+from parsers.detect import release  # noqa: E402
+from parsers.records import (  # noqa: E402
+    Balance, Entry, Finding, Statement, TransactionDetails,
+)
+from parsers.writers import ISO_NAMESPACE, write_bank_to_customer  # noqa: E402
+
+RATIO_TARGET = 0.60
+RSS_TARGET_MB = 200
+_MEASURE_RSS = """
+import resource, sys
+from parsers import iter_records
+for _ in iter_records(sys.argv[1]):
+    pass
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _amount(index: int) -> tuple[Decimal, str]:
+    """Deterministic amounts, so the balances can be computed without a second pass."""
+    return Decimal(1 + (index * 7919) % 1_000_000) / 100, "DBIT" if index % 3 == 0 else "CRDT"
+
+
+def _entries(count: int, day: date) -> Iterator[Entry]:
+    random = Random(20)
+    for index in range(count):
+        amount, direction = _amount(index)
+        uetr = str(uuid.UUID(int=random.getrandbits(128), version=4))
+        yield Entry(
+            "camt.053", "BENCH", "BENCH-1", None, None, amount, "EUR", direction,
+            status="BOOK", booking_date=day, value_date=day, acct_svcr_ref=f"REF{index:09d}",
+            bank_tx_code="PMNT/RCDT/ESCT" if direction == "CRDT" else "PMNT/ICDT/ESCT",
+            transactions=[TransactionDetails(
+                end_to_end_id=f"E2E{index:012d}", uetr=uetr, tx_id=f"TX{index:010d}",
+                amount=amount, currency="EUR", credit_debit=direction,
+                debtor_name="Debtor Bank Customer", debtor_account="DE89370400440532013000",
+                creditor_name="Creditor Customer", creditor_account="NL91ABNA0417164300",
+                remittance_info=f"Invoice {index}",
+            )],
+        )
+
+
+def generate(path: Path, count: int) -> None:
+    day = date(2024, 3, 1)
+    credits = debits = Decimal(0)
+    credit_count = 0
+    for index in range(count):
+        amount, direction = _amount(index)
+        if direction == "CRDT":
+            credits += amount
+            credit_count += 1
+        else:
+            debits += amount
+    opening = Decimal("1000000.00")
+    closing = opening + credits - debits
+    statement = Statement(
+        "camt.053", "BENCH", "BENCH-1", "DE89370400440532013000", "EUR",
+        created_at=datetime(2024, 3, 2, 6, 0, tzinfo=timezone.utc), electronic_seq_nb=1,
+        summary_entry_count=count, summary_credit_count=credit_count,
+        summary_credit_sum=credits, summary_debit_count=count - credit_count,
+        summary_debit_sum=debits,
+    )
+    balances = [
+        Balance("camt.053", "BENCH", "BENCH-1", None, "OPBD", opening, "EUR", "CRDT",
+                date=day - timedelta(days=1)),
+        Balance("camt.053", "BENCH", "BENCH-1", None, "CLBD", abs(closing), "EUR",
+                "CRDT" if closing >= 0 else "DBIT", date=day),
+    ]
+    partial = path.with_suffix(".partial")
+    write_bank_to_customer(partial, "camt.053", "BENCH", statement.created_at,
+                           [(statement, balances, _entries(count, day))])
+    partial.replace(path)
+
+
+def reader_rate(path: Path, count: int) -> float:
+    started = time.perf_counter()
+    entries = findings = 0
+    for record in iter_records(path):
+        if isinstance(record, Entry):
+            entries += 1
+        elif isinstance(record, Finding):
+            findings += 1
+    elapsed = time.perf_counter() - started
+    if entries != count or findings:
+        raise SystemExit(f"reader gave {entries} entries and {findings} findings, expected {count} and 0")
+    return count / elapsed
+
+
+def bare_rate(path: Path, count: int) -> float:
+    started = time.perf_counter()
+    for _, element in etree.iterparse(str(path), events=("end",)):
+        element.clear()
+    return count / (time.perf_counter() - started)
+
+
+def parse_only_rate(path: Path, count: int) -> float:
+    tag = f"{{{ISO_NAMESPACE}camt.053.001.08}}Ntry"
+    started = time.perf_counter()
+    for _, element in etree.iterparse(str(path), events=("end",), tag=tag):
+        release(element)
+    return count / (time.perf_counter() - started)
+
+
+def peak_rss_mb(path: Path) -> float:
+    """Run first: Linux keeps ru_maxrss across fork and exec, so a child started
+    after this process had grown would report this process's peak, not its own."""
+    done = subprocess.run([sys.executable, "-c", _MEASURE_RSS, str(path)], check=True,
+                          capture_output=True, text=True, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    return int(done.stdout.strip()) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "deltran-bench")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    path = args.workdir / f"camt053_{args.entries}.xml"
+    if not path.exists():
+        started = time.perf_counter()
+        generate(path, args.entries)
+        print(f"wrote {path} ({path.stat().st_size >> 20} MB) in "
+              f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+    rss = peak_rss_mb(path)
+    bare = bare_rate(path, args.entries)
+    parse_only = parse_only_rate(path, args.entries)
+    reader = reader_rate(path, args.entries)
+    ratio = reader / bare
+    rows = [
+        ("file", f"{path.stat().st_size >> 20} MB, {args.entries:,} entries", "", ""),
+        ("reader (iter_records)", f"{reader:,.0f} entries/s", "", ""),
+        ("bare lxml iterparse", f"{bare:,.0f} entries/s", "", ""),
+        ("parse alone (Ntry only)", f"{parse_only:,.0f} entries/s", "", f"reader {reader / parse_only:.0%}"),
+        ("reader / bare", f"{ratio:.0%}", f">= {RATIO_TARGET:.0%}",
+         "pass" if ratio >= RATIO_TARGET else "FAIL"),
+        ("reader peak RSS", f"{rss:.0f} MB", f"< {RSS_TARGET_MB} MB",
+         "pass" if rss < RSS_TARGET_MB else "FAIL"),
+    ]
+    for figure, value, target, result in rows:
+        print(f"{figure:<24}{value:>34}  {target:<12}{result}")
+    return 0 if all(result != "FAIL" for *_, result in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""Which message is this file, read from its first bytes; and the hardened parse.
+
+A file's message is found by looking through whatever wraps the ISO Document
+(SWIFT ``Envelope``, ``BusMsg``, ``RequestPayload``, FedNow envelopes, a
+business application header ``AppHdr`` beside it): the first element in an
+ISO 20022 message namespace, or named like an ISO message element, decides.
+Message type and version come from the namespace (``...:camt.053.001.02``,
+the Swiss ``pain.001.001.03.ch.02``, the Austrian ``ISO:camt.053.001.02:APC:
+STUZZA...``, the EBA ``pacs.002.001.03S2``); a file without any namespace is
+known by its message element (``BkToCstmrStmt``...), its version then taken
+from the AppHdr's ``MsgDefIdr`` where there is one.
+
+Every parse refuses DTDs: ISO 20022 messages never have one, and a DTD is how
+entity-expansion ("billion laughs") and external-entity attacks arrive. The
+refusal happens at the root element, before any entity could be used.
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, Sequence, Union
+
+from lxml import etree
+
+from parsers.errors import ParseError, UnknownMessageError
+from parsers.values import element_path, local_name
+
+Source = Union[str, Path, BinaryIO]
+
+HARDENED = dict(
+    resolve_entities=False, no_network=True, load_dtd=False,
+    remove_comments=True, remove_pis=True, huge_tree=False, collect_ids=False,
+)
+
+# local name of the message element -> message type (V01.. and S2 suffixes removed)
+MESSAGE_ELEMENTS = {
+    "BkToCstmrAcctRpt": "camt.052",
+    "BkToCstmrStmt": "camt.053",
+    "BkToCstmrDbtCdtNtfctn": "camt.054",
+    "FIToFICstmrCdtTrf": "pacs.008",
+    "FIToFIPmtStsRpt": "pacs.002",
+    "PmtRtr": "pacs.004",
+    "CstmrCdtTrfInitn": "pain.001",
+    "FICdtTrf": "pacs.009",
+    "CstmrPmtStsRpt": "pain.002",
+}
+_ELEMENT_SUFFIX = re.compile(r"(?:V\d{2}|S2)$")
+_VERSION = re.compile(r"([a-z]{4}\.\d{3})\.\d{3}\.\d{2}(?:S2|\.ch\.\d{2})?")
+_CHUNK = 64 * 1024
+_DETECT_LIMIT = 4 * 1024 * 1024  # AppHdr with signatures stays far below
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInfo:
+    message_type: str  # 'camt.053'
+    version: str | None  # 'camt.053.001.02'; None when neither namespace nor AppHdr names it
+    namespace: str | None  # of the message element; None when the file has none
+    element: str  # local name of the message element: 'BkToCstmrStmt'
+    root: str  # local name of the file's root element: 'Document', 'Envelope', 'BusMsg'...
+    line: int | None = None  # line of the message element
+
+
+def message_type_of(namespace: str | None, element: str) -> tuple[str, str | None] | None:
+    """(message type, version) from a namespace, else (type, None) from the element name."""
+    match = _VERSION.search(namespace or "")
+    if match:
+        return match.group(1), match.group(0)
+    by_name = MESSAGE_ELEMENTS.get(_ELEMENT_SUFFIX.sub("", element))
+    return (by_name, None) if by_name else None
+
+
+def file_name(source: Source) -> str:
+    if isinstance(source, (str, Path)):
+        return str(source)
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else "<stream>"
+
+
+def detect(source: Source) -> MessageInfo:
+    """The message in ``source``, reading only as far as its message element.
+
+    A seekable file object is put back where it was, ready to be read again.
+    """
+    seekable = not isinstance(source, (str, Path)) and source.seekable()
+    position = source.tell() if seekable else 0
+    try:
+        with open_message(source) as (_, info, _):
+            return info
+    finally:
+        if seekable:
+            source.seek(position)
+
+
+@contextmanager
+def open_message(source: Source) -> Iterator[tuple[BinaryIO, MessageInfo, str]]:
+    """(stream from the first byte, message info, file name); closes what it opened."""
+    name = file_name(source)
+    stream = open(source, "rb") if isinstance(source, (str, Path)) else source
+    try:
+        info, head = _detect(stream, name)
+        yield _Replay(head, stream), info, name
+    finally:
+        if stream is not source:
+            stream.close()
+
+
+class _Replay:
+    """The bytes detection already read, then the rest of the stream (pipes cannot seek)."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._head:
+            return self._rest.read(size)
+        if size < 0 or size >= len(self._head):
+            data, self._head = self._head, b""
+            return data
+        data, self._head = self._head[:size], self._head[size:]
+        return data
+
+
+def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
+    parser = etree.XMLPullParser(events=("start", "end"), **HARDENED)
+    head = bytearray()
+    prolog_checked = False
+    root: etree._Element | None = None
+    document: etree._Element | None = None  # a Document whose first child is the message
+    message_definition: str | None = None  # AppHdr/MsgDefIdr
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not isinstance(chunk, bytes):
+            raise TypeError(f"{file}: a path or a binary file is needed, not a text stream")
+        head += chunk
+        if not prolog_checked:
+            prolog_checked = _check_prolog(head, file, complete=not chunk)
+        if not head:
+            raise ParseError("the file is empty", file=file)
+        try:
+            if chunk:
+                parser.feed(chunk)
+            else:
+                parser.close()
+            for event, element in parser.read_events():
+                if root is None:
+                    root = element
+                    _refuse_dtd(element, file)
+                namespace, _, name = element.tag.rpartition("}")
+                namespace = namespace[1:] or None
+                if event == "end":
+                    if name == "MsgDefIdr":
+                        message_definition = (element.text or "").strip()
+                    elif element is document:
+                        raise UnknownMessageError("Document holds no message", file=file,
+                                                  line=element.sourceline, namespace=namespace,
+                                                  element=name, path=element_path(element))
+                    continue
+                if document is not None:
+                    return _info(element, root, message_definition, file), bytes(head)
+                known = message_type_of(namespace, name)
+                if name == "Document":
+                    document = element
+                elif known and not known[0].startswith("head."):
+                    return _info(element, root, message_definition, file), bytes(head)
+        except etree.XMLSyntaxError as exc:
+            raise syntax_error(file, exc, root) from None
+        if not chunk or len(head) > _DETECT_LIMIT:
+            where = f"in the first {len(head)} bytes" if chunk else "in the file"
+            root_ns, _, root_name = root.tag.rpartition("}") if root is not None else ("", "", "")
+            raise UnknownMessageError(f"no ISO 20022 message element {where}", file=file,
+                                      line=root.sourceline if root is not None else None,
+                                      namespace=root_ns[1:] or None, element=root_name or None,
+                                      path=f"/{root_name}" if root_name else None)
+
+
+def _check_prolog(head: bytes, file: str, complete: bool) -> bool:
+    """Refuse a DOCTYPE before lxml reads it; True once the prolog has been seen whole.
+
+    Scans declarations, comments and processing instructions up to the root
+    element's start tag. (A file in an encoding this byte scan cannot read,
+    such as UTF-16, is still caught by the docinfo check at its root.)
+    """
+    position = 0
+    while True:
+        position = head.find(b"<", position)
+        if position < 0 or (len(head) - position < len(b"<!DOCTYPE") and not complete):
+            return complete
+        if head.startswith(b"<!DOCTYPE", position):
+            raise ParseError("a DTD is not allowed in an ISO 20022 message", file=file,
+                             line=head.count(b"\n", 0, position) + 1, path="/")
+        terminator = (b"?>" if head.startswith(b"<?", position)
+                      else b"-->" if head.startswith(b"<!--", position) else None)
+        if terminator is None:
+            return True  # the root element starts: no DOCTYPE can follow
+        end = head.find(terminator, position)
+        if end < 0:
+            return complete
+        position = end + len(terminator)
+
+
+def _refuse_dtd(root: etree._Element, file: str) -> None:
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise ParseError("a DTD is not allowed in an ISO 20022 message", file=file,
+                         line=root.sourceline, path=f"/{local_name(root.tag)}")
+
+
+def _info(element: etree._Element, root: etree._Element, message_definition: str | None,
+          file: str) -> MessageInfo:
+    namespace, _, name = element.tag.rpartition("}")
+    namespace = namespace[1:] or None
+    known = message_type_of(namespace, name)
+    if known is None:
+        raise UnknownMessageError("not an ISO 20022 message this platform knows", file=file,
+                                  line=element.sourceline, path=element_path(element),
+                                  namespace=namespace, element=name)
+    message_type, version = known
+    by_name = MESSAGE_ELEMENTS.get(_ELEMENT_SUFFIX.sub("", name))
+    if by_name and by_name != message_type:
+        raise UnknownMessageError(f"the namespace says {message_type} but {name} is a {by_name}",
+                                  file=file, line=element.sourceline, path=element_path(element),
+                                  namespace=namespace, element=name)
+    if version is None and message_definition and message_definition.startswith(message_type):
+        version = message_definition
+    return MessageInfo(message_type, version, namespace, name, local_name(root.tag),
+                       element.sourceline)
+
+
+def syntax_error(file: str, exc: etree.XMLSyntaxError, near: etree._Element | None,
+                 fallback: str | None = None) -> ParseError:
+    """A not-well-formed file, located near the deepest element read when parsing stopped."""
+    path = fallback
+    if near is not None:
+        node = near.getroottree().getroot()
+        while len(node):
+            node = node[-1]
+        path = element_path(node)
+    return ParseError(f"not well-formed XML: {exc.msg}", file=file, line=exc.lineno or None,
+                      path=path)
+
+
+def end_elements(stream: BinaryIO, file: str, info: MessageInfo,
+                 tags: Sequence[str]) -> Iterator[etree._Element]:
+    """Elements named ``tags`` as each ends, from a hardened streaming parse."""
+    events = etree.iterparse(stream, events=("end",), tag=tags, **HARDENED)
+    last = None
+    try:
+        for _, last in events:
+            yield last
+    except etree.XMLSyntaxError as exc:
+        # before the first reported element lxml knows no root: name the file's root
+        raise syntax_error(file, exc, last, fallback=f"/{info.root}") from None
+
+
+def release(element: etree._Element) -> None:
+    """Clear a finished element and drop its earlier siblings, so memory stays flat."""
+    element.clear()
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]

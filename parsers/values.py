@@ -1,0 +1,229 @@
+"""Turning element text into typed values, with errors that say where.
+
+Every reader converts through these functions so that one rule holds for all
+messages: amounts are ``Decimal`` exactly as written (never negative, at most 5
+decimals, always with a currency), date-times keep the offset written in the
+file (a date-time without one stays naive: the file does not say which zone it
+means, and guessing UTC would invent data), fractions of a second beyond
+microseconds are cut (Python keeps six digits), and a date written with an
+offset (xs:date allows ``2020-01-01+01:00``) keeps only the date.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from lxml import etree
+
+from parsers.errors import ParseError
+
+# [0-9], not \d: Python's \d also matches other scripts' digits, which Decimal would accept
+_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]{0,5})?|\.[0-9]{1,5}")
+_SIGNED_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_WHOLE_NUMBER = re.compile(r"([0-9]+)(?:\.0*)?")  # xs:decimal with no fraction: '1000.00' is valid
+_DATE_WITH_OFFSET = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:Z|[+-][0-9]{2}:[0-9]{2})")
+CREDIT_DEBIT = frozenset({"CRDT", "DBIT"})
+
+
+def local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def element_path(element: etree._Element) -> str:
+    """/Document/BkToCstmrStmt/Stmt/Ntry/Amt: local names from the root down."""
+    names = []
+    node: etree._Element | None = element
+    while node is not None:
+        names.append(local_name(node.tag))
+        node = node.getparent()
+    return "/" + "/".join(reversed(names))
+
+
+def error(file: str, element: etree._Element, message: str) -> ParseError:
+    return ParseError(message, file=file, line=element.sourceline, path=element_path(element))
+
+
+def missing(file: str, parent: etree._Element, name: str) -> ParseError:
+    return ParseError(f"mandatory element {name} is missing", file=file,
+                      line=parent.sourceline, path=f"{element_path(parent)}/{name}")
+
+
+def text(element: etree._Element | None) -> str | None:
+    """Stripped text, None when absent or empty (pretty-printed files pad values)."""
+    if element is None or element.text is None:
+        return None
+    return element.text.strip() or None
+
+
+def amount(file: str, element: etree._Element) -> tuple[Decimal, str]:
+    """(amount, currency) of an ActiveOrHistoricCurrencyAndAmount element."""
+    raw = (element.text or "").strip()
+    if not _AMOUNT.fullmatch(raw):
+        if raw.startswith("-"):
+            problem = "is negative (the sign belongs in CdtDbtInd)"
+        elif _SIGNED_DECIMAL.fullmatch(raw):
+            problem = "has more than 5 decimals"
+        else:
+            problem = "is not a decimal number"
+        raise error(file, element, f"amount {raw!r} {problem}")
+    currency = element.get("Ccy")
+    if currency is None:
+        raise error(file, element, f"amount {raw} has no Ccy attribute")
+    currency = currency.strip()
+    if not _CURRENCY.fullmatch(currency):
+        raise error(file, element, f"amount {raw} has currency {currency!r}, not an ISO 4217 code")
+    return Decimal(raw), currency
+
+
+def signed_decimal(file: str, element: etree._Element) -> Decimal:
+    """A DecimalNumber (TxsSummry sums may be negative)."""
+    raw = (element.text or "").strip()
+    if not _SIGNED_DECIMAL.fullmatch(raw):
+        raise error(file, element, f"{raw!r} is not a decimal number")
+    return Decimal(raw)
+
+
+def integer(file: str, element: etree._Element) -> int:
+    raw = (element.text or "").strip()
+    whole = _WHOLE_NUMBER.fullmatch(raw)
+    if not whole:
+        raise error(file, element, f"{raw!r} is not a whole number")
+    return int(whole.group(1))
+
+
+def credit_debit(file: str, element: etree._Element) -> str:
+    raw = (element.text or "").strip()
+    if raw not in CREDIT_DEBIT:
+        raise error(file, element, f"credit/debit indicator {raw!r} is neither CRDT nor DBIT")
+    return raw
+
+
+def to_date(file: str, element: etree._Element) -> date:
+    raw = (element.text or "").strip()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        with_offset = _DATE_WITH_OFFSET.fullmatch(raw)
+        if with_offset:
+            return date.fromisoformat(with_offset.group(1))
+        raise error(file, element, f"{raw!r} is not a date (YYYY-MM-DD)") from None
+
+
+def to_datetime(file: str, element: etree._Element) -> datetime:
+    raw = (element.text or "").strip()
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        raise error(file, element, f"{raw!r} is not a date-time (YYYY-MM-DDThh:mm:ss)") from None
+
+
+def _prefix(element: etree._Element) -> int:
+    """Length of the '{namespace}' prefix its children share (cheaper than parsing each tag)."""
+    return element.tag.find("}") + 1
+
+
+def date_choice(file: str, element: etree._Element) -> tuple[date | None, datetime | None]:
+    """(date, date-time) of a Dt/DtTm choice; the date is derived from a date-time."""
+    cut = _prefix(element)
+    for child in element:
+        name = child.tag[cut:]
+        if name == "Dt":
+            return to_date(file, child), None
+        if name == "DtTm":
+            moment = to_datetime(file, child)
+            return moment.date(), moment
+    return None, None
+
+
+def code_choice(element: etree._Element | None) -> str | None:
+    """Cd, else Prtry, of a code-or-proprietary choice; a plain code as it is."""
+    if element is None:
+        return None
+    cut = _prefix(element)
+    value = None
+    for child in element:
+        name = child.tag[cut:]
+        if name == "Cd":
+            return text(child)
+        if name == "Prtry":
+            value = text(child)
+    return value if value is not None else text(element)
+
+
+def account_id(account: etree._Element | None) -> str | None:
+    """IBAN, else Othr/Id (PrtryAcct/Id, BBAN, UPIC in .001.01) of a CashAccount's Id."""
+    if account is None:
+        return None
+    cut = _prefix(account)
+    for identification in account:
+        if identification.tag[cut:] != "Id":
+            continue
+        for choice in identification:
+            if choice.tag[cut:] == "IBAN":
+                return text(choice)
+            inner = next((c for c in choice if c.tag[cut:] == "Id"), None)
+            return text(inner) if inner is not None else text(choice)
+    return None
+
+
+def agent_bic(agent: etree._Element | None) -> str | None:
+    """BICFI or BIC of an agent's FinInstnId (or directly under it, as in .001.01)."""
+    if agent is None:
+        return None
+    cut = _prefix(agent)
+    for child in agent:
+        name = child.tag[cut:]
+        if name == "BICFI" or name == "BIC":
+            return text(child)
+        if name == "FinInstnId":
+            return agent_bic(child)
+    return None
+
+
+def party_name(party: etree._Element | None) -> str | None:
+    """Nm of a party: directly (up to .001.07) or under Pty (Party40Choice and later)."""
+    if party is None:
+        return None
+    cut = _prefix(party)
+    for child in party:
+        name = child.tag[cut:]
+        if name == "Nm":
+            return text(child)
+        if name == "Pty":
+            return party_name(child)
+    return None
+
+
+def joined_text(elements: list[etree._Element]) -> str | None:
+    """Several Ustrd or AddtlInf lines as one text, joined by one space."""
+    parts = [value for value in map(text, elements) if value]
+    return " ".join(parts) if parts else None
+
+
+def children(element: etree._Element, qlen: int) -> dict[str, etree._Element]:
+    """Direct children by local name (the first of each name): one pass, then lookups."""
+    found: dict[str, etree._Element] = {}
+    for child in element:
+        found.setdefault(child.tag[qlen:], child)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class GroupHeader:
+    """What every record of a message repeats from its GrpHdr."""
+
+    message_id: str
+    created_at: datetime | None
+    fields: dict[str, etree._Element]  # all GrpHdr children, for message-specific defaults
+
+
+def group_header(element: etree._Element, file: str, qlen: int) -> GroupHeader:
+    fields = children(element, qlen)
+    message_id = text(fields.get("MsgId"))
+    if message_id is None:
+        raise missing(file, element, "MsgId")
+    created = fields.get("CreDtTm")
+    return GroupHeader(message_id, None if created is None else to_datetime(file, created), fields)

@@ -1,0 +1,358 @@
+"""Write camt.052 / camt.053 / camt.054 files from records, streaming.
+
+The inverse of the camt reader, for demo data, tests and the benchmark: entries
+come from any iterable and each is serialised as soon as it is built
+(``lxml.etree.xmlfile``), so a million entries never make a tree in memory.
+
+The output is valid against the ISO XSD of the chosen version (default
+``.001.08``; any of ``.001.02`` to ``.001.14``): element names follow the version
+(``BIC`` before ``BICFI``, a plain ``Sts`` code before ``Sts/Cd``, ``Dbtr/Nm``
+before ``Dbtr/Pty/Nm``, ``UETR`` from ``.001.08``). Where a version requires a
+value the records leave open, the writer fills it and says so here:
+
+* ``Ntry/Sts`` is mandatory: a status of ``None`` is written as ``BOOK``.
+* ``Ntry/BkTxCd`` is mandatory: ``None`` is written as an empty ``<BkTxCd/>``.
+* ``Stmt/CreDtTm`` is mandatory before ``.001.08``: ``None`` takes the message's.
+* ``TxDtls/Amt`` is mandatory in ``.001.03`` to ``.001.07``: a detail without an
+  amount takes its entry's; ``.001.02`` has no ``TxDtls/Amt`` and writes
+  ``AmtDtls/TxAmt/Amt`` (no direction).
+* ``BookgDt``/``Bal/Dt`` hold one of ``Dt`` and ``DtTm``: the date-time wins, and
+  the reader derives the date from it.
+* ``RmtInf/Ustrd`` holds at most 140 characters: longer text is cut at spaces
+  into several ``Ustrd``, which the reader joins with one space again.
+
+Values the schema cannot hold (negative amounts, more than 5 decimals, a
+camt.053 without balances, a camt.054 with balances, an unknown version) raise
+``ValueError`` instead of being written; as the output streams, what was
+written before the bad record is then an incomplete file.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO, Iterable
+
+from lxml import etree
+
+from parsers.records import Balance, Entry, Statement, TransactionDetails
+
+ISO_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:"
+
+# message type -> (message element, statement element)
+_MESSAGES = {
+    "camt.052": ("BkToCstmrAcctRpt", "Rpt"),
+    "camt.053": ("BkToCstmrStmt", "Stmt"),
+    "camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),
+}
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{1,30}")
+_DOMAIN_CODE = re.compile(r"([A-Z0-9]{1,4})/([A-Z0-9]{1,4})/([A-Z0-9]{1,4})")
+_EXTERNAL_CODE = re.compile(r"[A-Za-z0-9]{1,4}")
+# BalanceType12Code, the closed list of balance codes before .001.08
+_OLD_BALANCE_CODES = frozenset(
+    {"XPCD", "OPAV", "ITAV", "CLAV", "FWAV", "CLBD", "ITBD", "OPBD", "PRCD", "INFO"})
+_OLD_STATUS_CODES = frozenset({"BOOK", "PDNG", "INFO"})
+_USTRD_MAX = 140
+
+
+@dataclass(frozen=True, slots=True)
+class _Flavour:
+    """What differs between the versions the writer produces."""
+
+    number: int
+
+    @property
+    def bic(self) -> str:
+        return "BIC" if self.number < 3 else "BICFI"
+
+    @property
+    def choices(self) -> bool:
+        """Sts/Cd, Dbtr/Pty and UETR arrive together with .001.08."""
+        return self.number >= 8
+
+    @property
+    def tx_amount_required(self) -> bool:
+        return 3 <= self.number < 8
+
+
+def write_bank_to_customer(
+    target: str | Path | BinaryIO,
+    message_type: str,
+    message_id: str,
+    created_at: datetime,
+    statements: Iterable[tuple[Statement, list[Balance], Iterable[Entry]]],
+    version: str | None = None,
+) -> None:
+    """Write one camt.05x message holding ``statements`` to ``target`` (path or binary file).
+
+    The statement header and balances come from the ``Statement`` and ``Balance``
+    records; their message fields (type, id, account) are taken from the
+    arguments and the header, not from each record. ``version`` is the full
+    name (``'camt.053.001.04'``) or just its number (``'04'``).
+    """
+    if message_type not in _MESSAGES:
+        raise ValueError(f"cannot write {message_type!r}: one of {sorted(_MESSAGES)}")
+    version = _resolve_version(message_type, version)
+    flavour = _Flavour(int(version.rsplit(".", 1)[1]))
+    message_tag, statement_tag = _MESSAGES[message_type]
+    namespace = ISO_NAMESPACE + version
+
+    # Subtrees are built without a namespace and written inside the Document that
+    # declares the message namespace as default, so every element lands in it
+    # without an xmlns repeated on each entry (xmlfile writes subtrees verbatim).
+    with etree.xmlfile(target, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        with xf.element(f"{{{namespace}}}Document", nsmap={None: namespace}):
+            xf.write("\n")
+            with xf.element(message_tag):
+                xf.write("\n")
+                header = etree.Element("GrpHdr")
+                _text(header, "MsgId", message_id)
+                _text(header, "CreDtTm", created_at.isoformat())
+                xf.write(header, pretty_print=True)
+                for statement, balances, entries in statements:
+                    _check_statement(message_type, statement, balances)
+                    with xf.element(statement_tag):
+                        xf.write("\n")
+                        for element in _statement_header(statement, balances, created_at, flavour):
+                            xf.write(element, pretty_print=True)
+                        for entry in entries:
+                            xf.write(_entry(entry, flavour), pretty_print=True)
+                    xf.write("\n")
+            xf.write("\n")
+
+
+def _resolve_version(message_type: str, version: str | None) -> str:
+    if version is None:
+        return f"{message_type}.001.08"
+    if re.fullmatch(r"\d{2}", version):
+        version = f"{message_type}.001.{version}"
+    match = re.fullmatch(re.escape(message_type) + r"\.001\.(\d{2})", version)
+    if not match or not 2 <= int(match.group(1)) <= 14:
+        raise ValueError(f"cannot write version {version!r} of {message_type}: .001.02 to .001.14")
+    return version
+
+
+def _check_statement(message_type: str, statement: Statement, balances: list[Balance]) -> None:
+    if not statement.account:
+        raise ValueError(f"statement {statement.statement_id!r}: Acct/Id is mandatory")
+    if message_type == "camt.053" and not balances:
+        raise ValueError(f"statement {statement.statement_id!r}: a camt.053 needs a balance")
+    if message_type == "camt.054" and balances:
+        raise ValueError(f"notification {statement.statement_id!r}: camt.054 has no balances")
+
+
+def _statement_header(statement: Statement, balances: list[Balance], created_at: datetime,
+                      flavour: _Flavour) -> list[etree._Element]:
+    """Id .. TxsSummry as separate top-level subtrees, in schema order."""
+    out: list[etree._Element] = [_leaf("Id", statement.statement_id)]
+    if statement.electronic_seq_nb is not None:
+        out.append(_leaf("ElctrncSeqNb", str(statement.electronic_seq_nb)))
+    if statement.legal_seq_nb is not None:
+        out.append(_leaf("LglSeqNb", str(statement.legal_seq_nb)))
+    statement_created = statement.created_at or (None if flavour.choices else created_at)
+    if statement_created is not None:
+        out.append(_leaf("CreDtTm", statement_created.isoformat()))
+    if statement.from_at is not None and statement.to_at is not None:
+        period = etree.Element("FrToDt")
+        _text(period, "FrDtTm", statement.from_at.isoformat())
+        _text(period, "ToDtTm", statement.to_at.isoformat())
+        out.append(period)
+    account = etree.Element("Acct")
+    _account_id(account, statement.account)
+    if statement.account_currency:
+        _text(account, "Ccy", statement.account_currency)
+    if statement.servicer_bic:
+        _text(_path(account, "Svcr", "FinInstnId"), flavour.bic, statement.servicer_bic)
+    out.append(account)
+    out.extend(_balance(balance, flavour) for balance in balances)
+    summary = _summary(statement)
+    if summary is not None:
+        out.append(summary)
+    return out
+
+
+def _balance(balance: Balance, flavour: _Flavour) -> etree._Element:
+    element = etree.Element("Bal")
+    code = balance.type_code
+    known = (_EXTERNAL_CODE.fullmatch(code) if flavour.choices else code in _OLD_BALANCE_CODES)
+    _text(_path(element, "Tp", "CdOrPrtry"), "Cd" if known else "Prtry", code)
+    _amount(element, "Amt", balance.amount, balance.currency)
+    _text(element, "CdtDbtInd", balance.credit_debit)
+    if not _date_choice(element, "Dt", balance.date, balance.date_time):
+        raise ValueError(f"balance {code} of {balance.statement_id!r}: Dt is mandatory")
+    return element
+
+
+def _summary(statement: Statement) -> etree._Element | None:
+    parts = (
+        ("TtlNtries", statement.summary_entry_count, None),
+        ("TtlCdtNtries", statement.summary_credit_count, statement.summary_credit_sum),
+        ("TtlDbtNtries", statement.summary_debit_count, statement.summary_debit_sum),
+    )
+    if all(count is None and total is None for _, count, total in parts):
+        return None
+    summary = etree.Element("TxsSummry")
+    for name, count, total in parts:
+        if count is None and total is None:
+            continue
+        part = etree.SubElement(summary, name)
+        if count is not None:
+            _text(part, "NbOfNtries", str(count))
+        if total is not None:
+            _text(part, "Sum", _decimal_text(total))
+    return summary
+
+
+def _entry(entry: Entry, flavour: _Flavour) -> etree._Element:
+    ntry = etree.Element("Ntry")
+    if entry.entry_ref:
+        _text(ntry, "NtryRef", entry.entry_ref)
+    _amount(ntry, "Amt", entry.amount, entry.currency)
+    _text(ntry, "CdtDbtInd", entry.credit_debit)
+    if entry.is_reversal:
+        _text(ntry, "RvslInd", "true")
+    status = entry.status or "BOOK"
+    if flavour.choices:
+        _text(etree.SubElement(ntry, "Sts"), "Cd" if _EXTERNAL_CODE.fullmatch(status) else "Prtry",
+              status)
+    elif status in _OLD_STATUS_CODES:
+        _text(ntry, "Sts", status)
+    else:
+        raise ValueError(f"entry status {status!r} needs .001.08 or later")
+    _date_choice(ntry, "BookgDt", entry.booking_date, entry.booking_date_time)
+    _date_choice(ntry, "ValDt", entry.value_date, None)
+    if entry.acct_svcr_ref:
+        _text(ntry, "AcctSvcrRef", entry.acct_svcr_ref)
+    code = etree.SubElement(ntry, "BkTxCd")
+    if entry.bank_tx_code:
+        domain = _DOMAIN_CODE.fullmatch(entry.bank_tx_code)
+        if domain:
+            _text(code, "Cd", domain.group(1), into="Domn")
+            family = _path(code, "Domn", "Fmly")
+            _text(family, "Cd", domain.group(2))
+            _text(family, "SubFmlyCd", domain.group(3))
+        else:
+            _text(_path(code, "Prtry"), "Cd", entry.bank_tx_code)
+    if entry.transactions:
+        details = etree.SubElement(ntry, "NtryDtls")
+        for tx in entry.transactions:
+            _transaction(details, tx, entry, flavour)
+    return ntry
+
+
+def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry,
+                 flavour: _Flavour) -> None:
+    element = etree.SubElement(parent, "TxDtls")
+    refs = (
+        ("MsgId", tx.msg_id), ("AcctSvcrRef", tx.acct_svcr_ref), ("InstrId", tx.instr_id),
+        ("EndToEndId", tx.end_to_end_id), ("UETR", tx.uetr if flavour.choices else None),
+        ("TxId", tx.tx_id),
+    )
+    if any(value for _, value in refs):
+        ref_element = etree.SubElement(element, "Refs")
+        for name, value in refs:
+            if value:
+                _text(ref_element, name, value)
+
+    amount, currency, direction = tx.amount, tx.currency, tx.credit_debit
+    if flavour.tx_amount_required and amount is None:
+        amount, currency, direction = entry.amount, entry.currency, entry.credit_debit
+    if flavour.number < 3:
+        if amount is not None:
+            _amount(_path(element, "AmtDtls", "TxAmt"), "Amt", amount, currency or entry.currency)
+    else:
+        if amount is not None:
+            _amount(element, "Amt", amount, currency or entry.currency)
+        if direction is not None or flavour.tx_amount_required:
+            _text(element, "CdtDbtInd", direction or entry.credit_debit)
+
+    parties = (("Dbtr", tx.debtor_name, "DbtrAcct", tx.debtor_account),
+               ("Cdtr", tx.creditor_name, "CdtrAcct", tx.creditor_account))
+    if any(name or account for _, name, _, account in parties):
+        related = etree.SubElement(element, "RltdPties")
+        for party, name, account_tag, account in parties:
+            if name:
+                holder = etree.SubElement(related, party)
+                _text(etree.SubElement(holder, "Pty") if flavour.choices else holder, "Nm", name)
+            if account:
+                _account_id(etree.SubElement(related, account_tag), account)
+    agents = (("DbtrAgt", tx.debtor_agent_bic), ("CdtrAgt", tx.creditor_agent_bic))
+    if any(bic for _, bic in agents):
+        related = etree.SubElement(element, "RltdAgts")
+        for agent, bic in agents:
+            if bic:
+                _text(_path(related, agent, "FinInstnId"), flavour.bic, bic)
+    if tx.remittance_info:
+        remittance = etree.SubElement(element, "RmtInf")
+        for line in _ustrd_lines(tx.remittance_info):
+            _text(remittance, "Ustrd", line)
+
+
+def _ustrd_lines(text: str) -> Iterable[str]:
+    """Cut at the last space within 140 characters (the space is dropped: the reader joins with one)."""
+    while len(text) > _USTRD_MAX:
+        cut = text.rfind(" ", 1, _USTRD_MAX + 1)
+        if cut < 1:
+            yield text[:_USTRD_MAX]
+            text = text[_USTRD_MAX:]
+        else:
+            yield text[:cut]
+            text = text[cut + 1:]
+    if text:
+        yield text
+
+
+def _account_id(parent: etree._Element, account: str) -> None:
+    if _IBAN.fullmatch(account):
+        _text(parent, "IBAN", account, into="Id")
+    else:
+        _text(_path(parent, "Id", "Othr"), "Id", account)
+
+
+def _date_choice(parent: etree._Element, name: str, day: date | None,
+                 moment: datetime | None) -> bool:
+    if moment is not None:
+        _text(parent, "DtTm", moment.isoformat(), into=name)
+    elif day is not None:
+        _text(parent, "Dt", day.isoformat(), into=name)
+    else:
+        return False
+    return True
+
+
+def _amount(parent: etree._Element, name: str, amount: Decimal, currency: str) -> None:
+    if amount < 0:
+        raise ValueError(f"{name} {amount}: ISO amounts are never negative (CdtDbtInd carries the sign)")
+    _text(parent, name, _decimal_text(amount)).set("Ccy", currency)
+
+
+def _decimal_text(value: Decimal) -> str:
+    exponent = value.as_tuple().exponent
+    if not value.is_finite() or (isinstance(exponent, int) and exponent < -5):
+        raise ValueError(f"{value}: at most 5 decimals")
+    return format(value, "f")
+
+
+def _leaf(name: str, text: str) -> etree._Element:
+    element = etree.Element(name)
+    element.text = text
+    return element
+
+
+def _text(parent: etree._Element, name: str, text: str, into: str | None = None) -> etree._Element:
+    if into is not None:
+        parent = etree.SubElement(parent, into)
+    element = etree.SubElement(parent, name)
+    element.text = text
+    return element
+
+
+def _path(parent: etree._Element, *names: str) -> etree._Element:
+    """The last of nested elements ``names`` under ``parent``, reusing existing ones."""
+    for name in names:
+        found = parent.find(name)
+        parent = found if found is not None else etree.SubElement(parent, name)
+    return parent
