@@ -73,3 +73,52 @@ def test_a_value_the_database_refuses_rolls_back_the_whole_file(conn):
     assert "rejected by the database" in outcome.error
     assert count(conn, "raw.ledger_lines") == 0
     assert count(conn, "raw.ingested_files") == 0
+
+
+SAMPLES = config.PROJECT_ROOT.parent / "shared" / "iso20022-samples"
+
+
+@pytest.mark.slow
+def test_every_real_sample_file_loads_whole_or_is_quarantined_whole(conn, tmp_path):
+    """Real bank and standards-body files: each loads in full, or is refused with its reason."""
+    import shutil
+
+    import parsers
+
+    if not SAMPLES.is_dir():
+        pytest.skip(f"sample corpus not found at {SAMPLES}")
+    settings = config.load()
+    settings.inbox.mkdir(parents=True)
+    expected_rows = {}
+    for path in sorted(SAMPLES.glob("*/*.xml")):
+        # copied into this test's temporary inbox only: ingest moves what it reads
+        target = settings.inbox / f"{path.parent.name}__{path.name}"
+        shutil.copyfile(path, target)
+        try:
+            kinds: dict[str, int] = {}
+            for record in parsers.iter_records(path):
+                for row in parsers.to_rows(record):
+                    table = ingest.RAW_TABLES[row["record"]]
+                    kinds[table] = kinds.get(table, 0) + 1
+            expected_rows[target.name] = kinds
+        except parsers.ParseError:
+            expected_rows[target.name] = None
+    outcomes = {o.file_name: o for o in ingest.ingest_inbox(settings)}
+    assert set(outcomes) == set(expected_rows)
+    duplicates = 0
+    for name, rows in expected_rows.items():
+        outcome = outcomes[name]
+        if rows is None:
+            assert outcome.status == "quarantined" and outcome.error, name
+        elif outcome.status == "duplicate":  # the corpus holds a few byte-identical files
+            duplicates += 1
+        else:
+            assert outcome.status == "loaded", (name, outcome.error)
+            assert outcome.rows == rows, name
+    loaded = [o for o in outcomes.values() if o.status == "loaded"]
+    assert {o.kind for o in loaded} >= {"camt.052", "camt.053", "camt.054", "pacs.002", "pacs.004", "pacs.008", "pain.001"}
+    # the raw tables hold exactly what the loaded files said, nothing of the refused ones
+    for table in set(ingest.RAW_TABLES.values()):
+        want = sum(o.rows.get(table, 0) for o in loaded)
+        assert count(conn, f"raw.{table}") == want, table
+    assert count(conn, "raw.quarantined_files") == sum(1 for r in expected_rows.values() if r is None)

@@ -179,6 +179,7 @@ create table if not exists raw.payment_returns (
 
 create table if not exists raw.statement_findings (
     file_id      bigint not null references raw.ingested_files (file_id),
+    message_type text,
     message_id   text,
     statement_id text,
     account      text,
