@@ -33,6 +33,7 @@ KINDS = {
     "camt.053": ("statement", "balance", "entry", "finding"),
     "camt.054": ("statement", "balance", "entry", "finding"),
     "pacs.008": ("payment",),
+    "pacs.009": ("payment",),
     "pain.001": ("payment",),
     "pacs.002": ("status",),
     "pacs.004": ("return",),
@@ -44,7 +45,7 @@ _PROGRESS_EVERY = 10_000  # records between progress updates
 def main(argv: list[str] | None = None) -> int:
     """``argv`` is what follows ``deltran parse``: FILE [--format jsonl|csv]."""
     parser = argparse.ArgumentParser(prog="deltran parse", description=__doc__.split("\n\n")[0])
-    parser.add_argument("file", help="camt.052/053/054, pacs.008/002/004 or pain.001 XML")
+    parser.add_argument("file", help="camt.052/053/054, pacs.008/009/002/004 or pain.001 XML")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     args = parser.parse_args(argv)
     try:

@@ -56,7 +56,7 @@ _DETECT_LIMIT = 4 * 1024 * 1024  # AppHdr with signatures stays far below
 class MessageInfo:
     message_type: str  # 'camt.053'
     version: str | None  # 'camt.053.001.02'; None when neither namespace nor AppHdr names it
-    namespace: str | None  # of the message element; None when the file has none
+    namespace: str | None  # of the message's content (its element's, but for odd wrappers); None when the file has none
     element: str  # local name of the message element: 'BkToCstmrStmt'
     root: str  # local name of the file's root element: 'Document', 'Envelope', 'BusMsg'...
     line: int | None = None  # line of the message element
@@ -223,6 +223,13 @@ def _info(element: etree._Element, root: etree._Element, message_definition: str
         raise UnknownMessageError(f"the namespace says {message_type} but {name} is a {by_name}",
                                   file=file, line=element.sourceline, path=element_path(element),
                                   namespace=namespace, element=name)
+    if namespace and not _VERSION.search(namespace):
+        # a message element in a wrapper's own namespace whose content is in the
+        # ISO one (xmlns:isct="...pacs.009.001.09"): read the content's namespace
+        iso = {ns for ns in element.nsmap.values() if (m := _VERSION.search(ns)) and m.group(1) == message_type}
+        if len(iso) == 1:
+            namespace = iso.pop()
+            version = _VERSION.search(namespace).group(0)
     if version is None and message_definition and message_definition.startswith(message_type):
         version = message_definition
     return MessageInfo(message_type, version, namespace, name, local_name(root.tag),

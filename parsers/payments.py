@@ -68,8 +68,15 @@ def _settlement_date(file: str, fields: dict[str, etree._Element],
     return None if element is None else values.to_date(file, element)
 
 
+def _settling_agent(fields: dict[str, etree._Element], role: str) -> str | None:
+    """The agent's BIC; in a pacs.009 the debtor and creditor are themselves
+    financial institutions (Dbtr/FinInstnId), usually with no separate agent."""
+    agent = fields.get(f"{role}Agt")
+    return values.agent_bic(agent if agent is not None else fields.get(role))
+
+
 def read_credit_transfers(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator[Record]:
-    """pacs.008: one Payment per CdtTrfTxInf."""
+    """pacs.008 and pacs.009: one Payment per CdtTrfTxInf."""
     q = f"{{{info.namespace}}}" if info.namespace else ""
     qlen = len(q)
     header_tag = q + "GrpHdr"
@@ -92,8 +99,8 @@ def read_credit_transfers(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
             end_to_end_id=ids.get("EndToEndId"), tx_id=ids.get("TxId"), uetr=ids.get("UETR"),
             settlement_date=_settlement_date(file, fields, group),
             accepted_at=None if accepted is None else values.to_datetime(file, accepted),
-            debtor_agent_bic=values.agent_bic(fields.get("DbtrAgt")),
-            creditor_agent_bic=values.agent_bic(fields.get("CdtrAgt")),
+            debtor_agent_bic=_settling_agent(fields, "Dbtr"),
+            creditor_agent_bic=_settling_agent(fields, "Cdtr"),
             instructing_agent_bic=_agent(fields, group, "InstgAgt"),
             instructed_agent_bic=_agent(fields, group, "InstdAgt"),
             debtor_name=values.party_name(fields.get("Dbtr")),

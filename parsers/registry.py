@@ -25,6 +25,7 @@ READERS: dict[str, Reader] = {
     "camt.053": read_bank_to_customer,
     "camt.054": read_bank_to_customer,
     "pacs.008": read_credit_transfers,
+    "pacs.009": read_credit_transfers,  # FI credit transfers: how clearing settles
     "pacs.002": read_status_reports,
     "pacs.004": read_returns,
     "pain.001": read_initiations,

@@ -24,7 +24,7 @@ from deltran.clearing.pacs009 import (
 )
 
 # The schemas are read where they are shared, never copied into the project.
-SAMPLES = Path(os.environ.get("DELTRAN_ISO20022_SAMPLES", "/work/shared/iso20022-samples"))
+SAMPLES = Path(os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples"))
 XSD = SAMPLES / "xsd" / "pacs.009.001.08.xsd"
 NS = {"p": NAMESPACE}
 D = Decimal
@@ -187,3 +187,19 @@ def test_random_windows_validate(schema, rows):
     written = [D(e.text) for e in doc.iterfind(".//p:CdtTrfTxInf/p:IntrBkSttlmAmt", NS)]
     assert written == [i.amount for i in result.instructions]
     assert D(doc.findtext(".//p:TtlIntrBkSttlmAmt", namespaces=NS)) == result.net
+
+
+def test_window_file_reads_back_with_the_platforms_own_reader(tmp_path):
+    """What the clearing writes, the platform's ISO 20022 reader reads back exactly."""
+    from parsers import iter_records
+
+    pairs = [Obligation("DLTAAEADXXX", "DLTBGB2LXXX", "USD", D("100.10")),
+             Obligation("DLTBGB2LXXX", "DLTCILITXXX", "USD", D("40.05")),
+             Obligation("DLTCILITXXX", "DLTAAEADXXX", "USD", D("7"))]
+    result = net_currency(aggregate(pairs), "USD")
+    path = write_pacs009(tmp_path / "window.xml", build_pacs009_for_result(result, CLOSING))
+    payments = list(iter_records(path))
+    assert [(p.message_type, p.debtor_agent_bic, p.creditor_agent_bic, p.currency, p.amount) for p in payments] == [
+        ("pacs.009", i.payer, i.payee, i.currency, i.amount) for i in result.instructions
+    ]
+    assert all(p.uetr and p.settlement_date == CLOSING.date() for p in payments)

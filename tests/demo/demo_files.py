@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lxml import etree
 
-XSD = Path("/work/shared/iso20022-samples/xsd")
+XSD = Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples" / "xsd"
 DAY = date(2026, 11, 20)
 CAMT = "{urn:iso:std:iso:20022:tech:xsd:camt.053.001.08}"
 

@@ -20,10 +20,9 @@ from parsers import ParseError, UnknownMessageError, detect, iter_records, to_ro
 from parsers.records import Entry, Payment, PaymentReturn, Statement, StatusReport
 
 EXPECTED_FAILURES: dict[str, type[ParseError]] = {
-    # pacs.009 (FI-to-FI transfers) and pain.002 (customer status reports) are ISO
-    # messages the platform does not take: refused with a typed error. The L0C4RD
-    # pain.002, the one file of the corpus libxml2 calls not well-formed, is among them.
-    "pacs.009/*": UnknownMessageError,
+    # pain.002 (customer status reports) is an ISO message the platform does not
+    # take: refused with a typed error. The L0C4RD pain.002, the one file of the
+    # corpus libxml2 calls not well-formed, is among them.
     "pain.002/*": UnknownMessageError,
 }
 
