@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 
 import psycopg
 import pytest
@@ -20,7 +21,10 @@ from deltran import config, db
 from deltran.airflow_env import airflow_environment
 
 # Airflow reads its configuration when first imported: set the project's
-# Airflow environment (home, DAG folder) before any test imports it.
+# Airflow environment (DAG and plugin folders) before any test imports it, with
+# a home (and SQLite metadata) of this test session's own, so tests never touch
+# the developer's .airflow/ nor another suite running beside them.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="deltran-test-airflow-")
 for _key, _value in airflow_environment().items():
     if _key.startswith("AIRFLOW"):
         os.environ.setdefault(_key, _value)
