@@ -7,6 +7,7 @@
     deltran parse FILE [--format jsonl|csv] an ISO 20022 file as one record per line
     deltran net OBLIGATIONS.csv             multilateral netting of a CSV of obligations
     deltran breaker status | reset ACCOUNT --reason TEXT [--actor NAME]
+    deltran discrepancy update ID [--state S] [--owner O] [--note N] | history ID
     deltran report DATE                     the end-of-day summary of a business date
     deltran airflow ARGS...                 the Airflow CLI with the project's environment
 """
@@ -79,6 +80,25 @@ def _cmd_breaker(args: argparse.Namespace) -> int:
             print(f"deltran breaker reset: {exc}", file=sys.stderr)
             return 2
     print(f"circuit breaker for {args.account} closed by {args.actor or getpass.getuser()}: {args.reason}")
+    return 0
+
+
+def _cmd_discrepancy(args: argparse.Namespace) -> int:
+    from deltran import db
+    from deltran.recon import cases
+
+    with db.connect() as conn:
+        if args.action == "history":
+            for at, actor, before, after, owner, note in cases.history(conn, args.id):
+                print(f"{at:%Y-%m-%d %H:%M:%S} {actor}: {before} -> {after} (owner {owner}){': ' + note if note else ''}")
+            return 0
+        try:
+            change = cases.update(conn, args.id, actor=args.actor or getpass.getuser(),
+                                  state=args.state, owner=args.owner, note=args.note)
+        except cases.CaseError as exc:
+            print(f"deltran discrepancy update: {exc}", file=sys.stderr)
+            return 2
+    print(f"{change.discrepancy_id}: {change.from_state} -> {change.to_state}, owner {change.owner}")
     return 0
 
 
@@ -177,6 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--reason", required=True, help="why payouts may resume (recorded)")
     reset.add_argument("--actor", help="who decides (default: the login name)")
     brk.set_defaults(func=_cmd_breaker)
+
+    dis = sub.add_parser("discrepancy", help="work a discrepancy: owner, state, resolution note")
+    dis_sub = dis.add_subparsers(dest="action", required=True)
+    upd = dis_sub.add_parser("update", help="change state and/or owner (recorded with who and why)")
+    upd.add_argument("id", help="marts.discrepancies.discrepancy_id")
+    upd.add_argument("--state", choices=["open", "investigating", "resolved", "escalated"])
+    upd.add_argument("--owner")
+    upd.add_argument("--note", help="what was found or done (required to resolve)")
+    upd.add_argument("--actor", help="who (default: the login name)")
+    dis_sub.add_parser("history", help="every change of a discrepancy").add_argument("id")
+    dis.set_defaults(func=_cmd_discrepancy)
 
     rep = sub.add_parser("report", help="the end-of-day summary of a business date")
     rep.add_argument("date", type=date.fromisoformat)

@@ -3,6 +3,8 @@
 -- (MissingTxn), a transaction twice on one side (DuplicateTxn), or matched ids
 -- with different amounts (AmountMismatch). Postings still in flight are listed
 -- with state 'expected' and is_expected: they are not breaks until they age.
+-- Owner, state and resolution note come from the case a person keeps
+-- (`deltran discrepancy update`, control.discrepancy_cases).
 {% set ok = var('ok_pct') %}
 {% set minor = var('minor_pct') %}
 {% set significant = var('significant_pct') %}
@@ -79,10 +81,17 @@ all_breaks as (
     select * from balance_breaks
     union all
     select * from items
+),
+
+identified as (
+    select
+        md5(concat_ws('|', discrepancy_type, account_id, business_date, bank_entry_id, ledger_entry_id)) as discrepancy_id,
+        *
+    from all_breaks
 )
 
 select
-    md5(concat_ws('|', discrepancy_type, account_id, business_date, bank_entry_id, ledger_entry_id)) as discrepancy_id,
+    b.discrepancy_id,
     discrepancy_type,
     side,
     account_id,
@@ -92,7 +101,10 @@ select
     ledger_amount,
     difference,
     severity,
-    case when is_expected then 'expected' else 'open' end as state,
+    coalesce(c.state, case when is_expected then 'expected' else 'open' end) as state,
+    coalesce(c.owner, 'operations')                                         as owner,
+    c.resolution_note,
+    c.updated_at                                                            as state_updated_at,
     is_expected,
     uetr,
     end_to_end_id,
@@ -101,4 +113,5 @@ select
     ledger_entry_id,
     statement_id,
     journal_id
-from all_breaks
+from identified as b
+left join {{ source('control', 'discrepancy_cases') }} as c on c.discrepancy_id = b.discrepancy_id

@@ -1,0 +1,80 @@
+"""The workflow of a discrepancy: owner, state, resolution note, history.
+
+A break found by the reconciliation (marts.discrepancies) starts 'open' with
+the default owner; a person moves it to investigating, escalated or resolved
+(a resolution note is required), and every change is kept in
+control.discrepancy_case_events. The marts read the current case, so the state
+survives every rebuild.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+STATES = ("open", "investigating", "resolved", "escalated")
+DEFAULT_OWNER = "operations"
+
+
+class CaseError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    discrepancy_id: str
+    from_state: str
+    to_state: str
+    owner: str
+    note: str | None
+
+
+def update(conn: psycopg.Connection, discrepancy_id: str, *, actor: str, state: str | None = None,
+           owner: str | None = None, note: str | None = None) -> CaseChange:
+    """Change a discrepancy's state and/or owner, with a note; recorded with who did it."""
+    if state is not None and state not in STATES:
+        raise CaseError(f"state must be one of {', '.join(STATES)}, not {state!r}")
+    if not actor or not actor.strip():
+        raise CaseError("an actor is required")
+    with conn.transaction():
+        found = conn.execute(
+            # the case table is the truth; the mart's copy is as of its last build
+            "select coalesce(c.state, d.state), c.owner, c.resolution_note from marts.discrepancies as d"
+            " left join control.discrepancy_cases as c using (discrepancy_id)"
+            " where d.discrepancy_id = %s",
+            (discrepancy_id,),
+        ).fetchone()
+        if found is None:
+            raise CaseError(f"no discrepancy {discrepancy_id} in marts.discrepancies")
+        current_state, current_owner, current_note = found
+        new_state = state or current_state
+        new_owner = owner or current_owner or DEFAULT_OWNER
+        if new_state == "resolved" and current_state != "resolved" and not (note or "").strip():
+            raise CaseError("resolving a discrepancy needs a resolution note (--note)")
+        # the resolution note is the one given when resolving; reopening clears it
+        new_note = (note or current_note) if new_state == "resolved" else None
+        if (new_state, new_owner, note) == (current_state, current_owner or DEFAULT_OWNER, None):
+            raise CaseError(f"{discrepancy_id} is already {current_state}, owned by {new_owner}: nothing to change")
+        conn.execute(
+            "insert into control.discrepancy_cases"
+            " (discrepancy_id, state, owner, resolution_note, updated_at, updated_by)"
+            " values (%s, %s, %s, %s, now(), %s)"
+            " on conflict (discrepancy_id) do update set state = excluded.state, owner = excluded.owner,"
+            " resolution_note = excluded.resolution_note, updated_at = excluded.updated_at,"
+            " updated_by = excluded.updated_by",
+            (discrepancy_id, new_state, new_owner, new_note, actor),
+        )
+        conn.execute(
+            "insert into control.discrepancy_case_events (discrepancy_id, from_state, to_state, owner, note, actor)"
+            " values (%s, %s, %s, %s, %s, %s)",
+            (discrepancy_id, current_state, new_state, new_owner, note, actor),
+        )
+    return CaseChange(discrepancy_id, current_state, new_state, new_owner, note)
+
+
+def history(conn: psycopg.Connection, discrepancy_id: str) -> list[tuple]:
+    return conn.execute(
+        "select at, actor, from_state, to_state, owner, note from control.discrepancy_case_events"
+        " where discrepancy_id = %s order by event_id",
+        (discrepancy_id,),
+    ).fetchall()
