@@ -18,7 +18,9 @@ import getpass
 import json
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
+from pathlib import Path
 
 from deltran import config
 
@@ -110,12 +112,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_airflow(airflow_args: list[str], check: bool = True) -> int:
+def run_airflow(airflow_args: list[str], check: bool = True, log: Path | None = None) -> int:
+    """The Airflow CLI in the project's environment; its output to ``log`` if given."""
     from deltran.airflow_env import airflow_environment
 
-    env = airflow_environment()
     airflow = [sys.executable, "-m", "airflow"]
-    return subprocess.run(airflow + airflow_args, env=env, check=check).returncode
+    if log is None:
+        return subprocess.run(airflow + airflow_args, env=airflow_environment(), check=check).returncode
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        code = subprocess.run(airflow + airflow_args, env=airflow_environment(), stdout=out,
+                              stderr=subprocess.STDOUT).returncode
+    if code and check:
+        print(log.read_text()[-4000:], file=sys.stderr)
+        raise SystemExit(f"airflow {' '.join(airflow_args)} failed (exit {code}); its log: {log}")
+    return code
 
 
 def _cmd_airflow(args: argparse.Namespace) -> int:
@@ -131,12 +142,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     manifest = generate_day(settings.inbox, args.date, seed=args.seed)
     print(f"demo: generated {len(manifest.files)} files for {args.date} into {settings.inbox}")
     print(f"demo: warehouse {db.database_url()}")
-    run_airflow(["db", "migrate"])
-    # A run's business date is its data interval's start; the interval of a
-    # manual run is the last whole day before its logical date.
+    logs = settings.var / "logs" / "demo"
+    run_airflow(["db", "migrate"], log=logs / "airflow-db-migrate.log")
     for dag_id, logical in demo_runs(args.date):
-        print(f"demo: airflow dags test {dag_id} {logical}")
-        run_airflow(["dags", "test", dag_id, logical])
+        log = logs / f"{dag_id}_{logical[:16].replace(':', '')}.log"
+        started = time.perf_counter()
+        print(f"demo: airflow dags test {dag_id} {logical} ...", end=" ", flush=True)
+        run_airflow(["dags", "test", dag_id, logical], log=log)
+        finished = [line for line in log.read_text().splitlines() if "DagRun Finished" in line]
+        if not finished or "state=success" not in finished[-1]:  # the exit code alone does not say
+            print(f"FAILED (log: {log})")
+            return 1
+        print(f"success in {time.perf_counter() - started:.0f} s (log: {log})")
     with db.connect() as conn:
         print()
         print(report.format_summary(report.eod_summary(conn, args.date)))

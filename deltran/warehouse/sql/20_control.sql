@@ -1,0 +1,176 @@
+-- Control layer: threshold check results, the circuit breakers and the payout gate.
+-- Written only by deltran.recon (checks and breaker); never built or dropped by
+-- dbt, so history here survives any rebuild of the marts. Nothing in this schema
+-- refers to a dbt relation: dbt drops and recreates its tables (with cascade),
+-- which would take a dependent view with it.
+-- Idempotent: safe to run on every start. Once the objects exist it takes no
+-- lock stronger than a reader's (triggers, indexes and the view are created only
+-- when missing), so it never queues behind, or in front of, a consumer reading the
+-- payout gate. Changing an existing view or trigger therefore needs a migration.
+
+create schema if not exists control;
+
+-- Every change of a breaker or of a payout suspension, append-only (a trigger
+-- below refuses update, delete and truncate). kind 'breaker': closed <-> open;
+-- kind 'suspension': allowed <-> suspended (Significant suspends payouts, a later
+-- OK/Minor lifts it). System changes name the check, run, business date and level
+-- that caused them; manual ones have actor = the person and a reason.
+create table if not exists control.circuit_breaker_events (
+    event_id      bigserial primary key,
+    account_id    text not null,                  -- IBAN, or '*' for the network switch
+    kind          text not null default 'breaker' check (kind in ('breaker', 'suspension')),
+    from_state    text not null,
+    to_state      text not null,
+    at            timestamptz not null default now(),
+    actor         text not null check (btrim(actor) <> ''),   -- 'system' or a person
+    reason        text not null check (btrim(reason) <> ''),
+    check_name    text,                           -- GX suite that decided it (system events)
+    run_id        text,
+    business_date date,
+    level         text check (level in ('OK', 'Minor', 'Significant', 'Critical')),
+    evidence      text,                           -- fingerprint of the mart row that decided it
+    check (from_state <> to_state),
+    check (
+        (kind = 'breaker' and from_state in ('open', 'closed') and to_state in ('open', 'closed'))
+        or (kind = 'suspension' and from_state in ('allowed', 'suspended')
+            and to_state in ('allowed', 'suspended'))
+    )
+);
+
+do $$
+begin
+    if to_regclass('control.circuit_breaker_events_account_idx') is null then
+        create index circuit_breaker_events_account_idx
+            on control.circuit_breaker_events (account_id, event_id);
+    end if;
+end
+$$;
+
+create or replace function control.refuse_history_change() returns trigger
+language plpgsql as $$
+begin
+    raise exception 'control.circuit_breaker_events is append-only (% refused)', tg_op;
+end;
+$$;
+
+do $$
+begin
+    if not exists (select 1 from pg_trigger
+                   where tgrelid = 'control.circuit_breaker_events'::regclass
+                     and tgname = 'circuit_breaker_events_append_only') then
+        create trigger circuit_breaker_events_append_only
+            before update or delete on control.circuit_breaker_events
+            for each row execute function control.refuse_history_change();
+    end if;
+    if not exists (select 1 from pg_trigger
+                   where tgrelid = 'control.circuit_breaker_events'::regclass
+                     and tgname = 'circuit_breaker_events_no_truncate') then
+        create trigger circuit_breaker_events_no_truncate
+            before truncate on control.circuit_breaker_events
+            for each statement execute function control.refuse_history_change();
+    end if;
+end
+$$;
+
+-- Current state per scope: one row per known account (added, closed, the first
+-- time a check sees it) and the network-wide switch '*'. Opens automatically on
+-- Critical; closes only by deltran.recon.breaker.reset (a person, with a reason).
+create table if not exists control.circuit_breakers (
+    account_id    text primary key,
+    state         text not null check (state in ('open', 'closed')),
+    since         timestamptz not null default now(),
+    reason        text not null,
+    last_event_id bigint references control.circuit_breaker_events (event_id)
+);
+
+insert into control.circuit_breakers (account_id, state, reason)
+values ('*', 'closed', 'network switch created')
+on conflict (account_id) do nothing;
+
+-- Payout suspension per known account (Significant). Lifted automatically by a
+-- check of the same or a later business date that is OK or Minor. as_of_date is
+-- the latest business date a check has applied to this row (null: none yet), so
+-- re-running an older date never overrides what a newer one decided.
+create table if not exists control.payout_suspensions (
+    account_id    text primary key,
+    is_suspended  boolean not null default false,
+    since         timestamptz not null default now(),
+    as_of_date    date,
+    reason        text,
+    last_event_id bigint references control.circuit_breaker_events (event_id)
+);
+
+-- One row per threshold check run and business date (re-running a run_id replaces it).
+create table if not exists control.threshold_check_runs (
+    run_id          text not null,
+    business_date   date not null,
+    check_name      text not null,
+    gx_success      boolean not null,           -- the GX checkpoint's own verdict
+    accounts        integer not null,
+    level_counts    jsonb not null,             -- {"OK": 3, "Minor": 1, ...}
+    failed_batch_checks text[] not null,        -- checks on the whole batch (the grain)
+    data_docs_index text not null,
+    data_docs_page  text,
+    checked_at      timestamptz not null default now(),
+    primary key (run_id, business_date)
+);
+
+-- One row per run, business date and account: the level GX decided, which
+-- expectations the account's row failed, and the figures it was decided on.
+-- History of every run is kept; re-running the same run_id replaces its rows.
+create table if not exists control.threshold_checks (
+    run_id               text not null,
+    business_date        date not null,
+    account_id           text not null,
+    check_name           text not null,
+    level                text not null check (level in ('OK', 'Minor', 'Significant', 'Critical')),
+    failed_expectations  text[] not null,
+    currency             char(3),
+    statement_id         text,
+    bank_closing_balance numeric,
+    ledger_balance       numeric,
+    difference           numeric,
+    difference_pct       numeric,
+    under_backing_pct    numeric,
+    mart_threshold_level text,                  -- dbt's description, kept to cross-check
+    checked_at           timestamptz not null default now(),
+    primary key (run_id, business_date, account_id),
+    foreign key (run_id, business_date)
+        references control.threshold_check_runs (run_id, business_date) on delete cascade
+);
+
+do $$
+begin
+    if to_regclass('control.threshold_checks_account_idx') is null then
+        create index threshold_checks_account_idx on control.threshold_checks (account_id, business_date);
+    end if;
+end
+$$;
+
+-- What every consumer reads before paying out, and nothing else: one row per
+-- known account. An account with no row is unknown: do not pay. A missing
+-- network row counts as an open switch (fail closed).
+do $$
+begin
+    if to_regclass('control.payout_gate') is null then
+        create view control.payout_gate as
+        select b.account_id,
+               coalesce(net.state, 'open') = 'closed'
+                   and b.state = 'closed'
+                   and not coalesce(s.is_suspended, false) as payouts_allowed,
+               nullif(concat_ws('; ',
+                   case when coalesce(net.state, 'open') = 'open'
+                        then 'network circuit breaker open: ' || coalesce(net.reason, 'network switch missing') end,
+                   case when b.state = 'open' then 'circuit breaker open: ' || b.reason end,
+                   case when s.is_suspended then 'payouts suspended: ' || s.reason end
+               ), '') as reason
+        from control.circuit_breakers as b
+        left join control.payout_suspensions as s on s.account_id = b.account_id
+        left join control.circuit_breakers as net on net.account_id = '*'
+        where b.account_id <> '*';
+        comment on view control.payout_gate is
+            'Read before every payout: payouts_allowed per known account (network switch, '
+            'account breaker, Significant suspension); reason says why not.';
+    end if;
+end
+$$;
