@@ -68,12 +68,32 @@ def connection_parts(url: str | None = None) -> dict[str, str]:
 
 
 def sqlalchemy_url(url: str | None = None) -> str:
-    """The same server as a SQLAlchemy URL on the psycopg 3 driver."""
-    url = url or database_url()
-    scheme, rest = url.split("://", 1)
-    if scheme not in ("postgres", "postgresql"):
-        raise ValueError(f"not a PostgreSQL URL: {scheme}://…")
-    return f"postgresql+psycopg://{rest}"
+    """The same server as a SQLAlchemy URL (psycopg 3 driver), for Great Expectations.
+
+    Takes a libpq URL or a ``key=value`` conninfo (DATABASE_URL may be either).
+    A socket folder as host goes into the query string, which SQLAlchemy's
+    psycopg dialect passes on to libpq.
+    """
+    from sqlalchemy.engine import URL
+
+    parts = {k: v for k, v in conninfo_to_dict(url or database_url()).items() if v not in (None, "")}
+    host = parts.pop("host", None)
+    port = parts.pop("port", None)
+    query: dict[str, str] = {k: str(v) for k, v in parts.items() if k not in ("user", "password", "dbname")}
+    if host and ("/" in host or "," in host):  # socket folder(s) or several hosts: leave to libpq
+        query["host"] = host
+        if port:
+            query["port"] = str(port)
+        host = port = None
+    return URL.create(
+        "postgresql+psycopg",
+        username=parts.get("user"),
+        password=parts.get("password"),
+        host=host,
+        port=int(port) if port else None,
+        database=parts.get("dbname"),
+        query=query,
+    ).render_as_string(hide_password=False)
 
 
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:

@@ -11,13 +11,11 @@ import http.server
 import importlib
 import json
 import logging
-import os
 import shutil
 import socket
 import subprocess
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
 from deltran import config, db
@@ -96,35 +95,6 @@ class ThresholdCheckResult:
                if self.level_disagreements else "")
             + f"Data Docs: {self.data_docs_index}"
         )
-
-
-def sqlalchemy_url(url: str) -> str:
-    """A SQLAlchemy URL (psycopg 3 driver) for a libpq URL *or* a ``key=value`` conninfo.
-
-    ``db.sqlalchemy_url`` only takes ``postgresql://`` URLs; the test fixture
-    and some DATABASE_URL values are conninfo strings. A socket folder as host
-    goes into the query string, which SQLAlchemy's psycopg dialect passes on.
-    """
-    from sqlalchemy.engine import URL
-
-    parts = {k: v for k, v in conninfo_to_dict(url).items() if v not in (None, "")}
-    host = parts.pop("host", None)
-    port = parts.pop("port", None)
-    query: dict[str, str] = {k: str(v) for k, v in parts.items() if k not in ("user", "password", "dbname")}
-    if host and ("/" in host or "," in host):  # socket folder(s) or several hosts: leave to libpq
-        query["host"] = host
-        if port:
-            query["port"] = str(port)
-        host = port = None
-    return URL.create(
-        "postgresql+psycopg",
-        username=parts.get("user"),
-        password=parts.get("password"),
-        host=host,
-        port=int(port) if port else None,
-        database=parts.get("dbname"),
-        query=query,
-    ).render_as_string(hide_password=False)
 
 
 def _mart_rows(conn: psycopg.Connection, business_date: date) -> list[dict[str, Any]]:
@@ -275,7 +245,7 @@ def run_threshold_checks(
 
         started = time.perf_counter()
         checkpoint_result, context = gx_checkpoint.run_checkpoint(
-            business_date, run_id, sqlalchemy_url=sqlalchemy_url(url), settings=settings, max_rows=len(rows)
+            business_date, run_id, sqlalchemy_url=db.sqlalchemy_url(url), settings=settings, max_rows=len(rows)
         )
         gx_seconds = time.perf_counter() - started
         ((result_id, validation),) = checkpoint_result.run_results.items()

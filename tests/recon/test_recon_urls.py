@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import make_url
 
-from deltran.recon.checks import sqlalchemy_url
+from deltran.db import sqlalchemy_url
 
 
 def test_a_libpq_url_keeps_host_port_password_and_options():
