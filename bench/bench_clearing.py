@@ -55,12 +55,7 @@ def loaded(conn: psycopg.Connection, count: int, participants: int, seed: int) -
 def load(conn: psycopg.Connection, count: int, participants: int, seed: int) -> None:
     conn.execute("create schema if not exists intermediate")
     conn.execute("drop table if exists intermediate.int_obligations")
-    conn.execute("""
-        create table intermediate.int_obligations (
-            obligation_id text, obligation_kind text, debtor_bic text, creditor_bic text, currency text,
-            amount numeric, accepted_at timestamptz, received_at timestamptz, original_transfer_id text,
-            own_window_closing timestamptz, is_clearable boolean)
-    """)
+    conn.execute(store.INT_OBLIGATIONS_STANDIN_DDL)
     rng = random.Random(seed)
     banks = [f"BK{chr(65 + n // 26)}{chr(65 + n % 26)}AE2LXXX" for n in range(participants)]  # well-formed BICs
     received = (CLOSING - timedelta(hours=7)).isoformat()

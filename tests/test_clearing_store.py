@@ -25,12 +25,7 @@ A, B, C = "DLTAAEADXXX", "DLTBGB2LXXX", "DLTCILITXXX"
 @pytest.fixture
 def obligations(conn):
     conn.execute("create schema if not exists intermediate")
-    conn.execute("""
-        create table intermediate.int_obligations (
-            obligation_id text, obligation_kind text, debtor_bic text, creditor_bic text, currency text,
-            amount numeric, accepted_at timestamptz, received_at timestamptz, original_transfer_id text,
-            own_window_closing timestamptz, is_clearable boolean)
-    """)
+    conn.execute(store.INT_OBLIGATIONS_STANDIN_DDL)
     conn.commit()
 
     def add(oid, debtor, creditor, amount, accepted_at, received_at, currency="USD"):
