@@ -45,8 +45,11 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_dbt(args: argparse.Namespace) -> int:
+    from deltran import db
     from deltran.warehouse import dbt
 
+    with db.connect() as conn:  # the sources dbt reads (raw, control, clearing) exist first
+        db.ensure_schema(conn)
     try:
         dbt.run(args.dbt_args)
     except dbt.DbtError as exc:

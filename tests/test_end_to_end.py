@@ -51,6 +51,7 @@ STABLE_TABLES = {
     "marts.clearing_windows": "window_closing, currency",
     "marts.clearing_positions": "window_closing, currency, participant",
     "marts.settlement_instructions": "window_closing, currency, instruction_sequence",
+    "marts.eod_account_snapshots": "account_id, business_date, dbt_valid_from",  # no new version
     "control.circuit_breakers": "account_id",
     "control.circuit_breaker_events": "event_id",
     "raw.ingested_files": "file_id",
