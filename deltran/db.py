@@ -30,6 +30,10 @@ logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 @functools.cache
 def _embedded_url(pgdata: Path, database: str) -> str:
+    import warnings
+
+    # pgserver asks platformdirs for a runtime folder it does not use here
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import pgserver  # imported here: only the embedded default needs it
 
     server = pgserver.get_server(pgdata, cleanup_mode=None)
