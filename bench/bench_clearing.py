@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'ratio platform / plain GROUP BY':<58} {platform / group_by:>9.2f}")
     print(f"{'target':<58} {TARGET_SECONDS:>9.3f}  {'PASS' if platform < TARGET_SECONDS else 'FAIL'}")
     print(f"positions equal to the GROUP BY's: yes ({len(stored)}); instructions: {instructions}; pacs.009 files: {len(files)}")
-    print("efficiency per currency: " + ", ".join(f"{c} {float(v['efficiency']) * 100:.2f} %" for c, v in summary["currencies"].items()))
+    print("efficiency per currency: " + ", ".join(f"{c} {Decimal(v['efficiency']) * 100:.2f} %" for c, v in summary["currencies"].items()))
     return 0
 
 
