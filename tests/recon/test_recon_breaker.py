@@ -179,3 +179,19 @@ def test_status_lists_scopes_for_the_cli(conn):
 def test_the_network_is_not_an_account(conn):
     with pytest.raises(BreakerError, match="network switch"):
         breaker.apply_check(conn, outcome("*", "Critical"))
+
+
+def test_the_command_line_reset_needs_a_reason_and_records_who(conn, capsys):
+    from deltran import cli
+
+    breaker.apply_check(conn, outcome("ACC-A", "Critical"))
+    with pytest.raises(SystemExit):  # --reason is required by the command itself
+        cli.main(["breaker", "reset", "ACC-A"])
+    assert cli.main(["breaker", "reset", "ACC-A", "--reason", "bank confirmed the funds", "--actor", "alice"]) == 0
+    assert "closed by alice: bank confirmed the funds" in capsys.readouterr().out
+    assert cli.main(["breaker", "reset", "ACC-A", "--reason", "again", "--actor", "alice"]) == 2  # already closed
+    assert "deltran breaker reset:" in capsys.readouterr().err
+    last = breaker.history(conn, "ACC-A")[0]
+    assert (last.to_state, last.actor, last.reason) == ("closed", "alice", "bank confirmed the funds")
+    assert cli.main(["breaker", "status"]) == 0
+    assert "ACC-A" in capsys.readouterr().out
