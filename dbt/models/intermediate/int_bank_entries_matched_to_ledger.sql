@@ -4,7 +4,7 @@
 -- with value dates within the tolerance, by UETR, else EndToEndId, else the
 -- bank's reference (AcctSvcrRef = the ledger's bank_reference), in that order.
 -- The second and later copies of one transaction on one side are duplicates
--- and take no part in matching.
+-- and take no part in matching; nor do a bank reversal and the entry it reverses.
 {% set tolerance = var('value_date_tolerance_days') | int %}
 {% set grace = var('in_flight_grace_days') | int %}
 
@@ -14,8 +14,45 @@ with coverage as (
     group by account_id
 ),
 
-bank as (
+bank_all as (
     select * from {{ ref('int_bank_movements_numbered') }}
+),
+
+-- A reversal entry (RvslInd) cancels an earlier booking of the same
+-- transaction in the other direction and for the same amount: the latest copy
+-- first, so reversing a duplicate leaves the original to match the ledger.
+-- Both sides of a pair are 'reversed' and take no part in matching.
+reversal_candidates as (
+    select
+        r.bank_entry_id as reversal_id,
+        o.bank_entry_id as reversed_id,
+        row_number() over (partition by r.bank_entry_id order by o.copy_number desc, o.booking_date desc, o.bank_entry_id) as reversal_rank,
+        row_number() over (partition by o.bank_entry_id order by r.booking_date, r.bank_entry_id) as reversed_rank
+    from bank_all as r
+    inner join bank_all as o
+        on o.account_id = r.account_id
+        and o.currency = r.currency
+        and o.credit_debit <> r.credit_debit
+        and o.amount = r.amount
+        and coalesce(o.uetr, o.end_to_end_id, o.acct_svcr_ref) = coalesce(r.uetr, r.end_to_end_id, r.acct_svcr_ref)
+        and o.booking_date <= r.booking_date
+        and not o.is_reversal
+    where r.is_reversal
+),
+
+reversals as (
+    select reversal_id, reversed_id from reversal_candidates where reversal_rank = 1 and reversed_rank = 1
+),
+
+reversed_ids as (
+    select reversal_id as bank_entry_id from reversals
+    union all
+    select reversed_id from reversals
+),
+
+bank as (
+    select * from bank_all
+    where bank_entry_id not in (select bank_entry_id from reversed_ids)
 ),
 
 ledger as (
@@ -84,10 +121,18 @@ unmatched_ledger as (
     where l.ledger_entry_id not in (select ledger_entry_id from pairs)
 ),
 
+reversed_rows as (
+    select b.account_id, b.currency, b.bank_entry_id, null::text as ledger_entry_id, null::text as matched_on,
+        'reversed' as match_status
+    from bank_all as b
+    where b.bank_entry_id in (select bank_entry_id from reversed_ids)
+),
+
 all_rows as (
     select * from matched
     union all select * from unmatched_bank
     union all select * from unmatched_ledger
+    union all select * from reversed_rows
 )
 
 select
@@ -121,6 +166,6 @@ select
         and (c.latest_statement_date is null or c.latest_statement_date < l.effective_value_date + {{ grace }})
     )                                                                as is_expected
 from all_rows as r
-left join bank as b on b.bank_entry_id = r.bank_entry_id
+left join bank_all as b on b.bank_entry_id = r.bank_entry_id
 left join ledger as l on l.ledger_entry_id = r.ledger_entry_id
 left join coverage as c on c.account_id = r.account_id

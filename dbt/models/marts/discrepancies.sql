@@ -51,7 +51,7 @@ item_breaks as (
         m.is_expected,
         m.uetr, m.end_to_end_id, m.acct_svcr_ref, m.bank_entry_id, m.ledger_entry_id, m.statement_id, m.journal_id
     from {{ ref('int_bank_entries_matched_to_ledger') }} as m
-    where m.match_status <> 'matched'
+    where m.match_status not in ('matched', 'reversed')  -- a reversed pair cancels out
 ),
 
 item_severity as (
