@@ -22,7 +22,10 @@ One run per **business date** (the run's data interval, UTC). For that day:
    Critical opens its circuit breaker, which only `deltran breaker reset` closes.
 4. **publish_reports**: dbt docs, Data Docs and the day's summary in `var/reports/`.
 
-Re-running a day, or backfilling a range, changes nothing that was right.
+If the day's camt.053 has not arrived, **check_thresholds** fails (there is
+nothing to check) and retries; once the file is in the inbox, clear the run
+(or let the retry pick it up). Re-running a day, or backfilling a range,
+changes nothing that was right.
 """
 
 
