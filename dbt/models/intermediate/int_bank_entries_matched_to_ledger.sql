@@ -4,7 +4,9 @@
 -- with value dates within the tolerance, by UETR, else EndToEndId, else the
 -- bank's reference (AcctSvcrRef = the ledger's bank_reference), in that order.
 -- The second and later copies of one transaction on one side are duplicates
--- and take no part in matching; nor do a bank reversal and the entry it reverses.
+-- and take no part in matching; nor do a bank reversal and the entry it
+-- reverses. Two ledger postings the bank never saw that cancel each other are
+-- 'reversed' too.
 {% set tolerance = var('value_date_tolerance_days') | int %}
 {% set grace = var('in_flight_grace_days') | int %}
 
@@ -113,12 +115,46 @@ unmatched_bank as (
     where b.bank_entry_id not in (select bank_entry_id from pairs)
 ),
 
+ledger_unmatched as (
+    select * from ledger where ledger_entry_id not in (select ledger_entry_id from pairs)
+),
+
+-- The ledger's own reversal: of two postings the bank never saw, the later one
+-- cancels the earlier (same account, currency, transaction, amount, opposite
+-- direction), e.g. tokens minted without money and then burned. Only after
+-- matching: a deposit and its refund that the bank did book both match.
+ledger_contra_candidates as (
+    select
+        later.ledger_entry_id   as reversal_id,
+        earlier.ledger_entry_id as reversed_id,
+        row_number() over (partition by later.ledger_entry_id order by earlier.booked_at desc, earlier.ledger_entry_id) as reversal_rank,
+        row_number() over (partition by earlier.ledger_entry_id order by later.booked_at, later.ledger_entry_id) as reversed_rank
+    from ledger_unmatched as later
+    inner join ledger_unmatched as earlier
+        on earlier.account_id = later.account_id
+        and earlier.currency = later.currency
+        and earlier.amount = later.amount
+        and earlier.bank_direction <> later.bank_direction
+        and coalesce(earlier.uetr, earlier.end_to_end_id) = coalesce(later.uetr, later.end_to_end_id)
+        and (earlier.booked_at, earlier.ledger_entry_id) < (later.booked_at, later.ledger_entry_id)
+    where earlier.copy_number = 1 and later.copy_number = 1
+),
+
+ledger_contra_ids as (
+    select reversal_id as ledger_entry_id from ledger_contra_candidates where reversal_rank = 1 and reversed_rank = 1
+    union all
+    select reversed_id from ledger_contra_candidates where reversal_rank = 1 and reversed_rank = 1
+),
+
 unmatched_ledger as (
     select
         l.account_id, l.currency, null::text as bank_entry_id, l.ledger_entry_id, null::text as matched_on,
-        case when l.copy_number > 1 then 'duplicate_ledger' else 'ledger_only' end as match_status
-    from ledger as l
-    where l.ledger_entry_id not in (select ledger_entry_id from pairs)
+        case
+            when l.ledger_entry_id in (select ledger_entry_id from ledger_contra_ids) then 'reversed'
+            when l.copy_number > 1 then 'duplicate_ledger'
+            else 'ledger_only'
+        end as match_status
+    from ledger_unmatched as l
 ),
 
 reversed_rows as (
