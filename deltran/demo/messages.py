@@ -126,6 +126,19 @@ def write_pacs008(path: Path, message_id: str, created_at: datetime, sender: str
     return _write(doc, path)
 
 
+def _original_references(tx: etree._Element, original: Transfer, original_message_id: str,
+                         original_created_at: datetime) -> None:
+    """OrgnlGrpInf and the original ids, as pacs.002 and pacs.004 both carry them."""
+    grp = _sub(tx, "OrgnlGrpInf")
+    _sub(grp, "OrgnlMsgId", original_message_id)
+    _sub(grp, "OrgnlMsgNmId", PACS008)
+    _sub(grp, "OrgnlCreDtTm", iso_dt(original_created_at))
+    _sub(tx, "OrgnlInstrId", original.instr_id)
+    _sub(tx, "OrgnlEndToEndId", original.end_to_end_id)
+    _sub(tx, "OrgnlTxId", original.tx_id)
+    _sub(tx, "OrgnlUETR", original.uetr)
+
+
 def write_pacs002_reject(path: Path, message_id: str, created_at: datetime, original: Transfer,
                          original_message_id: str, original_created_at: datetime,
                          reason_code: str, reason_text: str) -> Path:
@@ -138,14 +151,7 @@ def write_pacs002_reject(path: Path, message_id: str, created_at: datetime, orig
     _agent(hdr, "InstdAgt", original.debtor_agent)
     tx = _sub(body, "TxInfAndSts")
     _sub(tx, "StsId", message_id + "-1")
-    grp = _sub(tx, "OrgnlGrpInf")
-    _sub(grp, "OrgnlMsgId", original_message_id)
-    _sub(grp, "OrgnlMsgNmId", PACS008)
-    _sub(grp, "OrgnlCreDtTm", iso_dt(original_created_at))
-    _sub(tx, "OrgnlInstrId", original.instr_id)
-    _sub(tx, "OrgnlEndToEndId", original.end_to_end_id)
-    _sub(tx, "OrgnlTxId", original.tx_id)
-    _sub(tx, "OrgnlUETR", original.uetr)
+    _original_references(tx, original, original_message_id, original_created_at)
     _sub(tx, "TxSts", "RJCT")
     reason = _sub(tx, "StsRsnInf")
     _sub(_sub(reason, "Rsn"), "Cd", reason_code)
@@ -173,14 +179,7 @@ def write_pacs004_return(path: Path, message_id: str, created_at: datetime, retu
     _agent(hdr, "InstdAgt", receiving)
     tx = _sub(body, "TxInf")
     _sub(tx, "RtrId", return_id)
-    grp = _sub(tx, "OrgnlGrpInf")
-    _sub(grp, "OrgnlMsgId", original_message_id)
-    _sub(grp, "OrgnlMsgNmId", PACS008)
-    _sub(grp, "OrgnlCreDtTm", iso_dt(original_created_at))
-    _sub(tx, "OrgnlInstrId", original.instr_id)
-    _sub(tx, "OrgnlEndToEndId", original.end_to_end_id)
-    _sub(tx, "OrgnlTxId", original.tx_id)
-    _sub(tx, "OrgnlUETR", original.uetr)
+    _original_references(tx, original, original_message_id, original_created_at)
     _sub(tx, "OrgnlIntrBkSttlmAmt", amount_text(original.amount), Ccy=original.currency)
     _sub(tx, "OrgnlIntrBkSttlmDt", original.settlement_date.isoformat())
     _sub(tx, "RtrdIntrBkSttlmAmt", amount_text(original.amount), Ccy=original.currency)
