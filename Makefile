@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Airflow's environment (home, DAG folder, port) is set in one place,
 # deltran/airflow_env.py: always start it through `deltran airflow ...`.
 
-.PHONY: setup demo test test-fast airflow bench-parse bench-clearing bench docs db-url db-stop clean
+.PHONY: setup demo test test-fast airflow bench-parse bench-clearing bench db-url db-stop clean
 
 setup: $(VENV)/.installed  ## create the virtual environment and install everything
 

@@ -81,11 +81,11 @@ def _cmd_breaker(args: argparse.Namespace) -> int:
             print(breaker.format_status(breaker.status(conn)))
             return 0
         try:
-            breaker.reset(conn, args.account, args.reason, args.actor or getpass.getuser())
+            event = breaker.reset(conn, args.account, args.reason, args.actor or getpass.getuser())
         except breaker.BreakerError as exc:
             print(f"deltran breaker reset: {exc}", file=sys.stderr)
             return 2
-    print(f"circuit breaker for {args.account} closed by {args.actor or getpass.getuser()}: {args.reason}")
+    print(f"circuit breaker for {event.account_id} closed by {event.actor}: {event.reason}")
     return 0
 
 
