@@ -11,6 +11,7 @@ in one run, on the same data:
 Target (issue 4): the platform under 1.5 s on 2 cores. Uses its own database
 (deltran_bench on the embedded server, or DATABASE_URL's server).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,11 @@ group by participant, currency
 
 def loaded(conn: psycopg.Connection, count: int, participants: int, seed: int) -> bool:
     """The same data is already there from an earlier run (loading takes longer than the bench)."""
-    found = conn.execute("select obj_description('intermediate.int_obligations'::regclass)").fetchone() \
-        if conn.execute("select to_regclass('intermediate.int_obligations')").fetchone()[0] else None
+    found = (
+        conn.execute("select obj_description('intermediate.int_obligations'::regclass)").fetchone()
+        if conn.execute("select to_regclass('intermediate.int_obligations')").fetchone()[0]
+        else None
+    )
     return bool(found) and found[0] == f"bench {count} {participants} {seed}"
 
 
@@ -66,8 +70,10 @@ def load(conn: psycopg.Connection, count: int, participants: int, seed: int) -> 
             debtor, creditor = rng.sample(banks, 2)
             cents = rng.randint(100, 50_000_000)
             accepted = (CLOSING - timedelta(seconds=rng.randint(0, 6 * 3600 - 1))).isoformat()
-            buffer.write(f"o{n}\ttransfer\t{debtor}\t{creditor}\t{CURRENCIES[n % 5]}\t{cents // 100}.{cents % 100:02d}"
-                         f"\t{accepted}\t{received}\t\\N\t{CLOSING.isoformat()}\tt\n")
+            buffer.write(
+                f"o{n}\ttransfer\t{debtor}\t{creditor}\t{CURRENCIES[n % 5]}\t{cents // 100}.{cents % 100:02d}"
+                f"\t{accepted}\t{received}\t\\N\t{CLOSING.isoformat()}\tt\n"
+            )
             if n % 50_000 == 49_999:
                 copy.write(buffer.getvalue())
                 buffer = io.StringIO()
@@ -104,13 +110,21 @@ def main(argv: list[str] | None = None) -> int:
         with db.connect() as conn:
             db.ensure_schema(conn)
             if not loaded(conn, args.obligations, args.participants, args.seed):
-                print(f"loading {args.obligations:,} obligations ({args.participants} participants, 5 currencies) ...", flush=True)
+                print(
+                    f"loading {args.obligations:,} obligations ({args.participants} participants, 5 currencies) ...",
+                    flush=True,
+                )
                 load(conn, args.obligations, args.participants, args.seed)
             group_by, rows = timed(lambda: conn.execute(NET_POSITIONS_SQL, {"t": CLOSING}).fetchall(), args.repeat)
             platform, summary = timed(lambda: store.clear_window(conn, CLOSING, settings, caps={}), args.repeat)
             positions = {(p, c): n for p, c, n in rows}
-            stored = dict(((p, c), n) for p, c, n in conn.execute(
-                "select participant, currency, net_amount from clearing.positions where window_closing = %s", (CLOSING,)))
+            stored = dict(
+                ((p, c), n)
+                for p, c, n in conn.execute(
+                    "select participant, currency, net_amount from clearing.positions where window_closing = %s",
+                    (CLOSING,),
+                )
+            )
             files = sorted(Path(home, "var", "outbox").rglob("*.xml"))
     if positions != stored:
         print("MISMATCH: the platform's net positions differ from the plain GROUP BY", file=sys.stderr)
@@ -122,8 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'clear_window: query -> netting -> rows + pacs.009 written':<58} {platform:>9.3f}")
     print(f"{'ratio platform / plain GROUP BY':<58} {platform / group_by:>9.2f}")
     print(f"{'target':<58} {TARGET_SECONDS:>9.3f}  {'PASS' if platform < TARGET_SECONDS else 'FAIL'}")
-    print(f"positions equal to the GROUP BY's: yes ({len(stored)}); instructions: {instructions}; pacs.009 files: {len(files)}")
-    print("efficiency per currency: " + ", ".join(f"{c} {Decimal(v['efficiency']) * 100:.2f} %" for c, v in summary["currencies"].items()))
+    print(
+        f"positions equal to the GROUP BY's: yes ({len(stored)}); instructions: {instructions}; pacs.009 files: {len(files)}"
+    )
+    print(
+        "efficiency per currency: "
+        + ", ".join(f"{c} {Decimal(v['efficiency']) * 100:.2f} %" for c, v in summary["currencies"].items())
+    )
     return 0
 
 

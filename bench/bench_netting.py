@@ -12,6 +12,7 @@ then times
   (c) for comparison, netting the raw obligations directly.
 The database part (SQL aggregation) is timed elsewhere.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,13 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     t_agg, pairs = timed(aggregate, obligations)
-    print(f"(a) aggregate in Python: {t_agg * 1000:,.0f} ms -> {len(pairs):,} pair totals "
-          f"({len(obligations) / t_agg:,.0f} obligations/s)")
+    print(
+        f"(a) aggregate in Python: {t_agg * 1000:,.0f} ms -> {len(pairs):,} pair totals "
+        f"({len(obligations) / t_agg:,.0f} obligations/s)"
+    )
 
     t_net, results = timed(net_all, pairs, repeat=5)
     t_net_nocyc, _ = timed(net_all, pairs, repeat=5, cycle_limit=0)
-    print(f"(b) net from pair totals, {len(results)} currencies, with instructions: "
-          f"{t_net * 1000:,.1f} ms (best of 5; {t_net_nocyc * 1000:,.1f} ms without counting simple cycles)")
+    print(
+        f"(b) net from pair totals, {len(results)} currencies, with instructions: "
+        f"{t_net * 1000:,.1f} ms (best of 5; {t_net_nocyc * 1000:,.1f} ms without counting simple cycles)"
+    )
     for ccy, r in results.items():
         print(
             f"    {ccy}: {r.obligation_count:,} obligations, gross {r.gross:,}, net {r.net:,}, "

@@ -11,6 +11,7 @@ and their ratio (target >= 60 %). For scale it also shows the parse alone
 (iterparse reporting only Ntry, each cleared and dropped): what no Python
 reader can beat. Exit status 1 when a target is missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,11 @@ from lxml import etree  # noqa: E402
 from parsers import iter_records  # noqa: E402
 from parsers.detect import release  # noqa: E402
 from parsers.records import (  # noqa: E402
-    Balance, Entry, Finding, Statement, TransactionDetails,
+    Balance,
+    Entry,
+    Finding,
+    Statement,
+    TransactionDetails,
 )
 from parsers.writers import ISO_NAMESPACE, write_bank_to_customer  # noqa: E402
 
@@ -59,16 +64,34 @@ def _entries(count: int, day: date) -> Iterator[Entry]:
         amount, direction = _amount(index)
         uetr = str(uuid.UUID(int=random.getrandbits(128), version=4))
         yield Entry(
-            "camt.053", "BENCH", "BENCH-1", None, None, amount, "EUR", direction,
-            status="BOOK", booking_date=day, value_date=day, acct_svcr_ref=f"REF{index:09d}",
+            "camt.053",
+            "BENCH",
+            "BENCH-1",
+            None,
+            None,
+            amount,
+            "EUR",
+            direction,
+            status="BOOK",
+            booking_date=day,
+            value_date=day,
+            acct_svcr_ref=f"REF{index:09d}",
             bank_tx_code="PMNT/RCDT/ESCT" if direction == "CRDT" else "PMNT/ICDT/ESCT",
-            transactions=[TransactionDetails(
-                end_to_end_id=f"E2E{index:012d}", uetr=uetr, tx_id=f"TX{index:010d}",
-                amount=amount, currency="EUR", credit_debit=direction,
-                debtor_name="Debtor Bank Customer", debtor_account="DE89370400440532013000",
-                creditor_name="Creditor Customer", creditor_account="NL91ABNA0417164300",
-                remittance_info=f"Invoice {index}",
-            )],
+            transactions=[
+                TransactionDetails(
+                    end_to_end_id=f"E2E{index:012d}",
+                    uetr=uetr,
+                    tx_id=f"TX{index:010d}",
+                    amount=amount,
+                    currency="EUR",
+                    credit_debit=direction,
+                    debtor_name="Debtor Bank Customer",
+                    debtor_account="DE89370400440532013000",
+                    creditor_name="Creditor Customer",
+                    creditor_account="NL91ABNA0417164300",
+                    remittance_info=f"Invoice {index}",
+                )
+            ],
         )
 
 
@@ -86,21 +109,37 @@ def generate(path: Path, count: int) -> None:
     opening = Decimal("1000000.00")
     closing = opening + credits - debits
     statement = Statement(
-        "camt.053", "BENCH", "BENCH-1", "DE89370400440532013000", "EUR",
-        created_at=datetime(2024, 3, 2, 6, 0, tzinfo=timezone.utc), electronic_seq_nb=1,
-        summary_entry_count=count, summary_credit_count=credit_count,
-        summary_credit_sum=credits, summary_debit_count=count - credit_count,
+        "camt.053",
+        "BENCH",
+        "BENCH-1",
+        "DE89370400440532013000",
+        "EUR",
+        created_at=datetime(2024, 3, 2, 6, 0, tzinfo=timezone.utc),
+        electronic_seq_nb=1,
+        summary_entry_count=count,
+        summary_credit_count=credit_count,
+        summary_credit_sum=credits,
+        summary_debit_count=count - credit_count,
         summary_debit_sum=debits,
     )
     balances = [
-        Balance("camt.053", "BENCH", "BENCH-1", None, "OPBD", opening, "EUR", "CRDT",
-                date=day - timedelta(days=1)),
-        Balance("camt.053", "BENCH", "BENCH-1", None, "CLBD", abs(closing), "EUR",
-                "CRDT" if closing >= 0 else "DBIT", date=day),
+        Balance("camt.053", "BENCH", "BENCH-1", None, "OPBD", opening, "EUR", "CRDT", date=day - timedelta(days=1)),
+        Balance(
+            "camt.053",
+            "BENCH",
+            "BENCH-1",
+            None,
+            "CLBD",
+            abs(closing),
+            "EUR",
+            "CRDT" if closing >= 0 else "DBIT",
+            date=day,
+        ),
     ]
     partial = path.with_suffix(".partial")
-    write_bank_to_customer(partial, "camt.053", "BENCH", statement.created_at,
-                           [(statement, balances, _entries(count, day))])
+    write_bank_to_customer(
+        partial, "camt.053", "BENCH", statement.created_at, [(statement, balances, _entries(count, day))]
+    )
     partial.replace(path)
 
 
@@ -136,9 +175,14 @@ def parse_only_rate(path: Path, count: int) -> float:
 def peak_rss_mb(path: Path) -> float:
     """Run first: Linux keeps ru_maxrss across fork and exec, so a child started
     after this process had grown would report this process's peak, not its own."""
-    done = subprocess.run([sys.executable, "-c", _MEASURE_RSS, str(path)], check=True,
-                          capture_output=True, text=True, cwd=ROOT,
-                          env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE_RSS, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+    )
     return int(done.stdout.strip()) / 1024  # ru_maxrss is in KiB on Linux
 
 
@@ -152,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     if not path.exists():
         started = time.perf_counter()
         generate(path, args.entries)
-        print(f"wrote {path} ({path.stat().st_size >> 20} MB) in "
-              f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+        print(
+            f"wrote {path} ({path.stat().st_size >> 20} MB) in {time.perf_counter() - started:.0f} s", file=sys.stderr
+        )
 
     rss = peak_rss_mb(path)
     bare = bare_rate(path, args.entries)
@@ -165,10 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         ("reader (iter_records)", f"{reader:,.0f} entries/s", "", ""),
         ("bare lxml iterparse", f"{bare:,.0f} entries/s", "", ""),
         ("parse alone (Ntry only)", f"{parse_only:,.0f} entries/s", "", f"reader {reader / parse_only:.0%}"),
-        ("reader / bare", f"{ratio:.0%}", f">= {RATIO_TARGET:.0%}",
-         "pass" if ratio >= RATIO_TARGET else "FAIL"),
-        ("reader peak RSS", f"{rss:.0f} MB", f"< {RSS_TARGET_MB} MB",
-         "pass" if rss < RSS_TARGET_MB else "FAIL"),
+        ("reader / bare", f"{ratio:.0%}", f">= {RATIO_TARGET:.0%}", "pass" if ratio >= RATIO_TARGET else "FAIL"),
+        ("reader peak RSS", f"{rss:.0f} MB", f"< {RSS_TARGET_MB} MB", "pass" if rss < RSS_TARGET_MB else "FAIL"),
     ]
     for figure, value, target, result in rows:
         print(f"{figure:<24}{value:>34}  {target:<12}{result}")

@@ -1,4 +1,5 @@
 """Clearing windows at 00, 06, 12 and 18 UTC. Thin: the work lives in deltran.pipeline."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

@@ -1,4 +1,5 @@
 """End-of-day (tier 3) reconciliation. Thin: the work lives in deltran.pipeline."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

@@ -6,6 +6,7 @@ own metadata stays on its default SQLite inside the project (.airflow/);
 production points AIRFLOW__DATABASE__SQL_ALCHEMY_CONN at PostgreSQL instead
 (see docker-compose.yml). Variables already set in the environment win.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,16 +1,17 @@
 """The `deltran` command line: the same code the DAGs run, for people and scripts.
 
-    deltran demo [--date D] [--seed N]      a business day through the DAGs, then its summary
-    deltran db url | db stop                the warehouse in use (embedded unless DATABASE_URL)
-    deltran ingest                          load the inbox now (what the DAGs' first task does)
-    deltran dbt ARGS...                     dbt on the warehouse, with the configured thresholds
-    deltran parse FILE [--format jsonl|csv] an ISO 20022 file as one record per line
-    deltran net OBLIGATIONS.csv             multilateral netting of a CSV of obligations
-    deltran breaker status | reset ACCOUNT --reason TEXT [--actor NAME]
-    deltran discrepancy update ID [--state S] [--owner O] [--note N] | history ID
-    deltran report DATE                     the end-of-day summary of a business date
-    deltran airflow ARGS...                 the Airflow CLI with the project's environment
+deltran demo [--date D] [--seed N]      a business day through the DAGs, then its summary
+deltran db url | db stop                the warehouse in use (embedded unless DATABASE_URL)
+deltran ingest                          load the inbox now (what the DAGs' first task does)
+deltran dbt ARGS...                     dbt on the warehouse, with the configured thresholds
+deltran parse FILE [--format jsonl|csv] an ISO 20022 file as one record per line
+deltran net OBLIGATIONS.csv             multilateral netting of a CSV of obligations
+deltran breaker status | reset ACCOUNT --reason TEXT [--actor NAME]
+deltran discrepancy update ID [--state S] [--owner O] [--note N] | history ID
+deltran report DATE                     the end-of-day summary of a business date
+deltran airflow ARGS...                 the Airflow CLI with the project's environment
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,11 +97,14 @@ def _cmd_discrepancy(args: argparse.Namespace) -> int:
     with db.connect() as conn:
         if args.action == "history":
             for at, actor, before, after, owner, note in cases.history(conn, args.id):
-                print(f"{at:%Y-%m-%d %H:%M:%S} {actor}: {before} -> {after} (owner {owner}){': ' + note if note else ''}")
+                print(
+                    f"{at:%Y-%m-%d %H:%M:%S} {actor}: {before} -> {after} (owner {owner}){': ' + note if note else ''}"
+                )
             return 0
         try:
-            change = cases.update(conn, args.id, actor=args.actor or getpass.getuser(),
-                                  state=args.state, owner=args.owner, note=args.note)
+            change = cases.update(
+                conn, args.id, actor=args.actor or getpass.getuser(), state=args.state, owner=args.owner, note=args.note
+            )
         except cases.CaseError as exc:
             print(f"deltran discrepancy update: {exc}", file=sys.stderr)
             return 2
@@ -125,8 +129,9 @@ def run_airflow(airflow_args: list[str], check: bool = True, log: Path | None = 
         return subprocess.run(airflow + airflow_args, env=airflow_environment(), check=check).returncode
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        code = subprocess.run(airflow + airflow_args, env=airflow_environment(), stdout=out,
-                              stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(
+            airflow + airflow_args, env=airflow_environment(), stdout=out, stderr=subprocess.STDOUT
+        ).returncode
     if code and check:
         print(log.read_text()[-4000:], file=sys.stderr)
         raise SystemExit(f"airflow {' '.join(airflow_args)} failed (exit {code}); its log: {log}")

@@ -4,6 +4,7 @@ Nothing else in the project reads os.environ for settings; DAGs, the command
 line, dbt (through ``dbt_vars``) and Great Expectations all take them from here,
 so a threshold is written once.
 """
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ without root on a Unix socket in the git-ignored ``.pgdata`` folder. It is left
 running when the process exits (``cleanup_mode=None``): the next process, a dbt
 run or an Airflow task, finds it up and reuses it; ``deltran db stop`` stops it.
 """
+
 from __future__ import annotations
 
 import functools

@@ -17,6 +17,7 @@ The file is parsed once: rows are spooled per raw table into temporary files
 (memory stays flat for files of any size) and then COPYed table by table,
 because one connection runs one COPY at a time.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -108,7 +109,9 @@ def _rows_of(path: Path) -> tuple[str, str | None, Iterator[tuple[str, dict]]]:
                     yield row["record"], row
 
         return info.message_type, info.version, rows()
-    raise BadFile(f"unsupported file type {suffix or '(none)'}: expected .xml (ISO 20022) or {', '.join(LEDGER_SUFFIXES)} (ledger export)")
+    raise BadFile(
+        f"unsupported file type {suffix or '(none)'}: expected .xml (ISO 20022) or {', '.join(LEDGER_SUFFIXES)} (ledger export)"
+    )
 
 
 def _spool(rows: Iterable[tuple[str, dict]]) -> dict[str, tuple[IO[str], int]]:
@@ -164,7 +167,9 @@ def _move(path: Path, folder: Path, sha256: str) -> Path:
     return target
 
 
-def _quarantine(conn: psycopg.Connection, path: Path, sha256: str, error: str, settings: config.Settings) -> FileOutcome:
+def _quarantine(
+    conn: psycopg.Connection, path: Path, sha256: str, error: str, settings: config.Settings
+) -> FileOutcome:
     target = _move(path, settings.quarantine, sha256)
     with conn.transaction():
         conn.execute(
@@ -198,7 +203,8 @@ def inbox_files(settings: config.Settings) -> list[Path]:
     if not settings.inbox.exists():
         return []
     return sorted(
-        p for p in settings.inbox.iterdir()
+        p
+        for p in settings.inbox.iterdir()
         if p.is_file() and not p.name.startswith(".") and not p.name.endswith((".part", ".tmp"))
     )
 

@@ -14,6 +14,7 @@ Every journal must balance per currency (debits = credits); a file with an
 unbalanced journal is refused whole, so a half-posted journal never reaches the
 warehouse.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,19 @@ from pathlib import Path
 from typing import Iterator
 
 FIELDS = (
-    "entry_id", "journal_id", "account", "amount", "currency", "side", "booked_at",
-    "value_date", "kind", "uetr", "end_to_end_id", "bank_reference", "description",
+    "entry_id",
+    "journal_id",
+    "account",
+    "amount",
+    "currency",
+    "side",
+    "booked_at",
+    "value_date",
+    "kind",
+    "uetr",
+    "end_to_end_id",
+    "bank_reference",
+    "description",
 )
 REQUIRED = ("entry_id", "journal_id", "account", "amount", "currency", "side", "booked_at", "kind")
 SUFFIXES = (".csv", ".jsonl", ".ndjson")
@@ -117,7 +129,9 @@ def read_ledger(path: Path) -> Iterator[dict]:
         signed = row["amount"] if row["side"] == "D" else -row["amount"]
         balance[(row["journal_id"], row["currency"])] += signed
         yield row
-    unbalanced = [f"{journal} {currency} off by {amount}" for (journal, currency), amount in sorted(balance.items()) if amount]
+    unbalanced = [
+        f"{journal} {currency} off by {amount}" for (journal, currency), amount in sorted(balance.items()) if amount
+    ]
     if unbalanced:
         shown = "; ".join(unbalanced[:5]) + (f" (and {len(unbalanced) - 5} more)" if len(unbalanced) > 5 else "")
         raise LedgerFormatError(path.name, None, f"{len(unbalanced)} journal(s) do not balance: {shown}")

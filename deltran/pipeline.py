@@ -7,6 +7,7 @@ seen (by SHA-256), dbt rebuilds its models from the raw tables, a clearing
 window replaces its own rows, the threshold check replaces its own run's rows
 and the breaker only moves on a change.
 """
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Read from the marts and control tables only (what analysts see too), so the
 summary can never disagree with the warehouse.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -33,13 +34,17 @@ def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
     gate = cur.execute(
         "select account_id, payouts_allowed, reason from control.payout_gate where not payouts_allowed order by account_id"
     ).fetchall()
-    windows = cur.execute(
-        "select window_closing, currency, obligation_count, late_count, gross_amount, net_amount,"
-        " netting_efficiency, instruction_count, instruction_bound, cap_breach_count"
-        " from marts.clearing_windows where (window_closing at time zone 'UTC')::date = %s"
-        " order by window_closing, currency",
-        (business_date,),
-    ).fetchall() if _exists(cur, "marts.clearing_windows") else []
+    windows = (
+        cur.execute(
+            "select window_closing, currency, obligation_count, late_count, gross_amount, net_amount,"
+            " netting_efficiency, instruction_count, instruction_bound, cap_breach_count"
+            " from marts.clearing_windows where (window_closing at time zone 'UTC')::date = %s"
+            " order by window_closing, currency",
+            (business_date,),
+        ).fetchall()
+        if _exists(cur, "marts.clearing_windows")
+        else []
+    )
     quarantined = cur.execute(
         "select file_name, error from raw.quarantined_files order by quarantined_at, file_name"
     ).fetchall()

@@ -21,6 +21,7 @@ The batch: a table asset on ``marts.account_reconciliation`` with a daily batch
 definition on ``business_date``, so each run validates exactly one date
 (batch parameters ``year``/``month``/``day``).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -185,9 +186,7 @@ def run_checkpoint(
 
 def data_docs_page(context: EphemeralDataContext, result_identifier) -> Path | None:
     """The Data Docs page of one validation result, as a local path."""
-    for site in context.get_docs_sites_urls(
-        resource_identifier=result_identifier, site_name=DATA_DOCS_SITE
-    ):
+    for site in context.get_docs_sites_urls(resource_identifier=result_identifier, site_name=DATA_DOCS_SITE):
         url = site.get("site_url")
         if url and url.startswith("file://"):
             return Path(url2pathname(urlparse(url).path))

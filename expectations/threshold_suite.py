@@ -34,6 +34,7 @@ next complete check) instead of opening a breaker that only a person can close.
 
 Thresholds come from :class:`deltran.config.Thresholds` only.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -92,14 +93,24 @@ def threshold_expectations(thresholds: config.Thresholds) -> list[gxe.Expectatio
     """The suite's expectations, built from the configured bands."""
     t = thresholds
     return [
-        _at_most("difference_within_ok", "difference_pct", t.ok_pct, "ok_pct", "Minor",
-                 "OK band"),
-        _at_most("difference_within_minor", "difference_pct", t.minor_pct, "minor_pct",
-                 "Significant", "Minor band"),
-        _at_most("difference_within_significant", "difference_pct", t.significant_pct,
-                 "significant_pct", "Critical", "Significant band"),
-        _at_most("under_backing_within_ok", "under_backing_pct", t.ok_pct, "ok_pct", "Critical",
-                 "Backing: ledger may exceed bank only within the OK band"),
+        _at_most("difference_within_ok", "difference_pct", t.ok_pct, "ok_pct", "Minor", "OK band"),
+        _at_most("difference_within_minor", "difference_pct", t.minor_pct, "minor_pct", "Significant", "Minor band"),
+        _at_most(
+            "difference_within_significant",
+            "difference_pct",
+            t.significant_pct,
+            "significant_pct",
+            "Critical",
+            "Significant band",
+        ),
+        _at_most(
+            "under_backing_within_ok",
+            "under_backing_pct",
+            t.ok_pct,
+            "ok_pct",
+            "Critical",
+            "Backing: ledger may exceed bank only within the OK band",
+        ),
         _not_null("bank_balance_known", "bank_closing_balance", "Significant"),
         _not_null("ledger_balance_known", "ledger_balance", "Significant"),
         _not_null("difference_known", "difference_pct", "Significant"),

@@ -5,12 +5,18 @@
 ``ParseError`` says which file, line and element is wrong. ``parsers.writers``
 writes camt.05x files; ``parsers.cli`` is ``deltran parse``.
 """
+
 from parsers.detect import MessageInfo, detect
 from parsers.errors import ParseError, UnknownMessageError
 from parsers.records import ROW_FIELDS, to_rows
 from parsers.registry import iter_records
 
 __all__ = [
-    "MessageInfo", "ParseError", "ROW_FIELDS", "UnknownMessageError", "detect",
-    "iter_records", "to_rows",
+    "MessageInfo",
+    "ParseError",
+    "ROW_FIELDS",
+    "UnknownMessageError",
+    "detect",
+    "iter_records",
+    "to_rows",
 ]

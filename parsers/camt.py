@@ -24,6 +24,7 @@ booking (a returned credit is a DBIT entry). The corpus agrees: the dvbern
 PostFinance statement of 2016-04-30, with two reversals, balances this way and
 no other (leaving reversals out, or flipping them, misses by 21.53 or 43.06).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,7 +36,13 @@ from lxml import etree
 from parsers import values
 from parsers.detect import MessageInfo, end_elements, release
 from parsers.records import (
-    CREDIT, Balance, Entry, Finding, Record, Statement, TransactionDetails,
+    CREDIT,
+    Balance,
+    Entry,
+    Finding,
+    Record,
+    Statement,
+    TransactionDetails,
 )
 
 STATEMENT_ELEMENTS = {"camt.052": "Rpt", "camt.053": "Stmt", "camt.054": "Ntfctn"}
@@ -103,8 +110,7 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
         release(element)
 
 
-def _open(element: etree._Element, group: values.GroupHeader | None, info: MessageInfo,
-          file: str, qlen: int) -> _Open:
+def _open(element: etree._Element, group: values.GroupHeader | None, info: MessageInfo, file: str, qlen: int) -> _Open:
     """The statement header and balances, read from the children before the first Ntry."""
     if group is None:
         raise values.missing(file, element.getparent(), "GrpHdr")
@@ -150,10 +156,19 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
     if not has_account:
         raise values.missing(file, element, "Acct")
     statement = Statement(
-        message_type=info.message_type, message_id=group.message_id, statement_id=statement_id,
-        account=account, account_currency=currency, servicer_bic=servicer,
-        created_at=created_at or group.created_at, from_at=from_at, to_at=to_at,
-        electronic_seq_nb=electronic, legal_seq_nb=legal, line=element.sourceline, **summary,
+        message_type=info.message_type,
+        message_id=group.message_id,
+        statement_id=statement_id,
+        account=account,
+        account_currency=currency,
+        servicer_bic=servicer,
+        created_at=created_at or group.created_at,
+        from_at=from_at,
+        to_at=to_at,
+        electronic_seq_nb=electronic,
+        legal_seq_nb=legal,
+        line=element.sourceline,
+        **summary,
     )
     balances = [_balance(child, statement, file, qlen) for child in balance_elements]
     return _Open(element, statement, balances)
@@ -161,8 +176,7 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
 
 def _summary(element: etree._Element, file: str, qlen: int) -> dict[str, object]:
     fields: dict[str, object] = {}
-    prefixes = {"TtlNtries": "summary_entry", "TtlCdtNtries": "summary_credit",
-                "TtlDbtNtries": "summary_debit"}
+    prefixes = {"TtlNtries": "summary_entry", "TtlCdtNtries": "summary_credit", "TtlDbtNtries": "summary_debit"}
     for part in element:
         prefix = prefixes.get(part.tag[qlen:])
         if prefix is None:
@@ -193,15 +207,21 @@ def _balance(element: etree._Element, statement: Statement, file: str, qlen: int
         if value is None:
             raise values.missing(file, element, name)
     return Balance(
-        message_type=statement.message_type, message_id=statement.message_id,
-        statement_id=statement.statement_id, account=statement.account, type_code=type_code,
-        amount=amount, currency=currency, credit_debit=direction, date=day, date_time=moment,
+        message_type=statement.message_type,
+        message_id=statement.message_id,
+        statement_id=statement.statement_id,
+        account=statement.account,
+        type_code=type_code,
+        amount=amount,
+        currency=currency,
+        credit_debit=direction,
+        date=day,
+        date_time=moment,
         line=element.sourceline,
     )
 
 
-def _entry(element: etree._Element, statement: Statement, index: int, file: str,
-           qlen: int) -> Entry:
+def _entry(element: etree._Element, statement: Statement, index: int, file: str, qlen: int) -> Entry:
     amount = currency = direction = status = None
     booking_date = booking_moment = value_date = entry_ref = servicer_ref = code = None
     reversal = False
@@ -237,13 +257,25 @@ def _entry(element: etree._Element, statement: Statement, index: int, file: str,
     if direction is None:
         raise values.missing(file, element, "CdtDbtInd")
     return Entry(
-        message_type=statement.message_type, message_id=statement.message_id,
-        statement_id=statement.statement_id, account=statement.account,
-        account_currency=statement.account_currency, amount=amount, currency=currency,
-        credit_debit=direction, status=status, booking_date=booking_date,
-        booking_date_time=booking_moment, value_date=value_date, entry_ref=entry_ref,
-        acct_svcr_ref=servicer_ref, is_reversal=reversal, bank_tx_code=code, entry_index=index,
-        transactions=transactions, line=element.sourceline,
+        message_type=statement.message_type,
+        message_id=statement.message_id,
+        statement_id=statement.statement_id,
+        account=statement.account,
+        account_currency=statement.account_currency,
+        amount=amount,
+        currency=currency,
+        credit_debit=direction,
+        status=status,
+        booking_date=booking_date,
+        booking_date_time=booking_moment,
+        value_date=value_date,
+        entry_ref=entry_ref,
+        acct_svcr_ref=servicer_ref,
+        is_reversal=reversal,
+        bank_tx_code=code,
+        entry_index=index,
+        transactions=transactions,
+        line=element.sourceline,
     )
 
 
@@ -311,8 +343,7 @@ def _details(element: etree._Element, file: str, qlen: int) -> TransactionDetail
                 elif agent_name == "CdtrAgt":
                     tx.creditor_agent_bic = values.agent_bic(agent)
         elif name == "RmtInf":
-            tx.remittance_info = values.joined_text(
-                [line for line in child if line.tag[qlen:] == "Ustrd"])
+            tx.remittance_info = values.joined_text([line for line in child if line.tag[qlen:] == "Ustrd"])
     if tx.amount is None and amount_details is not None:
         # .001.02 has no TxDtls/Amt: the transaction amount sits in AmtDtls/TxAmt/Amt
         q = element.tag[:qlen]
@@ -326,8 +357,17 @@ def _findings(current: _Open) -> Iterator[Finding]:
     statement = current.statement
 
     def finding(check: str, expected: Decimal, actual: Decimal, detail: str) -> Finding:
-        return Finding(statement.message_type, statement.message_id, statement.statement_id,
-                       statement.account, check, expected, actual, detail, statement.line)
+        return Finding(
+            statement.message_type,
+            statement.message_id,
+            statement.statement_id,
+            statement.account,
+            check,
+            expected,
+            actual,
+            detail,
+            statement.line,
+        )
 
     stated = (
         ("entry_count", statement.summary_entry_count, current.entries),
@@ -339,8 +379,9 @@ def _findings(current: _Open) -> Iterator[Finding]:
     for check, expected, actual in stated:
         # some banks write the debit sum negative; entry amounts are unsigned
         if expected is not None and abs(Decimal(expected)) != actual:
-            yield finding(check, Decimal(expected), Decimal(actual),
-                          f"TxsSummry states {expected}, the entries give {actual}")
+            yield finding(
+                check, Decimal(expected), Decimal(actual), f"TxsSummry states {expected}, the entries give {actual}"
+            )
 
     openings: dict[str, Balance] = {}
     closings: dict[str, Balance] = {}
@@ -351,18 +392,24 @@ def _findings(current: _Open) -> Iterator[Finding]:
             openings.setdefault(balance.currency, balance)
         elif balance.type_code == _CLOSING:
             closings.setdefault(balance.currency, balance)
-    pairs = [(openings[currency], closing) for currency, closing in closings.items()
-             if currency in openings]
+    pairs = [(openings[currency], closing) for currency, closing in closings.items() if currency in openings]
     if openings and closings and not pairs:
         opening, closing = next(iter(openings.values())), next(iter(closings.values()))
-        yield finding("balance", closing.signed_amount, opening.signed_amount,
-                      f"opening {opening.type_code} is in {opening.currency}, "
-                      f"closing CLBD in {closing.currency}")
+        yield finding(
+            "balance",
+            closing.signed_amount,
+            opening.signed_amount,
+            f"opening {opening.type_code} is in {opening.currency}, closing CLBD in {closing.currency}",
+        )
     for opening, closing in pairs:
         movement = current.booked.get(closing.currency, Decimal(0))
         actual = opening.signed_amount + movement
         if actual != closing.signed_amount:
-            yield finding("balance", closing.signed_amount, actual,
-                          f"opening {opening.type_code} {opening.signed_amount} + booked "
-                          f"credits - debits {movement} = {actual} {closing.currency}, "
-                          f"but closing CLBD is {closing.signed_amount}")
+            yield finding(
+                "balance",
+                closing.signed_amount,
+                actual,
+                f"opening {opening.type_code} {opening.signed_amount} + booked "
+                f"credits - debits {movement} = {actual} {closing.currency}, "
+                f"but closing CLBD is {closing.signed_amount}",
+            )

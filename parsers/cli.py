@@ -11,6 +11,7 @@ Exit status: 0 when the whole file was read, 2 when it could not be (the
 ParseError, naming file, line and element, goes to stderr). Rows already
 printed before a late error belong to a failed file and must be discarded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,9 +88,9 @@ def _progress(handle: BinaryIO, size: int) -> Callable[[int], None]:
             sys.stderr.write("\n")
             return
         done = handle.tell()
-        sys.stderr.write(f"\r{done * 100 // size:3d}% {done >> 20}/{size >> 20} MB, "
-                         f"{count:,} records")
+        sys.stderr.write(f"\r{done * 100 // size:3d}% {done >> 20}/{size >> 20} MB, {count:,} records")
         sys.stderr.flush()
+
     return show
 
 
@@ -103,8 +104,7 @@ def _json_value(value: object) -> object:
 
 def _write_jsonl(rows: Iterable[dict], out: TextIO) -> None:
     for row in rows:
-        out.write(json.dumps({key: _json_value(value) for key, value in row.items()},
-                             ensure_ascii=False))
+        out.write(json.dumps({key: _json_value(value) for key, value in row.items()}, ensure_ascii=False))
         out.write("\n")
 
 
@@ -130,4 +130,3 @@ def _write_csv(rows: Iterable[dict], kinds: Iterable[str], out: TextIO) -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
-

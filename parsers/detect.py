@@ -14,6 +14,7 @@ Every parse refuses DTDs: ISO 20022 messages never have one, and a DTD is how
 entity-expansion ("billion laughs") and external-entity attacks arrive. The
 refusal happens at the root element, before any entity could be used.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,13 @@ from parsers.values import element_path, local_name
 Source = Union[str, Path, BinaryIO]
 
 HARDENED = dict(
-    resolve_entities=False, no_network=True, load_dtd=False,
-    remove_comments=True, remove_pis=True, huge_tree=False, collect_ids=False,
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    remove_comments=True,
+    remove_pis=True,
+    huge_tree=False,
+    collect_ids=False,
 )
 
 # local name of the message element -> message type (V01.. and S2 suffixes removed)
@@ -154,9 +160,14 @@ def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
                     if name == "MsgDefIdr":
                         message_definition = (element.text or "").strip()
                     elif element is document:
-                        raise UnknownMessageError("Document holds no message", file=file,
-                                                  line=element.sourceline, namespace=namespace,
-                                                  element=name, path=element_path(element))
+                        raise UnknownMessageError(
+                            "Document holds no message",
+                            file=file,
+                            line=element.sourceline,
+                            namespace=namespace,
+                            element=name,
+                            path=element_path(element),
+                        )
                     continue
                 if document is not None:
                     return _info(element, root, message_definition, file), bytes(head)
@@ -170,10 +181,14 @@ def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
         if not chunk or len(head) > _DETECT_LIMIT:
             where = f"in the first {len(head)} bytes" if chunk else "in the file"
             root_ns, _, root_name = root.tag.rpartition("}") if root is not None else ("", "", "")
-            raise UnknownMessageError(f"no ISO 20022 message element {where}", file=file,
-                                      line=root.sourceline if root is not None else None,
-                                      namespace=root_ns[1:] or None, element=root_name or None,
-                                      path=f"/{root_name}" if root_name else None)
+            raise UnknownMessageError(
+                f"no ISO 20022 message element {where}",
+                file=file,
+                line=root.sourceline if root is not None else None,
+                namespace=root_ns[1:] or None,
+                element=root_name or None,
+                path=f"/{root_name}" if root_name else None,
+            )
 
 
 def _check_prolog(head: bytes, file: str, complete: bool) -> bool:
@@ -189,10 +204,15 @@ def _check_prolog(head: bytes, file: str, complete: bool) -> bool:
         if position < 0 or (len(head) - position < len(b"<!DOCTYPE") and not complete):
             return complete
         if head.startswith(b"<!DOCTYPE", position):
-            raise ParseError("a DTD is not allowed in an ISO 20022 message", file=file,
-                             line=head.count(b"\n", 0, position) + 1, path="/")
-        terminator = (b"?>" if head.startswith(b"<?", position)
-                      else b"-->" if head.startswith(b"<!--", position) else None)
+            raise ParseError(
+                "a DTD is not allowed in an ISO 20022 message",
+                file=file,
+                line=head.count(b"\n", 0, position) + 1,
+                path="/",
+            )
+        terminator = (
+            b"?>" if head.startswith(b"<?", position) else b"-->" if head.startswith(b"<!--", position) else None
+        )
         if terminator is None:
             return True  # the root element starts: no DOCTYPE can follow
         end = head.find(terminator, position)
@@ -204,25 +224,38 @@ def _check_prolog(head: bytes, file: str, complete: bool) -> bool:
 def _refuse_dtd(root: etree._Element, file: str) -> None:
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise ParseError("a DTD is not allowed in an ISO 20022 message", file=file,
-                         line=root.sourceline, path=f"/{local_name(root.tag)}")
+        raise ParseError(
+            "a DTD is not allowed in an ISO 20022 message",
+            file=file,
+            line=root.sourceline,
+            path=f"/{local_name(root.tag)}",
+        )
 
 
-def _info(element: etree._Element, root: etree._Element, message_definition: str | None,
-          file: str) -> MessageInfo:
+def _info(element: etree._Element, root: etree._Element, message_definition: str | None, file: str) -> MessageInfo:
     namespace, _, name = element.tag.rpartition("}")
     namespace = namespace[1:] or None
     known = message_type_of(namespace, name)
     if known is None:
-        raise UnknownMessageError("not an ISO 20022 message this platform knows", file=file,
-                                  line=element.sourceline, path=element_path(element),
-                                  namespace=namespace, element=name)
+        raise UnknownMessageError(
+            "not an ISO 20022 message this platform knows",
+            file=file,
+            line=element.sourceline,
+            path=element_path(element),
+            namespace=namespace,
+            element=name,
+        )
     message_type, version = known
     by_name = MESSAGE_ELEMENTS.get(_ELEMENT_SUFFIX.sub("", name))
     if by_name and by_name != message_type:
-        raise UnknownMessageError(f"the namespace says {message_type} but {name} is a {by_name}",
-                                  file=file, line=element.sourceline, path=element_path(element),
-                                  namespace=namespace, element=name)
+        raise UnknownMessageError(
+            f"the namespace says {message_type} but {name} is a {by_name}",
+            file=file,
+            line=element.sourceline,
+            path=element_path(element),
+            namespace=namespace,
+            element=name,
+        )
     if namespace and not _VERSION.search(namespace):
         # a message element in a wrapper's own namespace whose content is in the
         # ISO one (xmlns:isct="...pacs.009.001.09"): read the content's namespace
@@ -232,12 +265,12 @@ def _info(element: etree._Element, root: etree._Element, message_definition: str
             version = _VERSION.search(namespace).group(0)
     if version is None and message_definition and message_definition.startswith(message_type):
         version = message_definition
-    return MessageInfo(message_type, version, namespace, name, local_name(root.tag),
-                       element.sourceline)
+    return MessageInfo(message_type, version, namespace, name, local_name(root.tag), element.sourceline)
 
 
-def syntax_error(file: str, exc: etree.XMLSyntaxError, near: etree._Element | None,
-                 fallback: str | None = None) -> ParseError:
+def syntax_error(
+    file: str, exc: etree.XMLSyntaxError, near: etree._Element | None, fallback: str | None = None
+) -> ParseError:
     """A not-well-formed file, located near the deepest element read when parsing stopped."""
     path = fallback
     if near is not None:
@@ -245,12 +278,10 @@ def syntax_error(file: str, exc: etree.XMLSyntaxError, near: etree._Element | No
         while len(node):
             node = node[-1]
         path = element_path(node)
-    return ParseError(f"not well-formed XML: {exc.msg}", file=file, line=exc.lineno or None,
-                      path=path)
+    return ParseError(f"not well-formed XML: {exc.msg}", file=file, line=exc.lineno or None, path=path)
 
 
-def end_elements(stream: BinaryIO, file: str, info: MessageInfo,
-                 tags: Sequence[str]) -> Iterator[etree._Element]:
+def end_elements(stream: BinaryIO, file: str, info: MessageInfo, tags: Sequence[str]) -> Iterator[etree._Element]:
     """Elements named ``tags`` as each ends, from a hardened streaming parse."""
     events = etree.iterparse(stream, events=("end",), tag=tags, **HARDENED)
     last = None

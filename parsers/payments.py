@@ -12,6 +12,7 @@ original message of pacs.002/pacs.004).
 Agents are identified by BIC only: a clearing-system member id (ClrSysMmbId,
 e.g. a US ABA routing number) is not a BIC and is not put in a BIC field.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -26,8 +27,7 @@ from parsers.errors import ParseError
 from parsers.records import Payment, PaymentReturn, Record, StatusReport
 
 
-def _require_group(group: values.GroupHeader | None, element: etree._Element,
-                   file: str) -> values.GroupHeader:
+def _require_group(group: values.GroupHeader | None, element: etree._Element, file: str) -> values.GroupHeader:
     if group is None:
         raise values.missing(file, element.getparent(), "GrpHdr")
     return group
@@ -60,8 +60,7 @@ def _agent(fields: dict[str, etree._Element], group: values.GroupHeader, name: s
     return values.agent_bic(agent if agent is not None else group.fields.get(name))
 
 
-def _settlement_date(file: str, fields: dict[str, etree._Element],
-                     group: values.GroupHeader) -> date | None:
+def _settlement_date(file: str, fields: dict[str, etree._Element], group: values.GroupHeader) -> date | None:
     element = fields.get("IntrBkSttlmDt")
     if element is None:
         element = group.fields.get("IntrBkSttlmDt")
@@ -94,9 +93,15 @@ def read_credit_transfers(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
         ids = _ids(fields.get("PmtId"), qlen)
         accepted = fields.get("AccptncDtTm")
         yield Payment(
-            message_type=info.message_type, message_id=group.message_id, amount=amount,
-            currency=currency, created_at=group.created_at, instr_id=ids.get("InstrId"),
-            end_to_end_id=ids.get("EndToEndId"), tx_id=ids.get("TxId"), uetr=ids.get("UETR"),
+            message_type=info.message_type,
+            message_id=group.message_id,
+            amount=amount,
+            currency=currency,
+            created_at=group.created_at,
+            instr_id=ids.get("InstrId"),
+            end_to_end_id=ids.get("EndToEndId"),
+            tx_id=ids.get("TxId"),
+            uetr=ids.get("UETR"),
             settlement_date=_settlement_date(file, fields, group),
             accepted_at=None if accepted is None else values.to_datetime(file, accepted),
             debtor_agent_bic=_settling_agent(fields, "Dbtr"),
@@ -138,9 +143,14 @@ def read_initiations(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator
         amount, currency = _instructed_amount(element, fields.get("Amt"), file, qlen)
         ids = _ids(fields.get("PmtId"), qlen)
         yield Payment(
-            message_type=info.message_type, message_id=group.message_id, amount=amount,
-            currency=currency, created_at=group.created_at, instr_id=ids.get("InstrId"),
-            end_to_end_id=ids.get("EndToEndId"), uetr=ids.get("UETR"),
+            message_type=info.message_type,
+            message_id=group.message_id,
+            amount=amount,
+            currency=currency,
+            created_at=group.created_at,
+            instr_id=ids.get("InstrId"),
+            end_to_end_id=ids.get("EndToEndId"),
+            uetr=ids.get("UETR"),
             settlement_date=_execution_date(block_fields.get("ReqdExctnDt"), file),
             debtor_agent_bic=values.agent_bic(block_fields.get("DbtrAgt")),
             creditor_agent_bic=values.agent_bic(fields.get("CdtrAgt")),
@@ -154,8 +164,9 @@ def read_initiations(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator
         release(element)
 
 
-def _instructed_amount(transaction: etree._Element, amount: etree._Element | None, file: str,
-                       qlen: int) -> tuple[Decimal, str]:
+def _instructed_amount(
+    transaction: etree._Element, amount: etree._Element | None, file: str, qlen: int
+) -> tuple[Decimal, str]:
     """Amt/InstdAmt, or Amt/EqvtAmt/Amt (an amount in another currency to be converted)."""
     if amount is not None:
         for choice in amount:
@@ -198,14 +209,17 @@ def read_status_reports(stream: BinaryIO, info: MessageInfo, file: str) -> Itera
         fields = values.children(element, qlen)
         # the transaction's own OrgnlGrpInf (.001.10+), else the one group block
         original = fields.get("OrgnlGrpInf")
-        original_fields = (values.children(original, qlen) if original is not None
-                           else originals[0][0] if len(originals) == 1 else {})
+        original_fields = (
+            values.children(original, qlen) if original is not None else originals[0][0] if len(originals) == 1 else {}
+        )
         status = values.text(fields.get("TxSts")) or values.text(original_fields.get("GrpSts"))
         if status is None:
             raise values.missing(file, element, "TxSts")
         reason_code, reason_text = _reason(fields.get("StsRsnInf"), qlen)
         yield StatusReport(
-            message_type=info.message_type, message_id=group.message_id, status=status,
+            message_type=info.message_type,
+            message_id=group.message_id,
+            status=status,
             created_at=group.created_at,
             original_message_id=values.text(original_fields.get("OrgnlMsgId")),
             original_message_type=values.text(original_fields.get("OrgnlMsgNmId")),
@@ -213,27 +227,36 @@ def read_status_reports(stream: BinaryIO, info: MessageInfo, file: str) -> Itera
             original_end_to_end_id=values.text(fields.get("OrgnlEndToEndId")),
             original_tx_id=values.text(fields.get("OrgnlTxId")),
             original_uetr=values.text(fields.get("OrgnlUETR")),
-            reason_code=reason_code, reason_text=reason_text, line=element.sourceline,
+            reason_code=reason_code,
+            reason_text=reason_text,
+            line=element.sourceline,
         )
         reported = True
         release(element)
     if reported:
         return
     if group is None or not originals:
-        raise ParseError("a pacs.002 with neither TxInfAndSts nor OrgnlGrpInfAndSts",
-                                file=file, path=f"/{info.root}")
+        raise ParseError("a pacs.002 with neither TxInfAndSts nor OrgnlGrpInfAndSts", file=file, path=f"/{info.root}")
     for fields, line in originals:
         status = values.text(fields.get("GrpSts"))
         if status is None:
-            raise ParseError("OrgnlGrpInfAndSts without GrpSts, and no TxInfAndSts",
-                                    file=file, line=line, path=f"/{info.root}/.../GrpSts")
+            raise ParseError(
+                "OrgnlGrpInfAndSts without GrpSts, and no TxInfAndSts",
+                file=file,
+                line=line,
+                path=f"/{info.root}/.../GrpSts",
+            )
         reason_code, reason_text = _reason(fields.get("StsRsnInf"), qlen)
         yield StatusReport(
-            message_type=info.message_type, message_id=group.message_id, status=status,
+            message_type=info.message_type,
+            message_id=group.message_id,
+            status=status,
             created_at=group.created_at,
             original_message_id=values.text(fields.get("OrgnlMsgId")),
             original_message_type=values.text(fields.get("OrgnlMsgNmId")),
-            reason_code=reason_code, reason_text=reason_text, line=line,
+            reason_code=reason_code,
+            reason_text=reason_text,
+            line=line,
         )
 
 
@@ -267,8 +290,7 @@ def read_returns(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator[Rec
             raise values.missing(file, element, "RtrdIntrBkSttlmAmt")
         amount, currency = values.amount(file, returned)
         original = fields.get("OrgnlGrpInf")
-        original_fields = (values.children(original, qlen) if original is not None
-                           else group_original)
+        original_fields = values.children(original, qlen) if original is not None else group_original
         chain = fields.get("RtrChain")
         if chain is not None:
             chain_fields = values.children(chain, qlen)
@@ -280,8 +302,11 @@ def read_returns(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator[Rec
             creditor_agent = values.agent_bic(reference.get("DbtrAgt"))
         reason_code, reason_text = _reason(fields.get("RtrRsnInf"), qlen)
         yield PaymentReturn(
-            message_type=info.message_type, message_id=group.message_id,
-            returned_amount=amount, currency=currency, created_at=group.created_at,
+            message_type=info.message_type,
+            message_id=group.message_id,
+            returned_amount=amount,
+            currency=currency,
+            created_at=group.created_at,
             return_id=values.text(fields.get("RtrId")),
             original_message_id=values.text(original_fields.get("OrgnlMsgId")),
             original_message_type=values.text(original_fields.get("OrgnlMsgNmId")),
@@ -290,8 +315,10 @@ def read_returns(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator[Rec
             original_tx_id=values.text(fields.get("OrgnlTxId")),
             original_uetr=values.text(fields.get("OrgnlUETR")),
             settlement_date=_settlement_date(file, fields, group),
-            reason_code=reason_code, reason_text=reason_text,
-            debtor_agent_bic=debtor_agent, creditor_agent_bic=creditor_agent,
+            reason_code=reason_code,
+            reason_text=reason_text,
+            debtor_agent_bic=debtor_agent,
+            creditor_agent_bic=creditor_agent,
             instructing_agent_bic=_agent(fields, group, "InstgAgt"),
             instructed_agent_bic=_agent(fields, group, "InstdAgt"),
             line=element.sourceline,

@@ -6,6 +6,7 @@ in a file without one, from the message element. Every version of a type goes
 to the same reader, which reads by local element name, so a version that
 differs from its neighbours only in its namespace needs no code at all.
 """
+
 from __future__ import annotations
 
 from typing import BinaryIO, Callable, Iterator
@@ -14,7 +15,10 @@ from parsers.camt import read_bank_to_customer
 from parsers.detect import MessageInfo, Source, open_message
 from parsers.errors import UnknownMessageError
 from parsers.payments import (
-    read_credit_transfers, read_initiations, read_returns, read_status_reports,
+    read_credit_transfers,
+    read_initiations,
+    read_returns,
+    read_status_reports,
 )
 from parsers.records import Record
 
@@ -38,7 +42,10 @@ def reader_for(info: MessageInfo, file: str) -> Reader:
         raise UnknownMessageError(
             f"{info.message_type} ({info.element}) is not a message the platform takes; "
             f"it reads {', '.join(sorted(READERS))}",
-            namespace=info.namespace, element=info.element, file=file, line=info.line,
+            namespace=info.namespace,
+            element=info.element,
+            file=file,
+            line=info.line,
             path=f"/{info.root}/.../{info.element}" if info.root != info.element else f"/{info.element}",
         )
     return reader

@@ -8,6 +8,7 @@ means, and guessing UTC would invent data), fractions of a second beyond
 microseconds are cut (Python keeps six digits), and a date written with an
 offset (xs:date allows ``2020-01-01+01:00``) keeps only the date.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,9 @@ def error(file: str, element: etree._Element, message: str) -> ParseError:
 
 
 def missing(file: str, parent: etree._Element, name: str) -> ParseError:
-    return ParseError(f"mandatory element {name} is missing", file=file,
-                      line=parent.sourceline, path=f"{element_path(parent)}/{name}")
+    return ParseError(
+        f"mandatory element {name} is missing", file=file, line=parent.sourceline, path=f"{element_path(parent)}/{name}"
+    )
 
 
 def text(element: etree._Element | None) -> str | None:

@@ -26,6 +26,7 @@ camt.053 without balances, a camt.054 with balances, an unknown version) raise
 ``ValueError`` instead of being written; as the output streams, what was
 written before the bad record is then an incomplete file.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,8 +52,7 @@ _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{1,30}")
 _DOMAIN_CODE = re.compile(r"([A-Z0-9]{1,4})/([A-Z0-9]{1,4})/([A-Z0-9]{1,4})")
 _EXTERNAL_CODE = re.compile(r"[A-Za-z0-9]{1,4}")
 # BalanceType12Code, the closed list of balance codes before .001.08
-_OLD_BALANCE_CODES = frozenset(
-    {"XPCD", "OPAV", "ITAV", "CLAV", "FWAV", "CLBD", "ITBD", "OPBD", "PRCD", "INFO"})
+_OLD_BALANCE_CODES = frozenset({"XPCD", "OPAV", "ITAV", "CLAV", "FWAV", "CLBD", "ITBD", "OPBD", "PRCD", "INFO"})
 _OLD_STATUS_CODES = frozenset({"BOOK", "PDNG", "INFO"})
 _USTRD_MAX = 140
 
@@ -144,8 +144,9 @@ def _check_statement(message_type: str, statement: Statement, balances: list[Bal
         raise ValueError(f"notification {statement.statement_id!r}: camt.054 has no balances")
 
 
-def _statement_header(statement: Statement, balances: list[Balance], created_at: datetime,
-                      flavour: _Flavour) -> list[etree._Element]:
+def _statement_header(
+    statement: Statement, balances: list[Balance], created_at: datetime, flavour: _Flavour
+) -> list[etree._Element]:
     """Id .. TxsSummry as separate top-level subtrees, in schema order."""
     out: list[etree._Element] = [_leaf("Id", statement.statement_id)]
     if statement.electronic_seq_nb is not None:
@@ -177,7 +178,7 @@ def _statement_header(statement: Statement, balances: list[Balance], created_at:
 def _balance(balance: Balance, flavour: _Flavour) -> etree._Element:
     element = etree.Element("Bal")
     code = balance.type_code
-    known = (_EXTERNAL_CODE.fullmatch(code) if flavour.choices else code in _OLD_BALANCE_CODES)
+    known = _EXTERNAL_CODE.fullmatch(code) if flavour.choices else code in _OLD_BALANCE_CODES
     _text(_path(element, "Tp", "CdOrPrtry"), "Cd" if known else "Prtry", code)
     _amount(element, "Amt", balance.amount, balance.currency)
     _text(element, "CdtDbtInd", balance.credit_debit)
@@ -216,8 +217,7 @@ def _entry(entry: Entry, flavour: _Flavour) -> etree._Element:
         _text(ntry, "RvslInd", "true")
     status = entry.status or "BOOK"
     if flavour.choices:
-        _text(etree.SubElement(ntry, "Sts"), "Cd" if _EXTERNAL_CODE.fullmatch(status) else "Prtry",
-              status)
+        _text(etree.SubElement(ntry, "Sts"), "Cd" if _EXTERNAL_CODE.fullmatch(status) else "Prtry", status)
     elif status in _OLD_STATUS_CODES:
         _text(ntry, "Sts", status)
     else:
@@ -243,12 +243,14 @@ def _entry(entry: Entry, flavour: _Flavour) -> etree._Element:
     return ntry
 
 
-def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry,
-                 flavour: _Flavour) -> None:
+def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, flavour: _Flavour) -> None:
     element = etree.SubElement(parent, "TxDtls")
     refs = (
-        ("MsgId", tx.msg_id), ("AcctSvcrRef", tx.acct_svcr_ref), ("InstrId", tx.instr_id),
-        ("EndToEndId", tx.end_to_end_id), ("UETR", tx.uetr if flavour.choices else None),
+        ("MsgId", tx.msg_id),
+        ("AcctSvcrRef", tx.acct_svcr_ref),
+        ("InstrId", tx.instr_id),
+        ("EndToEndId", tx.end_to_end_id),
+        ("UETR", tx.uetr if flavour.choices else None),
         ("TxId", tx.tx_id),
     )
     if any(value for _, value in refs):
@@ -269,8 +271,10 @@ def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry,
         if direction is not None or flavour.tx_amount_required:
             _text(element, "CdtDbtInd", direction or entry.credit_debit)
 
-    parties = (("Dbtr", tx.debtor_name, "DbtrAcct", tx.debtor_account),
-               ("Cdtr", tx.creditor_name, "CdtrAcct", tx.creditor_account))
+    parties = (
+        ("Dbtr", tx.debtor_name, "DbtrAcct", tx.debtor_account),
+        ("Cdtr", tx.creditor_name, "CdtrAcct", tx.creditor_account),
+    )
     if any(name or account for _, name, _, account in parties):
         related = etree.SubElement(element, "RltdPties")
         for party, name, account_tag, account in parties:
@@ -300,7 +304,7 @@ def _ustrd_lines(text: str) -> Iterable[str]:
             text = text[_USTRD_MAX:]
         else:
             yield text[:cut]
-            text = text[cut + 1:]
+            text = text[cut + 1 :]
     if text:
         yield text
 
@@ -312,8 +316,7 @@ def _account_id(parent: etree._Element, account: str) -> None:
         _text(_path(parent, "Id", "Othr"), "Id", account)
 
 
-def _date_choice(parent: etree._Element, name: str, day: date | None,
-                 moment: datetime | None) -> bool:
+def _date_choice(parent: etree._Element, name: str, day: date | None, moment: datetime | None) -> bool:
     if moment is not None:
         _text(parent, "DtTm", moment.isoformat(), into=name)
     elif day is not None:

@@ -7,6 +7,7 @@ them apart), and on the API server (a ``TaskInstance``) when someone marks a
 task failed. What the alert says and where it goes is in ``deltran_alerts``
 (a plain module); this file only adapts Airflow's objects to it.
 """
+
 from __future__ import annotations
 
 import logging

@@ -10,6 +10,7 @@ task's log. When ``DELTRAN_ALERT_WEBHOOK_URL`` is set, the same small JSON
 Sending an alert must never fail the task: every error here is logged and
 swallowed.
 """
+
 from __future__ import annotations
 
 import json

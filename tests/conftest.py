@@ -5,6 +5,7 @@ and left running; with DATABASE_URL set, that server is used. Each test that ask
 for ``warehouse_url`` gets a database of its own, created fresh, and the
 environment points the whole platform (ingest, dbt, Great Expectations) at it.
 """
+
 from __future__ import annotations
 
 import hashlib

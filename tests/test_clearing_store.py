@@ -3,6 +3,7 @@
 intermediate.int_obligations is normally built by dbt; here it is created by
 hand with the same columns, so the window SQL is tested on its own.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -46,7 +47,9 @@ def store_window(accepted_at):
 
 
 def rows(conn, table, closing):
-    return conn.execute(f"select * from clearing.{table} where window_closing = %s order by 2, 3", (closing,)).fetchall()
+    return conn.execute(
+        f"select * from clearing.{table} where window_closing = %s order by 2, 3", (closing,)
+    ).fetchall()
 
 
 def test_a_window_nets_its_own_obligations_and_writes_pacs009(conn, obligations, tmp_path):
@@ -76,7 +79,9 @@ def test_rerunning_a_window_gives_identical_rows_and_late_items_go_to_the_next(c
     store.clear_window(conn, T06, config.load())
     first = {t: rows(conn, t, T06) for t in ("window_currencies", "positions", "instructions", "bilateral_nets")}
     # a payment accepted in the 06:00 window arrives after that window was cleared
-    cleared_at = conn.execute("select first_cleared_at from clearing.windows where window_closing = %s", (T06,)).fetchone()[0]
+    cleared_at = conn.execute(
+        "select first_cleared_at from clearing.windows where window_closing = %s", (T06,)
+    ).fetchone()[0]
     obligations("late", B, A, "30.00", before, cleared_at + timedelta(microseconds=1))
     store.clear_window(conn, T06, config.load())
     again = {t: rows(conn, t, T06) for t in first}

@@ -3,6 +3,7 @@
 Runs the real DagBag (Airflow's own loader) over dags/, as the dag-processor
 would, so an import error, a cycle or a missing schedule fails here first.
 """
+
 from __future__ import annotations
 
 import ast

@@ -1,4 +1,5 @@
 """The workflow of a discrepancy on a real PostgreSQL: owner, state, note, history."""
+
 from __future__ import annotations
 
 import pytest

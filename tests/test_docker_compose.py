@@ -8,6 +8,7 @@ PostgreSQL 16 (pgserver): docker/postgres/ as the postgres image's entrypoint
 would, then docker/airflow/init.sh (Airflow's metadata migration as the
 airflow role, the warehouse schemas as the deltran role).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -131,7 +132,9 @@ def _requirement_pin(name: str) -> str:
 
 
 def _dockerfile_from() -> str:
-    froms = [line.split()[1] for line in DOCKERFILE.read_text().splitlines() if line.strip().upper().startswith("FROM ")]
+    froms = [
+        line.split()[1] for line in DOCKERFILE.read_text().splitlines() if line.strip().upper().startswith("FROM ")
+    ]
     assert froms, "Dockerfile has no FROM"
     return froms[-1]
 
@@ -274,7 +277,9 @@ def test_postgres_is_16_with_healthcheck_and_init_script(services):
     image = postgres["image"]
     assert re.fullmatch(r"(docker\.io/)?(library/)?postgres:16([.-].*)?", image), image
     assert postgres.get("healthcheck", {}).get("test"), "postgres has no healthcheck"
-    initdb = [(kind, source) for kind, source, target in _mounts(postgres) if target.startswith("/docker-entrypoint-initdb.d")]
+    initdb = [
+        (kind, source) for kind, source, target in _mounts(postgres) if target.startswith("/docker-entrypoint-initdb.d")
+    ]
     assert initdb and initdb[0][0] == "bind"
     source = ROOT / initdb[0][1]
     scripts = [source] if source.is_file() else list(source.glob("*.sh")) + list(source.glob("*.sql"))
@@ -369,7 +374,9 @@ def _docker_compose_unavailable() -> str | None:
     if compose.returncode != 0:
         return f"`docker compose` is not available: {_first_line(compose)}"
     try:
-        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=20)
+        info = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=20
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"no Docker daemon answers: {exc}"
     if info.returncode != 0:
@@ -383,7 +390,10 @@ def test_docker_compose_config_is_valid():
         pytest.skip(reason)
     result = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE_FILE), "config", "-q"],
-        capture_output=True, text=True, timeout=60, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
 
@@ -438,9 +448,11 @@ def test_postgres_init_script_creates_both_databases(initialised_postgres):
     warehouse = urlsplit(env_of["airflow-scheduler"]["DATABASE_URL"])
     metadata = urlsplit(env_of["airflow-scheduler"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     with psycopg.connect(admin, autocommit=True) as conn:
-        owners = dict(conn.execute(
-            "select d.datname, r.rolname from pg_database d join pg_roles r on r.oid = d.datdba"
-        ).fetchall())
+        owners = dict(
+            conn.execute(
+                "select d.datname, r.rolname from pg_database d join pg_roles r on r.oid = d.datdba"
+            ).fetchall()
+        )
         assert owners.get(warehouse.path[1:]) == warehouse.username
         assert owners.get(metadata.path[1:]) == metadata.username
         cross = conn.execute(

@@ -6,6 +6,7 @@ through Airflow (dag.test(), Airflow's own runner) and the test asserts that the
 marts found every fault with the right type and level, that the breaker of the
 Critical account is open, and that running the same day again changes no row.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -86,26 +87,43 @@ def test_a_business_day_end_to_end(conn, dagbag):
     run_day(dagbag)
 
     # every account gets its intended level, in the mart and as decided by Great Expectations
-    levels = dict(conn.execute(
-        "select account_id, threshold_level from marts.account_reconciliation where business_date = %s", (DAY,)))
+    levels = dict(
+        conn.execute(
+            "select account_id, threshold_level from marts.account_reconciliation where business_date = %s", (DAY,)
+        )
+    )
     assert levels == {a.iban: a.expected_level for a in manifest.accounts}
-    checked = dict(conn.execute(
-        "select distinct on (account_id) account_id, level from control.threshold_checks"
-        " where business_date = %s order by account_id, checked_at desc", (DAY,)))
+    checked = dict(
+        conn.execute(
+            "select distinct on (account_id) account_id, level from control.threshold_checks"
+            " where business_date = %s order by account_id, checked_at desc",
+            (DAY,),
+        )
+    )
     assert checked == levels
 
     # every injected fault is found, with its type and side
     breaks = conn.execute(
         "select discrepancy_type, side, account_id, difference, uetr, end_to_end_id, acct_svcr_ref"
-        " from marts.discrepancies where business_date = %s and discrepancy_type <> 'BalanceMismatch'", (DAY,)).fetchall()
+        " from marts.discrepancies where business_date = %s and discrepancy_type <> 'BalanceMismatch'",
+        (DAY,),
+    ).fetchall()
     for fault in manifest.faults:
         side = None if fault.type == "AmountMismatch" else fault.side
-        found = [b for b in breaks if b[0] == fault.type and b[1] == side and b[2] == fault.account
-                 and fault.uetr in (b[4], None) and b[3] == fault.difference]
+        found = [
+            b
+            for b in breaks
+            if b[0] == fault.type
+            and b[1] == side
+            and b[2] == fault.account
+            and fault.uetr in (b[4], None)
+            and b[3] == fault.difference
+        ]
         assert len(found) == 1, f"{fault.type} on {fault.account_key} not found exactly once in {breaks}"
     assert len(breaks) == len(manifest.faults), "a break was reported that was not injected"
-    balance_breaks = dict(conn.execute(
-        "select account_id, severity from marts.discrepancies where discrepancy_type = 'BalanceMismatch'"))
+    balance_breaks = dict(
+        conn.execute("select account_id, severity from marts.discrepancies where discrepancy_type = 'BalanceMismatch'")
+    )
     assert balance_breaks == {a.iban: a.expected_level for a in manifest.accounts if a.expected_level != "OK"}
 
     # Critical opens the breaker; Significant suspends payouts; the others may pay out
@@ -125,13 +143,15 @@ def test_a_business_day_end_to_end(conn, dagbag):
     # clearing: four windows, the reject left clearing, the return is there, invariants hold
     windows = conn.execute(
         "select window_closing, currency, obligation_count, gross_amount, net_amount, netting_efficiency,"
-        " instruction_count, instruction_bound from marts.clearing_windows").fetchall()
+        " instruction_count, instruction_bound from marts.clearing_windows"
+    ).fetchall()
     assert {w[0].hour for w in windows} == {0, 6, 12, 18}
     assert sum(w[2] for w in windows) == manifest.counts["payments"] - 1 + 1  # one rejected, one return
     for _, _, _, gross, net, efficiency, count, bound in windows:
         assert gross >= net > 0 and Decimal(0) < efficiency < Decimal(1) and count <= bound
     sums = conn.execute(
-        "select sum(net_amount) from marts.clearing_positions group by window_closing, currency").fetchall()
+        "select sum(net_amount) from marts.clearing_positions group by window_closing, currency"
+    ).fetchall()
     assert sums and all(total == 0 for (total,) in sums)
     assert list(settings.outbox.rglob("pacs009_*.xml"))
 

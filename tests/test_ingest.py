@@ -1,4 +1,5 @@
 """Ingest on a real PostgreSQL: one file one transaction, hash memory, quarantine."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,7 @@ GOOD = HEADER + (
     "e2,j1,LIAB:CLIENT:AED,1000.10,AED,C,2026-11-20T10:00:00Z,2026-11-20,deposit,U1,E1,,back\\slash\n"
 )
 UNBALANCED = HEADER + (
-    "x1,j9,A,100.00,USD,D,2026-11-20T10:00:00Z,,deposit,,,,\n"
-    "x2,j9,B,99.00,USD,C,2026-11-20T10:00:00Z,,deposit,,,,\n"
+    "x1,j9,A,100.00,USD,D,2026-11-20T10:00:00Z,,deposit,,,,\nx2,j9,B,99.00,USD,C,2026-11-20T10:00:00Z,,deposit,,,,\n"
 )
 
 
@@ -46,12 +46,14 @@ def test_loads_a_file_once_and_archives_it(conn):
 
 
 def test_bad_files_go_to_quarantine_and_the_rest_goes_on(conn):
-    settings = _inbox({
-        "a_unbalanced.csv": UNBALANCED,
-        "b_good.csv": GOOD,
-        "c_notes.txt": "hello",
-        "d_broken.xml": "<Document><BkToCstmrStmt>",
-    })
+    settings = _inbox(
+        {
+            "a_unbalanced.csv": UNBALANCED,
+            "b_good.csv": GOOD,
+            "c_notes.txt": "hello",
+            "d_broken.xml": "<Document><BkToCstmrStmt>",
+        }
+    )
     outcomes = {o.file_name: o for o in ingest.ingest_inbox(settings)}
     assert outcomes["b_good.csv"].status == "loaded"
     for name in ("a_unbalanced.csv", "c_notes.txt", "d_broken.xml"):
@@ -116,7 +118,15 @@ def test_every_real_sample_file_loads_whole_or_is_quarantined_whole(conn, tmp_pa
             assert outcome.status == "loaded", (name, outcome.error)
             assert outcome.rows == rows, name
     loaded = [o for o in outcomes.values() if o.status == "loaded"]
-    assert {o.kind for o in loaded} >= {"camt.052", "camt.053", "camt.054", "pacs.002", "pacs.004", "pacs.008", "pain.001"}
+    assert {o.kind for o in loaded} >= {
+        "camt.052",
+        "camt.053",
+        "camt.054",
+        "pacs.002",
+        "pacs.004",
+        "pacs.008",
+        "pain.001",
+    }
     # the raw tables hold exactly what the loaded files said, nothing of the refused ones
     for table in set(ingest.RAW_TABLES.values()):
         want = sum(o.rows.get(table, 0) for o in loaded)

@@ -1,4 +1,5 @@
 """The ledger export reader: exact amounts, clear errors, balanced journals."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -17,10 +18,13 @@ def write(tmp_path, body: str, name: str = "ledger.csv"):
 
 
 def test_reads_typed_rows_with_exact_amounts(tmp_path):
-    path = write(tmp_path, (
-        "e1,j1,AE070331234567890123456,1000.10,AED,D,2026-11-20T10:00:00Z,2026-11-20,deposit,U1,E1,,in\n"
-        "e2,j1,LIAB:CLIENT:AED,1000.10,AED,C,2026-11-20T10:00:00Z,2026-11-20,deposit,U1,E1,,in\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "e1,j1,AE070331234567890123456,1000.10,AED,D,2026-11-20T10:00:00Z,2026-11-20,deposit,U1,E1,,in\n"
+            "e2,j1,LIAB:CLIENT:AED,1000.10,AED,C,2026-11-20T10:00:00Z,2026-11-20,deposit,U1,E1,,in\n"
+        ),
+    )
     rows = list(read_ledger(path))
     assert [r["amount"] for r in rows] == [Decimal("1000.10"), Decimal("1000.10")]
     assert rows[0]["booked_at"].utcoffset().total_seconds() == 0
@@ -29,31 +33,41 @@ def test_reads_typed_rows_with_exact_amounts(tmp_path):
 
 
 def test_json_lines_amounts_stay_decimal(tmp_path):
-    path = write(tmp_path, (
-        '{"entry_id":"e1","journal_id":"j1","account":"A","amount":0.1,"currency":"USD","side":"D","booked_at":"2026-11-20T10:00:00+00:00","kind":"fee"}\n'
-        '{"entry_id":"e2","journal_id":"j1","account":"B","amount":"0.1","currency":"USD","side":"C","booked_at":"2026-11-20T10:00:00+00:00","kind":"fee"}\n'
-    ), name="ledger.jsonl")
+    path = write(
+        tmp_path,
+        (
+            '{"entry_id":"e1","journal_id":"j1","account":"A","amount":0.1,"currency":"USD","side":"D","booked_at":"2026-11-20T10:00:00+00:00","kind":"fee"}\n'
+            '{"entry_id":"e2","journal_id":"j1","account":"B","amount":"0.1","currency":"USD","side":"C","booked_at":"2026-11-20T10:00:00+00:00","kind":"fee"}\n'
+        ),
+        name="ledger.jsonl",
+    )
     assert [r["amount"] for r in read_ledger(path)] == [Decimal("0.1"), Decimal("0.1")]
 
 
 def test_unbalanced_journal_is_refused_whole(tmp_path):
-    path = write(tmp_path, (
-        "e1,j1,A,100.00,USD,D,2026-11-20T10:00:00Z,,deposit,,,,\n"
-        "e2,j1,B,99.99,USD,C,2026-11-20T10:00:00Z,,deposit,,,,\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "e1,j1,A,100.00,USD,D,2026-11-20T10:00:00Z,,deposit,,,,\n"
+            "e2,j1,B,99.99,USD,C,2026-11-20T10:00:00Z,,deposit,,,,\n"
+        ),
+    )
     with pytest.raises(LedgerFormatError, match=r"j1 USD off by 0.01"):
         list(read_ledger(path))
 
 
-@pytest.mark.parametrize("line, message", [
-    ("e1,j1,A,abc,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "not a number"),
-    ("e1,j1,A,-5,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "negative"),
-    ("e1,j1,A,1.123456,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "more than 5 fraction digits"),
-    ("e1,j1,A,1,USD,X,2026-11-20T10:00:00Z,,deposit,,,,", "side must be D or C"),
-    ("e1,j1,A,1,usd,D,2026-11-20T10:00:00Z,,deposit,,,,", "ISO 4217"),
-    ("e1,j1,A,1,USD,D,2026-11-20T10:00:00,,deposit,,,,", "no time zone"),
-    ("e1,,A,1,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "missing journal_id"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("e1,j1,A,abc,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "not a number"),
+        ("e1,j1,A,-5,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "negative"),
+        ("e1,j1,A,1.123456,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "more than 5 fraction digits"),
+        ("e1,j1,A,1,USD,X,2026-11-20T10:00:00Z,,deposit,,,,", "side must be D or C"),
+        ("e1,j1,A,1,usd,D,2026-11-20T10:00:00Z,,deposit,,,,", "ISO 4217"),
+        ("e1,j1,A,1,USD,D,2026-11-20T10:00:00,,deposit,,,,", "no time zone"),
+        ("e1,,A,1,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "missing journal_id"),
+    ],
+)
 def test_bad_line_names_file_line_and_reason(tmp_path, line, message):
     path = write(tmp_path, line + "\n")
     with pytest.raises(LedgerFormatError, match=message) as info:
@@ -67,9 +81,9 @@ def test_float_amount_is_refused():
 
 
 def test_duplicate_entry_id_is_refused(tmp_path):
-    path = write(tmp_path, (
-        "e1,j1,A,1,USD,D,2026-11-20T10:00:00Z,,deposit,,,,\n"
-        "e1,j1,B,1,USD,C,2026-11-20T10:00:00Z,,deposit,,,,\n"
-    ))
+    path = write(
+        tmp_path,
+        ("e1,j1,A,1,USD,D,2026-11-20T10:00:00Z,,deposit,,,,\ne1,j1,B,1,USD,C,2026-11-20T10:00:00Z,,deposit,,,,\n"),
+    )
     with pytest.raises(LedgerFormatError, match="appears twice"):
         list(read_ledger(path))

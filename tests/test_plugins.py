@@ -5,6 +5,7 @@ in a thread), not a mock: what it receives is what a receiver would. The plugin
 is loaded by Airflow's own plugin loader and registered through its listener
 manager; the slow test runs a real failing task with `airflow dags test`.
 """
+
 from __future__ import annotations
 
 import http.server
@@ -105,15 +106,20 @@ def _alert_lines(caplog, marker: str) -> list[dict]:
     for record in caplog.records:
         message = record.getMessage()
         if record.name == "deltran.alerts" and message.startswith(marker + " "):
-            lines.append(json.loads(message[len(marker) + 1:]))
+            lines.append(json.loads(message[len(marker) + 1 :]))
     return lines
 
 
 def fake_ti(fileloc: str | None = None, **fields):
     """What the listener reads off a RuntimeTaskInstance / TaskInstance."""
     dag = SimpleNamespace(fileloc=fileloc) if fileloc else None
-    values = {"dag_id": "eod_reconciliation", "run_id": "scheduled__2026-11-20T00:00:00+00:00",
-              "task_id": "build_marts", "try_number": 2, "task": SimpleNamespace(dag=dag)}
+    values = {
+        "dag_id": "eod_reconciliation",
+        "run_id": "scheduled__2026-11-20T00:00:00+00:00",
+        "task_id": "build_marts",
+        "try_number": 2,
+        "task": SimpleNamespace(dag=dag),
+    }
     values.update(fields)
     return SimpleNamespace(**values)
 
@@ -258,16 +264,18 @@ def test_airflow_loads_the_plugin_and_registers_the_listener(receiver, monkeypat
     monkeypatch.setenv("DELTRAN_ALERT_WEBHOOK_URL", receiver.url())
     monkeypatch.delenv("AIRFLOW__CORE__DAGS_FOLDER", raising=False)
     manager.hook.on_task_instance_failed(previous_state=None, task_instance=fake_ti(), error=KeyError("IBAN"))
-    assert [r["json"] for r in receiver.requests] == [{
-        "dag_id": "eod_reconciliation",
-        "run_id": "scheduled__2026-11-20T00:00:00+00:00",
-        "task_id": "build_marts",
-        "try_number": 2,
-        "error": "KeyError: 'IBAN'",
-    }]
+    assert [r["json"] for r in receiver.requests] == [
+        {
+            "dag_id": "eod_reconciliation",
+            "run_id": "scheduled__2026-11-20T00:00:00+00:00",
+            "task_id": "build_marts",
+            "try_number": 2,
+            "error": "KeyError: 'IBAN'",
+        }
+    ]
 
 
-FAILING_DAG = '''
+FAILING_DAG = """
 from datetime import datetime
 
 from airflow.sdk import dag, task
@@ -283,7 +291,7 @@ def alert_probe():
 
 
 alert_probe()
-'''
+"""
 
 
 @pytest.mark.slow
@@ -297,30 +305,37 @@ def test_a_real_failing_task_raises_the_alert(receiver, tmp_path):
     env = airflow_environment()
     for key in [k for k in env if k.startswith("AIRFLOW__DATABASE__")]:
         del env[key]  # a throwaway SQLite metadata database in AIRFLOW_HOME
-    env.update({
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "DELTRAN_ALERT_WEBHOOK_URL": receiver.url("/ops"),
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(tmp_path / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "DELTRAN_ALERT_WEBHOOK_URL": receiver.url("/ops"),
+        }
+    )
     airflow = shutil.which("airflow", path=env["PATH"])
     assert airflow, "the airflow command is not on the virtualenv's PATH"
     migrate = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     run = subprocess.run(
         [airflow, "dags", "test", "alert_probe", "2026-01-02"],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     output = run.stdout + run.stderr
     assert "ledger export missing" in output, output[-3000:]  # the task did run and fail
-    assert [r["json"] for r in receiver.requests] == [{
-        "dag_id": "alert_probe",
-        "run_id": receiver.requests[0]["json"]["run_id"] if receiver.requests else None,
-        "task_id": "explode",
-        "try_number": 1,
-        "error": "RuntimeError: ledger export missing",
-    }], output[-3000:]
+    assert [r["json"] for r in receiver.requests] == [
+        {
+            "dag_id": "alert_probe",
+            "run_id": receiver.requests[0]["json"]["run_id"] if receiver.requests else None,
+            "task_id": "explode",
+            "try_number": 1,
+            "error": "RuntimeError: ledger export missing",
+        }
+    ], output[-3000:]
     assert receiver.requests[0]["path"] == "/ops"
     assert receiver.requests[0]["json"]["run_id"].startswith("manual__")
     assert "deltran_alert " in output

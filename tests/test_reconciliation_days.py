@@ -6,6 +6,7 @@ ledger booking what the bank had. Rebuilt marts must then match them across
 the two days, keep day 1's balances and levels as they were, and check
 continuity.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -31,20 +32,31 @@ def test_yesterdays_fixes_match_across_days_and_history_stays(warehouse_url):
     pipeline.build_marts()
 
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        levels = {(a, d): level for a, d, level in conn.execute(
-            "select account_id, business_date, threshold_level from marts.account_reconciliation")}
+        levels = {
+            (a, d): level
+            for a, d, level in conn.execute(
+                "select account_id, business_date, threshold_level from marts.account_reconciliation"
+            )
+        }
         for manifest in (day1, day2):
             for account in manifest.accounts:
                 assert levels[(account.iban, manifest.business_date)] == account.expected_level
 
         continuity = conn.execute(
             "select bool_and(is_opening_continuous), bool_or(has_sequence_gap), bool_or(has_duplicate_statement)"
-            " from marts.account_reconciliation where business_date = %s", (DAY2,)).fetchone()
+            " from marts.account_reconciliation where business_date = %s",
+            (DAY2,),
+        ).fetchone()
         assert continuity == (True, False, False)
 
-        day1_items = {(t, side, account) for t, side, account in conn.execute(
-            "select discrepancy_type, side, account_id from marts.discrepancies"
-            " where business_date = %s and discrepancy_type <> 'BalanceMismatch'", (DAY1,))}
+        day1_items = {
+            (t, side, account)
+            for t, side, account in conn.execute(
+                "select discrepancy_type, side, account_id from marts.discrepancies"
+                " where business_date = %s and discrepancy_type <> 'BalanceMismatch'",
+                (DAY1,),
+            )
+        }
         fixes = {(r.fault_type, r.account): r.action for r in day2.resolutions}
         for fault in day1.faults:
             side = None if fault.type == "AmountMismatch" else fault.side

@@ -4,6 +4,7 @@ Pure logic over plain data: no Airflow, no database. The warehouse aggregates
 obligations per (debtor, creditor, currency) in SQL and hands the pair totals
 to ``net_currency``; ``aggregate`` does the same in Python for files and tests.
 """
+
 from .netting import (
     BilateralNet,
     CapBreach,

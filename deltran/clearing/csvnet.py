@@ -6,6 +6,7 @@ a string holding an exact decimal; efficiency is the one rounded figure (see
 ``netting.efficiency``). A bad row raises ``ObligationsFileError`` naming its
 line, and nothing is netted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,9 +54,7 @@ def _read(path: Path, handle: TextIO) -> list[Obligation]:
     header = reader.fieldnames or []
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise ObligationsFileError(
-            f"{path} line 1: header must name {','.join(COLUMNS)}; missing {','.join(missing)}"
-        )
+        raise ObligationsFileError(f"{path} line 1: header must name {','.join(COLUMNS)}; missing {','.join(missing)}")
     for row in reader:
         line = reader.line_num
 
@@ -103,8 +102,7 @@ def report(results: Mapping[str, NettingResult]) -> dict:
             for p in r.positions
         ]
         instructions += [
-            {"payer": i.payer, "payee": i.payee, "currency": ccy, "amount": _dec(i.amount)}
-            for i in r.instructions
+            {"payer": i.payer, "payee": i.payee, "currency": ccy, "amount": _dec(i.amount)} for i in r.instructions
         ]
         currencies[ccy] = {
             "gross": _dec(r.gross),

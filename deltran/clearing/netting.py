@@ -16,6 +16,7 @@ raises instead of being rounded. The one derived ratio, netting efficiency,
 cannot be exact in general (1 - 100/340); it is the single rounded figure, to
 ``EFFICIENCY_DIGITS`` significant digits, half-even.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -389,9 +390,7 @@ def net_currency(
             bilateral_net += abs(diff)
         bilateral.sort(key=lambda x: (x.party_a, x.party_b))
 
-        positions = tuple(
-            Position(p, currency, paid[p], received[p], received[p] - paid[p]) for p in participants
-        )
+        positions = tuple(Position(p, currency, paid[p], received[p], received[p] - paid[p]) for p in participants)
         total = sum((pos.net for pos in positions), _ZERO)
         if total != 0:
             # The invariant of DOMAIN.md: every amount paid is received by someone.
@@ -460,7 +459,4 @@ def net_all(
     by_currency: dict[str, list] = defaultdict(list)
     for row in pairs:
         by_currency[row.currency].append(row)
-    return {
-        ccy: net_currency(by_currency[ccy], ccy, caps, cycle_limit=cycle_limit)
-        for ccy in sorted(by_currency)
-    }
+    return {ccy: net_currency(by_currency[ccy], ccy, caps, cycle_limit=cycle_limit) for ccy in sorted(by_currency)}

@@ -15,6 +15,7 @@ Participants are BICs (BICFI); amounts are written exactly as the Decimal holds
 them (trailing zeros beyond 5 fraction digits are dropped, as the schema allows
 at most 5; an amount that really needs more digits raises, never rounds).
 """
+
 from __future__ import annotations
 
 import re
@@ -103,9 +104,7 @@ def build_pacs009(
     if not _CCY.fullmatch(currency):
         raise ValueError(f"currency {currency!r} is not an ISO 4217 code")
     if not instructions:
-        raise ValueError(
-            f"no instructions for {currency} in window {window_label(closing)}: no pacs.009 to write"
-        )
+        raise ValueError(f"no instructions for {currency} in window {window_label(closing)}: no pacs.009 to write")
     for ins in instructions:
         if ins.currency != currency:
             raise ValueError(f"instruction {ins} is not in {currency}")

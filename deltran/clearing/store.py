@@ -11,6 +11,7 @@ The obligations are summed per (debtor, creditor, currency) in SQL: the netting
 in Python then sees at most n x (n - 1) edges per currency, however many
 obligations there were.
 """
+
 from __future__ import annotations
 
 import json
@@ -90,8 +91,9 @@ def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> datetime:
     ).fetchone()[0]
 
 
-def select_pair_totals(conn: psycopg.Connection, closing: datetime,
-                       first_cleared_at: datetime) -> tuple[list[PairTotal], dict[str, int]]:
+def select_pair_totals(
+    conn: psycopg.Connection, closing: datetime, first_cleared_at: datetime
+) -> tuple[list[PairTotal], dict[str, int]]:
     """The window's obligations summed per pair, and the late count per currency."""
     pairs: list[PairTotal] = []
     late: dict[str, int] = {}
@@ -110,34 +112,82 @@ def _copy(cur: psycopg.Cursor, table: str, rows) -> None:
             copy.write_row(row)
 
 
-def _replace_rows(conn: psycopg.Connection, closing: datetime, results: Mapping[str, NettingResult],
-                  late: Mapping[str, int], files: Mapping[str, str | None]) -> None:
+def _replace_rows(
+    conn: psycopg.Connection,
+    closing: datetime,
+    results: Mapping[str, NettingResult],
+    late: Mapping[str, int],
+    files: Mapping[str, str | None],
+) -> None:
     for table in ("window_currencies", "positions", "bilateral_nets", "instructions", "cap_breaches"):
         conn.execute(f"delete from clearing.{table} where window_closing = %s", (closing,))
     with conn.cursor() as cur:
         cur.executemany(
             "insert into clearing.window_currencies values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
-                (closing, ccy, r.obligation_count, late.get(ccy, 0), len(r.participants), r.gross, r.bilateral_net,
-                 r.net, r.efficiency, r.bilateral_efficiency, len(r.cycles), r.simple_cycle_count,
-                 json.dumps([{"participants": list(c.participants), "edges": c.edge_count, "gross": str(c.gross)} for c in r.cycles]),
-                 r.instruction_count, r.instruction_bound, len(r.cap_breaches), r.settlement_held, files.get(ccy))
+                (
+                    closing,
+                    ccy,
+                    r.obligation_count,
+                    late.get(ccy, 0),
+                    len(r.participants),
+                    r.gross,
+                    r.bilateral_net,
+                    r.net,
+                    r.efficiency,
+                    r.bilateral_efficiency,
+                    len(r.cycles),
+                    r.simple_cycle_count,
+                    json.dumps(
+                        [
+                            {"participants": list(c.participants), "edges": c.edge_count, "gross": str(c.gross)}
+                            for c in r.cycles
+                        ]
+                    ),
+                    r.instruction_count,
+                    r.instruction_bound,
+                    len(r.cap_breaches),
+                    r.settlement_held,
+                    files.get(ccy),
+                )
                 for ccy, r in results.items()
             ],
         )
         # the many-row tables go by COPY (a window has up to n x (n - 1) pairs)
-        _copy(cur, "positions", (
-            (closing, p.currency, p.participant, p.paid, p.received, p.net)
-            for r in results.values() for p in r.positions))
-        _copy(cur, "bilateral_nets", (
-            (closing, r.currency, b.party_a, b.party_b, b.a_to_b, b.b_to_a, b.payer, b.payee, b.amount)
-            for r in results.values() for b in r.bilateral))
-        _copy(cur, "instructions", (
-            (closing, i.currency, n, i.payer, i.payee, i.amount)
-            for r in results.values() for n, i in enumerate(r.instructions, start=1)))
+        _copy(
+            cur,
+            "positions",
+            (
+                (closing, p.currency, p.participant, p.paid, p.received, p.net)
+                for r in results.values()
+                for p in r.positions
+            ),
+        )
+        _copy(
+            cur,
+            "bilateral_nets",
+            (
+                (closing, r.currency, b.party_a, b.party_b, b.a_to_b, b.b_to_a, b.payer, b.payee, b.amount)
+                for r in results.values()
+                for b in r.bilateral
+            ),
+        )
+        _copy(
+            cur,
+            "instructions",
+            (
+                (closing, i.currency, n, i.payer, i.payee, i.amount)
+                for r in results.values()
+                for n, i in enumerate(r.instructions, start=1)
+            ),
+        )
         cur.executemany(
             "insert into clearing.cap_breaches values (%s, %s, %s, %s, %s, %s)",
-            [(closing, b.currency, b.participant, b.net, b.cap, b.excess) for r in results.values() for b in r.cap_breaches],
+            [
+                (closing, b.currency, b.participant, b.net, b.cap, b.excess)
+                for r in results.values()
+                for b in r.cap_breaches
+            ],
         )
 
 
@@ -158,8 +208,12 @@ def _write_outbox(closing: datetime, results: Mapping[str, NettingResult], outbo
     return files
 
 
-def clear_window(conn: psycopg.Connection, closing: datetime, settings: config.Settings | None = None,
-                 caps: Mapping[tuple[str, str], Decimal] | None = None) -> dict:
+def clear_window(
+    conn: psycopg.Connection,
+    closing: datetime,
+    settings: config.Settings | None = None,
+    caps: Mapping[tuple[str, str], Decimal] | None = None,
+) -> dict:
     """Clear the window closing at ``closing``; returns a summary per currency."""
     settings = settings or config.load()
     closing = check_closing(closing)
@@ -174,9 +228,15 @@ def clear_window(conn: psycopg.Connection, closing: datetime, settings: config.S
         "window": window_label(closing),
         "currencies": {
             ccy: {
-                "obligations": r.obligation_count, "late": late.get(ccy, 0), "gross": str(r.gross), "net": str(r.net),
-                "efficiency": str(r.efficiency), "instructions": r.instruction_count, "bound": r.instruction_bound,
-                "cap_breaches": len(r.cap_breaches), "pacs009": files.get(ccy),
+                "obligations": r.obligation_count,
+                "late": late.get(ccy, 0),
+                "gross": str(r.gross),
+                "net": str(r.net),
+                "efficiency": str(r.efficiency),
+                "instructions": r.instruction_count,
+                "bound": r.instruction_bound,
+                "cap_breaches": len(r.cap_breaches),
+                "pacs009": files.get(ccy),
             }
             for ccy, r in results.items()
         },

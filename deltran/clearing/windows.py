@@ -11,6 +11,7 @@ Only timezone-aware datetimes are accepted; a naive one raises
 windows. Aware datetimes in another zone are converted to UTC (the instant is
 unambiguous) and every datetime returned is in UTC.
 """
+
 from __future__ import annotations
 
 from collections.abc import Set

@@ -3,6 +3,7 @@
 Writes the demo files into INBOX; the manifest (the answer key) goes elsewhere,
 since ingest scans the inbox.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,12 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     manifests = generate_days(args.inbox, args.date, args.days, args.seed)
     for m in manifests:
         if args.manifest:
-            target = args.manifest if len(manifests) == 1 else \
-                args.manifest.with_name(f"{args.manifest.stem}_{m.business_date}{args.manifest.suffix}")
+            target = (
+                args.manifest
+                if len(manifests) == 1
+                else args.manifest.with_name(f"{args.manifest.stem}_{m.business_date}{args.manifest.suffix}")
+            )
             m.write_manifest(target)
         levels = " ".join(f"{a.key}={a.expected_level}" for a in m.accounts)
-        print(f"{m.business_date}: {len(m.files)} files, {m.counts['ledger_lines']} ledger lines, "
-              f"{m.counts['statement_entries']} entries, {m.counts['payments']} payments; {levels}")
+        print(
+            f"{m.business_date}: {len(m.files)} files, {m.counts['ledger_lines']} ledger lines, "
+            f"{m.counts['statement_entries']} entries, {m.counts['payments']} payments; {levels}"
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ On a following day (``previous`` given) the previous day's faults are resolved
 first, the way operations would (the bank books late or reverses, the ledger
 books what the bank did), so every day ends with exactly its own faults.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,8 +25,7 @@ from parsers.writers import write_bank_to_customer
 
 from . import messages
 from .interbank import InterbankDay, customer_account, generate_interbank, log_uniform_cents, uetr as new_uetr
-from .journal import (CREDIT, DEBIT, BankEntry, Journal, Line, cents, double, ledger_delta, to_cents,
-                      write_ledger_csv)
+from .journal import CREDIT, DEBIT, BankEntry, Journal, Line, cents, double, ledger_delta, to_cents, write_ledger_csv
 from .manifest import AccountExpectation, DemoManifest, Fault, Resolution
 from .reference import ACCOUNTS, CLIENTS, EMI_BANKS, FX_MID, HUB, PARTICIPANTS, TREASURY_PAIRS, Account, Bank
 
@@ -83,8 +83,7 @@ def _liability(currency: str) -> str:
 class _Day:
     """The two books of one business date while it is being built."""
 
-    def __init__(self, business_date: date, bank_open: dict[str, int], ledger_open: dict[str, int],
-                 opening: bool):
+    def __init__(self, business_date: date, bank_open: dict[str, int], ledger_open: dict[str, int], opening: bool):
         self.date = business_date
         self.stamp = business_date.strftime("%Y%m%d")
         self.bank_open, self.ledger_open = bank_open, ledger_open
@@ -96,8 +95,18 @@ class _Day:
         if opening:
             eve = datetime.combine(business_date - timedelta(days=1), time(23, 59, 59), UTC)
             for a in ACCOUNTS:
-                self.journals.append(double("opening", eve, eve.date(), a.iban, _liability(a.currency),
-                                            ledger_open[a.key], a.currency, description="opening balance"))
+                self.journals.append(
+                    double(
+                        "opening",
+                        eve,
+                        eve.date(),
+                        a.iban,
+                        _liability(a.currency),
+                        ledger_open[a.key],
+                        a.currency,
+                        description="opening balance",
+                    )
+                )
 
     def at(self, seconds: int) -> datetime:
         return datetime.combine(self.date, time(), UTC) + timedelta(seconds=seconds)
@@ -112,9 +121,18 @@ class _Day:
     def ledger_balance(self, account: Account) -> int:
         return self._ledger_base[account.key] + ledger_delta(self.journals, account.iban)
 
-    def movement(self, rng: random.Random, account: Account, kind: str, amount: int, seconds: int,
-                 *, ledger: bool = True, bank: bool = True, cross_border: bool | None = None,
-                 ) -> tuple[Journal | None, BankEntry | None]:
+    def movement(
+        self,
+        rng: random.Random,
+        account: Account,
+        kind: str,
+        amount: int,
+        seconds: int,
+        *,
+        ledger: bool = True,
+        bank: bool = True,
+        cross_border: bool | None = None,
+    ) -> tuple[Journal | None, BankEntry | None]:
         """A client deposit or payout, in the ledger and/or at the bank.
 
         Money arrives at the bank before the ledger mints against it; a payout is
@@ -129,30 +147,55 @@ class _Day:
         delay = rng.randint(5, 600)
         deposit = kind == "deposit"
         e2e = self.e2e("DP" if deposit else "WD", account)
-        ledger_at, bank_at = (self.at(seconds + delay), self.at(seconds)) if deposit else \
-            (self.at(seconds), self.at(seconds + delay))
+        ledger_at, bank_at = (
+            (self.at(seconds + delay), self.at(seconds)) if deposit else (self.at(seconds), self.at(seconds + delay))
+        )
         own = (account.owner, account.iban, account.bank.bic)
         other = (client, client_account, agent.bic)
         debtor, creditor = (other, own) if deposit else (own, other)
         journal = entry = None
         if ledger:
-            debit, credit = (account.iban, _liability(account.currency)) if deposit else \
-                (_liability(account.currency), account.iban)
+            debit, credit = (
+                (account.iban, _liability(account.currency))
+                if deposit
+                else (_liability(account.currency), account.iban)
+            )
             text = f"deposit from {client}" if deposit else f"payout to {client}"
-            journal = double(kind, ledger_at, self.date, debit, credit, amount, account.currency,
-                             uetr=uetr, end_to_end_id=e2e, description=text)
+            journal = double(
+                kind,
+                ledger_at,
+                self.date,
+                debit,
+                credit,
+                amount,
+                account.currency,
+                uetr=uetr,
+                end_to_end_id=e2e,
+                description=text,
+            )
             self.journals.append(journal)
         if bank:
             family = ("RCDT" if deposit else "ICDT") + ("/XBCT" if cross_border else "/DMCT")
-            entry = BankEntry(account, amount, CREDIT if deposit else DEBIT, bank_at, self.date,
-                              f"PMNT/{family}", uetr, e2e, *debtor, *creditor,
-                              remittance=f"Invoice {rng.randint(10000, 99999)}")
+            entry = BankEntry(
+                account,
+                amount,
+                CREDIT if deposit else DEBIT,
+                bank_at,
+                self.date,
+                f"PMNT/{family}",
+                uetr,
+                e2e,
+                *debtor,
+                *creditor,
+                remittance=f"Invoice {rng.randint(10000, 99999)}",
+            )
             self.entries.append(entry)
         return journal, entry
 
 
-def generate_day(inbox: Path, business_date: date, seed: int = 42, *, opening: bool = True,
-                 previous: DemoManifest | None = None) -> DemoManifest:
+def generate_day(
+    inbox: Path, business_date: date, seed: int = 42, *, opening: bool = True, previous: DemoManifest | None = None
+) -> DemoManifest:
     """Write one business date's files into ``inbox`` and return what they hold.
 
     ``opening`` books the ledger's opening journal (a first day only). Without
@@ -174,8 +217,9 @@ def generate_day(inbox: Path, business_date: date, seed: int = 42, *, opening: b
 
     resolutions = _resolve(day, _rng(seed, business_date, "resolutions"), previous) if previous else []
     for a in ACCOUNTS:
-        _client_flows(day, _rng(seed, business_date, f"movements:{a.key}"), a,
-                      _nominal_cents(seed, a), ledger_open[a.key])
+        _client_flows(
+            day, _rng(seed, business_date, f"movements:{a.key}"), a, _nominal_cents(seed, a), ledger_open[a.key]
+        )
     _treasury(day, _rng(seed, business_date, "treasury"), seed)
     _fx(day, _rng(seed, business_date, "fx"))
     faults = _inject_faults(day, _rng(seed, business_date, "faults"))
@@ -184,8 +228,7 @@ def generate_day(inbox: Path, business_date: date, seed: int = 42, *, opening: b
         if entry is not None:
             item.acct_svcr_ref = entry.acct_svcr_ref
 
-    manifest = DemoManifest(business_date, seed, faults=[f for f, _ in faults],
-                            resolutions=[r for r, _ in resolutions])
+    manifest = DemoManifest(business_date, seed, faults=[f for f, _ in faults], resolutions=[r for r, _ in resolutions])
     files = [f"ledger_{business_date.isoformat()}.csv"]
     ledger_lines = write_ledger_csv(inbox / files[0], business_date, day.journals)
     for bank in EMI_BANKS:
@@ -201,13 +244,26 @@ def generate_day(inbox: Path, business_date: date, seed: int = 42, *, opening: b
         expected = level(cents(bank_close), cents(ledger_close))
         if expected != INTENDED_LEVELS[a.key]:  # the amounts are computed to make this impossible
             raise AssertionError(f"{a.key}: level {expected}, intended {INTENDED_LEVELS[a.key]}")
-        manifest.accounts.append(AccountExpectation(
-            a.key, a.iban, a.bank.bic, a.currency, expected, cents(bank_open[a.key]), cents(bank_close),
-            cents(ledger_open[a.key]), cents(ledger_close),
-            sum(1 for e in day.entries if e.account is a), electronic_seq_nb(business_date)))
+        manifest.accounts.append(
+            AccountExpectation(
+                a.key,
+                a.iban,
+                a.bank.bic,
+                a.currency,
+                expected,
+                cents(bank_open[a.key]),
+                cents(bank_close),
+                cents(ledger_open[a.key]),
+                cents(ledger_close),
+                sum(1 for e in day.entries if e.account is a),
+                electronic_seq_nb(business_date),
+            )
+        )
     manifest.counts = {
-        "ledger_lines": ledger_lines, "journals": len(day.journals),
-        "statement_entries": len(day.entries), "payments": interbank.transfers,
+        "ledger_lines": ledger_lines,
+        "journals": len(day.journals),
+        "statement_entries": len(day.entries),
+        "payments": interbank.transfers,
     }
     return manifest
 
@@ -217,8 +273,9 @@ def generate_days(inbox: Path, start: date, days: int, seed: int = 42) -> list[D
     manifests: list[DemoManifest] = []
     for offset in range(days):
         previous = manifests[-1] if manifests else None
-        manifests.append(generate_day(inbox, start + timedelta(days=offset), seed,
-                                      opening=previous is None, previous=previous))
+        manifests.append(
+            generate_day(inbox, start + timedelta(days=offset), seed, opening=previous is None, previous=previous)
+        )
     return manifests
 
 
@@ -233,14 +290,24 @@ def _client_flows(day: _Day, rng: random.Random, account: Account, nominal: int,
     for _ in range(rng.randint(*FEES_PER_ACCOUNT)):
         seconds = rng.randint(60, DAY_SECONDS - 900)
         amount = log_uniform_cents(rng, 5, 250, account.currency)
-        entry = BankEntry(account, amount, DEBIT, day.at(seconds), day.date, "ACMT/MDOP/CHRG",
-                          remittance="Transaction charges")
+        entry = BankEntry(
+            account, amount, DEBIT, day.at(seconds), day.date, "ACMT/MDOP/CHRG", remittance="Transaction charges"
+        )
         day.entries.append(entry)
         # The ledger books the fee from the bank's notice, so it knows the bank's reference.
-        day.journals.append(double("fee", day.at(seconds + rng.randint(30, 600)), day.date,
-                                   f"EXP:BANKFEES:{account.currency}", account.iban, amount,
-                                   account.currency, description=f"bank charges {account.bank.name}",
-                                   bank_entry=entry))
+        day.journals.append(
+            double(
+                "fee",
+                day.at(seconds + rng.randint(30, 600)),
+                day.date,
+                f"EXP:BANKFEES:{account.currency}",
+                account.iban,
+                amount,
+                account.currency,
+                description=f"bank charges {account.bank.name}",
+                bank_entry=entry,
+            )
+        )
 
 
 def _treasury(day: _Day, rng: random.Random, seed: int) -> None:
@@ -251,14 +318,39 @@ def _treasury(day: _Day, rng: random.Random, seed: int) -> None:
         amount = _nominal_cents(seed, source) * rng.randint(100, 300) // 10_000
         seconds = rng.randint(3_600, 79_200)
         uetr, e2e = new_uetr(rng), day.e2e("TR", source)
-        day.journals.append(double("transfer", day.at(seconds), day.date, target.iban, source.iban, amount,
-                                   source.currency, uetr=uetr, end_to_end_id=e2e,
-                                   description=f"treasury rebalancing {source.key} -> {target.key}"))
+        day.journals.append(
+            double(
+                "transfer",
+                day.at(seconds),
+                day.date,
+                target.iban,
+                source.iban,
+                amount,
+                source.currency,
+                uetr=uetr,
+                end_to_end_id=e2e,
+                description=f"treasury rebalancing {source.key} -> {target.key}",
+            )
+        )
         parties = (source.owner, source.iban, source.bank.bic, target.owner, target.iban, target.bank.bic)
-        for account, direction, delay in ((source, DEBIT, rng.randint(30, 300)), (target, CREDIT, rng.randint(300, 900))):
-            day.entries.append(BankEntry(account, amount, direction, day.at(seconds + delay), day.date,
-                                         "PMNT/" + ("ICDT" if direction == DEBIT else "RCDT") + "/XBCT",
-                                         uetr, e2e, *parties, remittance="Treasury rebalancing"))
+        for account, direction, delay in (
+            (source, DEBIT, rng.randint(30, 300)),
+            (target, CREDIT, rng.randint(300, 900)),
+        ):
+            day.entries.append(
+                BankEntry(
+                    account,
+                    amount,
+                    direction,
+                    day.at(seconds + delay),
+                    day.date,
+                    "PMNT/" + ("ICDT" if direction == DEBIT else "RCDT") + "/XBCT",
+                    uetr,
+                    e2e,
+                    *parties,
+                    remittance="Treasury rebalancing",
+                )
+            )
 
 
 def _fx(day: _Day, rng: random.Random) -> None:
@@ -270,10 +362,20 @@ def _fx(day: _Day, rng: random.Random) -> None:
         rate = rate if sell == base else 1 / rate
         bought = int((sold * rate * Decimal("0.998")).to_integral_value(ROUND_HALF_EVEN))
         client = rng.choice(CLIENTS)
-        day.journals.append(Journal("fx", day.at(rng.randint(60, DAY_SECONDS - 60)), day.date, [
-            Line(_liability(sell), "D", sold, sell), Line(f"FX:POSITION:{sell}", "C", sold, sell),
-            Line(f"FX:POSITION:{buy}", "D", bought, buy), Line(_liability(buy), "C", bought, buy),
-        ], description=f"FX {sell}->{buy} for {client}"))
+        day.journals.append(
+            Journal(
+                "fx",
+                day.at(rng.randint(60, DAY_SECONDS - 60)),
+                day.date,
+                [
+                    Line(_liability(sell), "D", sold, sell),
+                    Line(f"FX:POSITION:{sell}", "C", sold, sell),
+                    Line(f"FX:POSITION:{buy}", "D", bought, buy),
+                    Line(_liability(buy), "C", bought, buy),
+                ],
+                description=f"FX {sell}->{buy} for {client}",
+            )
+        )
 
 
 def _inject_faults(day: _Day, rng: random.Random) -> list[tuple[Fault, BankEntry | None]]:
@@ -281,58 +383,172 @@ def _inject_faults(day: _Day, rng: random.Random) -> list[tuple[Fault, BankEntry
     accounts = {a.key: a for a in ACCOUNTS}
     ledger, bank = day.ledger_balance, day.bank_balance
 
-    def fault(kind_of_fault: str, a: Account, side: str, kind: str, amount: int, difference: int,
-              journal: Journal | None, entry: BankEntry | None, text: str) -> Fault:
+    def fault(
+        kind_of_fault: str,
+        a: Account,
+        side: str,
+        kind: str,
+        amount: int,
+        difference: int,
+        journal: Journal | None,
+        entry: BankEntry | None,
+        text: str,
+    ) -> Fault:
         source = journal or entry
-        return Fault(kind_of_fault, a.iban, a.key, a.currency, side, kind, cents(amount), cents(difference),
-                     source.uetr, source.end_to_end_id, None, source.booked_at, text)
+        return Fault(
+            kind_of_fault,
+            a.iban,
+            a.key,
+            a.currency,
+            side,
+            kind,
+            cents(amount),
+            cents(difference),
+            source.uetr,
+            source.end_to_end_id,
+            None,
+            source.booked_at,
+            text,
+        )
 
     out: list[tuple[Fault, BankEntry | None]] = []
     # A1: a deposit the ledger booked and the bank never credited (tiny: level stays OK).
     a = accounts["A1"]
     amount = ledger(a) * rng.randint(10, 30) // 1_000_000
     journal, _ = day.movement(rng, a, "deposit", amount, rng.randint(3_600, 79_200), bank=False, cross_border=True)
-    out.append((fault("MissingTxn", a, "ledger", "deposit", amount, -amount, journal, None,
-                      "deposit in the ledger, not credited by the bank"), None))
+    out.append(
+        (
+            fault(
+                "MissingTxn",
+                a,
+                "ledger",
+                "deposit",
+                amount,
+                -amount,
+                journal,
+                None,
+                "deposit in the ledger, not credited by the bank",
+            ),
+            None,
+        )
+    )
     # A2: the bank books one small deposit twice, under two references.
     a = accounts["A2"]
     amount = ledger(a) * rng.randint(10, 30) // 1_000_000
     _, entry = day.movement(rng, a, "deposit", amount, rng.randint(3_600, 72_000), cross_border=True)
     duplicate = dataclasses.replace(entry, booked_at=entry.booked_at + timedelta(seconds=rng.randint(60, 900)))
     day.entries.append(duplicate)
-    out.append((fault("DuplicateTxn", a, "bank", "deposit", amount, amount, None, duplicate,
-                      "the same deposit booked twice by the bank"), duplicate))
+    out.append(
+        (
+            fault(
+                "DuplicateTxn",
+                a,
+                "bank",
+                "deposit",
+                amount,
+                amount,
+                None,
+                duplicate,
+                "the same deposit booked twice by the bank",
+            ),
+            duplicate,
+        )
+    )
     # A3: the bank credits 12.34 less than the ledger booked.
     a = accounts["A3"]
     amount = log_uniform_cents(rng, 20_000, 80_000, a.currency)
     journal, entry = day.movement(rng, a, "deposit", amount, rng.randint(3_600, 79_200), cross_border=True)
     entry.cents -= MISMATCH_CENTS
-    out.append((fault("AmountMismatch", a, "both", "deposit", amount, -MISMATCH_CENTS, journal, entry,
-                      "charges deducted on the way: the bank credited less"), entry))
+    out.append(
+        (
+            fault(
+                "AmountMismatch",
+                a,
+                "both",
+                "deposit",
+                amount,
+                -MISMATCH_CENTS,
+                journal,
+                entry,
+                "charges deducted on the way: the bank credited less",
+            ),
+            entry,
+        )
+    )
     # A4: interest credited by the bank only, ~0.03 % of the balance (Minor).
     a = accounts["A4"]
     amount = ledger(a) * 3 // 10_000
-    entry = BankEntry(a, amount, CREDIT, day.at(84_600), day.date, "ACMT/MCOP/INTR",
-                      debtor_name=a.bank.name, creditor_name=a.owner, creditor_account=a.iban,
-                      remittance="Credit interest")
+    entry = BankEntry(
+        a,
+        amount,
+        CREDIT,
+        day.at(84_600),
+        day.date,
+        "ACMT/MCOP/INTR",
+        debtor_name=a.bank.name,
+        creditor_name=a.owner,
+        creditor_account=a.iban,
+        remittance="Credit interest",
+    )
     day.entries.append(entry)
-    out.append((fault("MissingTxn", a, "bank", "interest", amount, amount, None, entry,
-                      "interest credited by the bank, not in the ledger"), entry))
+    out.append(
+        (
+            fault(
+                "MissingTxn",
+                a,
+                "bank",
+                "interest",
+                amount,
+                amount,
+                None,
+                entry,
+                "interest credited by the bank, not in the ledger",
+            ),
+            entry,
+        )
+    )
     # A5: an unidentified incoming payment, ~0.2 % of the balance (Significant).
     a = accounts["A5"]
     amount = ledger(a) * 2 // 1_000
     _, entry = day.movement(rng, a, "deposit", amount, rng.randint(3_600, 79_200), ledger=False, cross_border=True)
-    out.append((fault("MissingTxn", a, "bank", "deposit", amount, amount, None, entry,
-                      "incoming payment the ledger has not booked"), entry))
+    out.append(
+        (
+            fault(
+                "MissingTxn",
+                a,
+                "bank",
+                "deposit",
+                amount,
+                amount,
+                None,
+                entry,
+                "incoming payment the ledger has not booked",
+            ),
+            entry,
+        )
+    )
     # A6: tokens minted without money (ledger exceeds bank by ~0.8 %: Critical).
     a = accounts["A6"]
     amount = bank(a) * 8 // 1_000
-    journal = double("mint", day.at(rng.randint(3_600, 79_200)), day.date, a.iban, _liability(a.currency),
-                     amount, a.currency, uetr=new_uetr(rng), end_to_end_id=day.e2e("MN", a),
-                     description="tokens minted, funds not received")
+    journal = double(
+        "mint",
+        day.at(rng.randint(3_600, 79_200)),
+        day.date,
+        a.iban,
+        _liability(a.currency),
+        amount,
+        a.currency,
+        uetr=new_uetr(rng),
+        end_to_end_id=day.e2e("MN", a),
+        description="tokens minted, funds not received",
+    )
     day.journals.append(journal)
-    out.append((fault("MissingTxn", a, "ledger", "mint", amount, -amount, journal, None,
-                      "mint without money at the bank"), None))
+    out.append(
+        (
+            fault("MissingTxn", a, "ledger", "mint", amount, -amount, journal, None, "mint without money at the bank"),
+            None,
+        )
+    )
     return out
 
 
@@ -346,34 +562,106 @@ def _resolve(day: _Day, rng: random.Random, previous: DemoManifest) -> list[tupl
         entry = None
         if f.type == "MissingTxn" and f.kind == "mint":
             action = "LedgerBurn"
-            day.journals.append(double("burn", at, day.date, _liability(a.currency), a.iban, amount, a.currency,
-                                       uetr=f.uetr, end_to_end_id=f.end_to_end_id,
-                                       description="burn of tokens minted without funds"))
+            day.journals.append(
+                double(
+                    "burn",
+                    at,
+                    day.date,
+                    _liability(a.currency),
+                    a.iban,
+                    amount,
+                    a.currency,
+                    uetr=f.uetr,
+                    end_to_end_id=f.end_to_end_id,
+                    description="burn of tokens minted without funds",
+                )
+            )
         elif f.type == "MissingTxn" and f.side == "ledger":
             action = "BankLateBooking"
-            entry = BankEntry(a, amount, CREDIT, at, then, "PMNT/RCDT/XBCT", f.uetr, f.end_to_end_id,
-                              rng.choice(CLIENTS), None, None, a.owner, a.iban, a.bank.bic,
-                              remittance="Late credit")
+            entry = BankEntry(
+                a,
+                amount,
+                CREDIT,
+                at,
+                then,
+                "PMNT/RCDT/XBCT",
+                f.uetr,
+                f.end_to_end_id,
+                rng.choice(CLIENTS),
+                None,
+                None,
+                a.owner,
+                a.iban,
+                a.bank.bic,
+                remittance="Late credit",
+            )
         elif f.type == "DuplicateTxn":
             action = "BankReversal"
-            entry = BankEntry(a, amount, DEBIT, at, then, "PMNT/RCDT/XBCT", f.uetr, f.end_to_end_id,
-                              remittance=f"Reversal of duplicate booking {f.acct_svcr_ref}", is_reversal=True)
+            entry = BankEntry(
+                a,
+                amount,
+                DEBIT,
+                at,
+                then,
+                "PMNT/RCDT/XBCT",
+                f.uetr,
+                f.end_to_end_id,
+                remittance=f"Reversal of duplicate booking {f.acct_svcr_ref}",
+                is_reversal=True,
+            )
         elif f.type == "AmountMismatch":
             action = "LedgerAdjustment"
-            day.journals.append(double("fee", at, then, f"EXP:BANKFEES:{a.currency}", a.iban, amount, a.currency,
-                                       bank_reference=f.acct_svcr_ref,
-                                       description=f"charges deducted from {f.end_to_end_id}"))
+            day.journals.append(
+                double(
+                    "fee",
+                    at,
+                    then,
+                    f"EXP:BANKFEES:{a.currency}",
+                    a.iban,
+                    amount,
+                    a.currency,
+                    bank_reference=f.acct_svcr_ref,
+                    description=f"charges deducted from {f.end_to_end_id}",
+                )
+            )
         else:  # MissingTxn on the bank side: the ledger books what the bank did
             action = "LedgerLateBooking"
             credit = f"INC:INTEREST:{a.currency}" if f.kind == "interest" else _liability(a.currency)
-            day.journals.append(double("deposit", at, then, a.iban, credit, amount, a.currency, uetr=f.uetr,
-                                       end_to_end_id=f.end_to_end_id, bank_reference=f.acct_svcr_ref,
-                                       description=f"booked from bank statement: {f.kind}"))
+            day.journals.append(
+                double(
+                    "deposit",
+                    at,
+                    then,
+                    a.iban,
+                    credit,
+                    amount,
+                    a.currency,
+                    uetr=f.uetr,
+                    end_to_end_id=f.end_to_end_id,
+                    bank_reference=f.acct_svcr_ref,
+                    description=f"booked from bank statement: {f.kind}",
+                )
+            )
         if entry is not None:
             day.entries.append(entry)
-        out.append((Resolution(f.type, then, a.iban, a.key, a.currency, "bank" if entry else "ledger", action,
-                               cents(amount), f.uetr, f.end_to_end_id,
-                               None if entry else f.acct_svcr_ref), entry))
+        out.append(
+            (
+                Resolution(
+                    f.type,
+                    then,
+                    a.iban,
+                    a.key,
+                    a.currency,
+                    "bank" if entry else "ledger",
+                    action,
+                    cents(amount),
+                    f.uetr,
+                    f.end_to_end_id,
+                    None if entry else f.acct_svcr_ref,
+                ),
+                entry,
+            )
+        )
     return out
 
 
@@ -381,8 +669,9 @@ def _assign_references(day: _Day) -> None:
     """AcctSvcrRef per bank, in booking order: unique per bank (and across days)."""
     order = {a.key: i for i, a in enumerate(ACCOUNTS)}
     for bank in EMI_BANKS:
-        booked = sorted((e for e in day.entries if e.account.bank == bank),
-                        key=lambda e: (e.booked_at, order[e.account.key]))
+        booked = sorted(
+            (e for e in day.entries if e.account.bank == bank), key=lambda e: (e.booked_at, order[e.account.key])
+        )
         for number, entry in enumerate(booked, start=1):
             entry.acct_svcr_ref = f"{bank.short}{day.stamp}{number:06d}"
 
@@ -402,23 +691,72 @@ def _write_statements(inbox: Path, day: _Day, bank: Bank) -> str:
         statement_id = f"{day.stamp}-{account.iban}"
         seq = electronic_seq_nb(day.date)
         header = Statement(
-            "camt.053", message_id, statement_id, account.iban, account.currency, bank.bic, created_at,
-            datetime.combine(day.date, time(), UTC), datetime.combine(day.date, time(23, 59, 59), UTC),
-            seq, seq, len(entries), len(credits), cents(sum(credits)), len(debits), cents(sum(debits)))
-        balances = [Balance("camt.053", message_id, statement_id, account.iban, code, cents(abs(value)),
-                            account.currency, CREDIT if value >= 0 else DEBIT, date=day.date)
-                    for code, value in (("OPBD", open_cents), ("CLBD", close_cents))]
-        records = [Entry(
-            "camt.053", message_id, statement_id, account.iban, account.currency, cents(e.cents),
-            account.currency, e.credit_debit, status="BOOK", booking_date=e.booked_at.date(),
-            booking_date_time=e.booked_at, value_date=e.value_date, acct_svcr_ref=e.acct_svcr_ref,
-            is_reversal=e.is_reversal, bank_tx_code=e.bank_tx_code, entry_index=index,
-            transactions=[TransactionDetails(
-                end_to_end_id=e.end_to_end_id, uetr=e.uetr, acct_svcr_ref=e.acct_svcr_ref,
-                debtor_name=e.debtor_name, debtor_account=e.debtor_account, debtor_agent_bic=e.debtor_agent,
-                creditor_name=e.creditor_name, creditor_account=e.creditor_account,
-                creditor_agent_bic=e.creditor_agent, remittance_info=e.remittance)],
-        ) for index, e in enumerate(entries)]
+            "camt.053",
+            message_id,
+            statement_id,
+            account.iban,
+            account.currency,
+            bank.bic,
+            created_at,
+            datetime.combine(day.date, time(), UTC),
+            datetime.combine(day.date, time(23, 59, 59), UTC),
+            seq,
+            seq,
+            len(entries),
+            len(credits),
+            cents(sum(credits)),
+            len(debits),
+            cents(sum(debits)),
+        )
+        balances = [
+            Balance(
+                "camt.053",
+                message_id,
+                statement_id,
+                account.iban,
+                code,
+                cents(abs(value)),
+                account.currency,
+                CREDIT if value >= 0 else DEBIT,
+                date=day.date,
+            )
+            for code, value in (("OPBD", open_cents), ("CLBD", close_cents))
+        ]
+        records = [
+            Entry(
+                "camt.053",
+                message_id,
+                statement_id,
+                account.iban,
+                account.currency,
+                cents(e.cents),
+                account.currency,
+                e.credit_debit,
+                status="BOOK",
+                booking_date=e.booked_at.date(),
+                booking_date_time=e.booked_at,
+                value_date=e.value_date,
+                acct_svcr_ref=e.acct_svcr_ref,
+                is_reversal=e.is_reversal,
+                bank_tx_code=e.bank_tx_code,
+                entry_index=index,
+                transactions=[
+                    TransactionDetails(
+                        end_to_end_id=e.end_to_end_id,
+                        uetr=e.uetr,
+                        acct_svcr_ref=e.acct_svcr_ref,
+                        debtor_name=e.debtor_name,
+                        debtor_account=e.debtor_account,
+                        debtor_agent_bic=e.debtor_agent,
+                        creditor_name=e.creditor_name,
+                        creditor_account=e.creditor_account,
+                        creditor_agent_bic=e.creditor_agent,
+                        remittance_info=e.remittance,
+                    )
+                ],
+            )
+            for index, e in enumerate(entries)
+        ]
         statements.append((header, balances, records))
     write_bank_to_customer(inbox / name, "camt.053", message_id, created_at, statements)
     return name
@@ -434,7 +772,17 @@ def _write_bad_files(inbox: Path, day: _Day, files: list[str], interbank: Interb
     (inbox / truncated).write_bytes(data[: len(data) * 3 // 5])
     p = interbank.rejected.payment
     unsupported = f"camt056_{p.debtor_agent}_{day.date.isoformat()}.xml"
-    messages.write_camt056(inbox / unsupported, f"{p.debtor_agent[:4]}{day.stamp}C056",
-                           p.accepted_at + timedelta(minutes=2), p.debtor_agent, HUB.bic, p.message_id,
-                           p.end_to_end_id, p.uetr, p.amount, p.currency, day.date)
+    messages.write_camt056(
+        inbox / unsupported,
+        f"{p.debtor_agent[:4]}{day.stamp}C056",
+        p.accepted_at + timedelta(minutes=2),
+        p.debtor_agent,
+        HUB.bic,
+        p.message_id,
+        p.end_to_end_id,
+        p.uetr,
+        p.amount,
+        p.currency,
+        day.date,
+    )
     return [truncated, unsupported]

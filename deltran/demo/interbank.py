@@ -6,6 +6,7 @@ Every payment's AccptncDtTm lies in its window (T-6h, T]; the window closing at
 A->B->C->A cycle in USD is added to the 12:00 window so netting has a cycle
 to explain besides whatever the random traffic forms.
 """
+
 from __future__ import annotations
 
 import random
@@ -73,8 +74,19 @@ class _Sent:
 
     def ids(self) -> PaymentIds:
         t = self.transfer
-        return PaymentIds(self.message_id, t.instr_id, t.end_to_end_id, t.tx_id, t.uetr, t.amount,
-                          t.currency, t.debtor_agent, t.creditor_agent, t.accepted_at, self.window_close)
+        return PaymentIds(
+            self.message_id,
+            t.instr_id,
+            t.end_to_end_id,
+            t.tx_id,
+            t.uetr,
+            t.amount,
+            t.currency,
+            t.debtor_agent,
+            t.creditor_agent,
+            t.accepted_at,
+            self.window_close,
+        )
 
 
 @dataclass
@@ -96,19 +108,39 @@ class _Ids:
     def next(self, bank: Bank) -> tuple[str, str, str]:
         self.counters[bank.bic] += 1
         n = self.counters[bank.bic]
-        return (f"{bank.short}{self.day}{n:05d}", f"E2E{self.day}{bank.short}{n:05d}",
-                f"{bank.short}TX{self.day}{n:05d}")
+        return (
+            f"{bank.short}{self.day}{n:05d}",
+            f"E2E{self.day}{bank.short}{n:05d}",
+            f"{bank.short}TX{self.day}{n:05d}",
+        )
 
 
-def _transfer(rng: random.Random, ids: _Ids, business_date: date, accepted_at: datetime,
-              debtor: Bank, creditor: Bank, currency: str, amount_cents: int) -> Transfer:
+def _transfer(
+    rng: random.Random,
+    ids: _Ids,
+    business_date: date,
+    accepted_at: datetime,
+    debtor: Bank,
+    creditor: Bank,
+    currency: str,
+    amount_cents: int,
+) -> Transfer:
     instr_id, e2e, tx_id = ids.next(debtor)
     return Transfer(
-        instr_id=instr_id, end_to_end_id=e2e, tx_id=tx_id, uetr=uetr(rng),
-        amount=cents(amount_cents), currency=currency, settlement_date=business_date,
-        accepted_at=accepted_at, debtor_agent=debtor.bic, creditor_agent=creditor.bic,
-        debtor_name=rng.choice(CLIENTS), debtor_account=customer_account(debtor, rng),
-        creditor_name=rng.choice(CLIENTS), creditor_account=customer_account(creditor, rng),
+        instr_id=instr_id,
+        end_to_end_id=e2e,
+        tx_id=tx_id,
+        uetr=uetr(rng),
+        amount=cents(amount_cents),
+        currency=currency,
+        settlement_date=business_date,
+        accepted_at=accepted_at,
+        debtor_agent=debtor.bic,
+        creditor_agent=creditor.bic,
+        debtor_name=rng.choice(CLIENTS),
+        debtor_account=customer_account(debtor, rng),
+        creditor_name=rng.choice(CLIENTS),
+        creditor_account=customer_account(creditor, rng),
         remittance=f"Invoice {rng.randint(10000, 99999)}",
     )
 
@@ -170,14 +202,17 @@ def _reject(inbox: Path, business_date: date, sent: list[_Sent], exclude: list[_
     """
     candidates = [s for s in sent if s.window_close.hour == 12 and s not in exclude]
     first_file = min(candidates, key=lambda s: (s.created_at, s.message_id)).message_id
-    target = min((s for s in candidates if s.message_id == first_file),
-                 key=lambda s: (s.transfer.accepted_at, s.transfer.instr_id))
+    target = min(
+        (s for s in candidates if s.message_id == first_file),
+        key=lambda s: (s.transfer.accepted_at, s.transfer.instr_id),
+    )
     created_at = min(target.created_at + timedelta(minutes=5), target.window_close)
     t = target.transfer
     message_id = f"{t.creditor_agent[:4]}{business_date:%Y%m%d}T12P002"
     name = f"pacs002_{t.creditor_agent}_{business_date:%Y-%m-%d}T12.xml"
-    messages.write_pacs002_reject(inbox / name, message_id, created_at, t, target.message_id,
-                                  target.created_at, *REJECT_REASON)
+    messages.write_pacs002_reject(
+        inbox / name, message_id, created_at, t, target.message_id, target.created_at, *REJECT_REASON
+    )
     return ReferencedPayment(target.ids(), message_id, name, REJECT_REASON[0], created_at)
 
 
@@ -190,6 +225,15 @@ def _return(inbox: Path, business_date: date, rng: random.Random, sent: list[_Se
     t = target.transfer
     message_id = f"{t.creditor_agent[:4]}{business_date:%Y%m%d}T18P004"
     name = f"pacs004_{t.creditor_agent}_{business_date:%Y-%m-%d}T18.xml"
-    messages.write_pacs004_return(inbox / name, message_id, created_at, f"RTR{business_date:%Y%m%d}{t.creditor_agent[:4]}0001",
-                                  business_date, t, target.message_id, target.created_at, *RETURN_REASON)
+    messages.write_pacs004_return(
+        inbox / name,
+        message_id,
+        created_at,
+        f"RTR{business_date:%Y%m%d}{t.creditor_agent[:4]}0001",
+        business_date,
+        t,
+        target.message_id,
+        target.created_at,
+        *RETURN_REASON,
+    )
     return ReferencedPayment(target.ids(), message_id, name, RETURN_REASON[0], created_at)

@@ -4,6 +4,7 @@ A ``Journal`` is one balanced posting of the internal ledger; a ``BankEntry`` is
 one booking the bank makes on an EMI account. Movements create both, linked by
 UETR and EndToEndId; faults create one without the other, or make them differ.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,19 @@ from typing import Iterable
 from .reference import Account
 
 LEDGER_FIELDS = (
-    "entry_id", "journal_id", "account", "amount", "currency", "side", "booked_at",
-    "value_date", "kind", "uetr", "end_to_end_id", "bank_reference", "description",
+    "entry_id",
+    "journal_id",
+    "account",
+    "amount",
+    "currency",
+    "side",
+    "booked_at",
+    "value_date",
+    "kind",
+    "uetr",
+    "end_to_end_id",
+    "bank_reference",
+    "description",
 )
 KINDS = frozenset({"opening", "deposit", "withdrawal", "fee", "transfer", "fx", "mint", "burn"})
 CREDIT, DEBIT = "CRDT", "DBIT"
@@ -92,17 +104,18 @@ class Journal:
         return self.bank_reference or ""
 
 
-def double(kind: str, booked_at: datetime, value_date: date, debit: str, credit: str, amount: int,
-           currency: str, **kwargs) -> Journal:
+def double(
+    kind: str, booked_at: datetime, value_date: date, debit: str, credit: str, amount: int, currency: str, **kwargs
+) -> Journal:
     """A two-line journal: D ``debit`` / C ``credit``."""
-    return Journal(kind, booked_at, value_date,
-                   [Line(debit, "D", amount, currency), Line(credit, "C", amount, currency)], **kwargs)
+    return Journal(
+        kind, booked_at, value_date, [Line(debit, "D", amount, currency), Line(credit, "C", amount, currency)], **kwargs
+    )
 
 
 def ledger_delta(journals: Iterable[Journal], account: str) -> int:
     """Net D - C on one account (an asset: its balance)."""
-    return sum((l.cents if l.side == "D" else -l.cents)
-               for j in journals for l in j.lines if l.account == account)
+    return sum((l.cents if l.side == "D" else -l.cents) for j in journals for l in j.lines if l.account == account)
 
 
 def write_ledger_csv(path: Path, business_date: date, journals: list[Journal]) -> int:
@@ -116,11 +129,21 @@ def write_ledger_csv(path: Path, business_date: date, journals: list[Journal]) -
         for number, (_, journal) in enumerate(ordered, start=1):
             for line in journal.lines:
                 rows += 1
-                writer.writerow((
-                    f"LE{day}{rows:06d}", f"JR{day}{number:05d}", line.account,
-                    format(cents(line.cents), "f"), line.currency, line.side,
-                    utc_text(journal.booked_at), journal.value_date.isoformat(), journal.kind,
-                    journal.uetr or "", journal.end_to_end_id or "", journal.reference,
-                    journal.description,
-                ))
+                writer.writerow(
+                    (
+                        f"LE{day}{rows:06d}",
+                        f"JR{day}{number:05d}",
+                        line.account,
+                        format(cents(line.cents), "f"),
+                        line.currency,
+                        line.side,
+                        utc_text(journal.booked_at),
+                        journal.value_date.isoformat(),
+                        journal.kind,
+                        journal.uetr or "",
+                        journal.end_to_end_id or "",
+                        journal.reference,
+                        journal.description,
+                    )
+                )
     return rows

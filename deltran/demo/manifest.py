@@ -4,6 +4,7 @@ The manifest is the answer key of the demo: the tests and the end-to-end checks
 compare the platform's reconciliation and clearing output with it. It is never
 written into the inbox (ingest scans that folder).
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ pacs.002.001.10 and pacs.004.001.09 as bare ``Document`` roots (no AppHdr
 envelope), and one camt.056.001.08 the platform does not ingest. Output is
 byte-stable: fixed element order, fixed formatting, no clock.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -87,8 +88,9 @@ def _write(doc: etree._Element, path: Path) -> Path:
     return path
 
 
-def write_pacs008(path: Path, message_id: str, created_at: datetime, sender: str,
-                  receiver: str, transfers: Sequence[Transfer]) -> Path:
+def write_pacs008(
+    path: Path, message_id: str, created_at: datetime, sender: str, receiver: str, transfers: Sequence[Transfer]
+) -> Path:
     """One FIToFICstmrCdtTrf with every transfer of a sending bank in one window.
 
     The group header goes from the sender to the clearing hub (``receiver``); each
@@ -126,8 +128,9 @@ def write_pacs008(path: Path, message_id: str, created_at: datetime, sender: str
     return _write(doc, path)
 
 
-def _original_references(tx: etree._Element, original: Transfer, original_message_id: str,
-                         original_created_at: datetime) -> None:
+def _original_references(
+    tx: etree._Element, original: Transfer, original_message_id: str, original_created_at: datetime
+) -> None:
     """OrgnlGrpInf and the original ids, as pacs.002 and pacs.004 both carry them."""
     grp = _sub(tx, "OrgnlGrpInf")
     _sub(grp, "OrgnlMsgId", original_message_id)
@@ -139,9 +142,16 @@ def _original_references(tx: etree._Element, original: Transfer, original_messag
     _sub(tx, "OrgnlUETR", original.uetr)
 
 
-def write_pacs002_reject(path: Path, message_id: str, created_at: datetime, original: Transfer,
-                         original_message_id: str, original_created_at: datetime,
-                         reason_code: str, reason_text: str) -> Path:
+def write_pacs002_reject(
+    path: Path,
+    message_id: str,
+    created_at: datetime,
+    original: Transfer,
+    original_message_id: str,
+    original_created_at: datetime,
+    reason_code: str,
+    reason_text: str,
+) -> Path:
     """The creditor agent rejects one earlier transfer (TxSts RJCT)."""
     doc, body = _document(PACS002, "FIToFIPmtStsRpt")
     hdr = _sub(body, "GrpHdr")
@@ -164,9 +174,18 @@ def write_pacs002_reject(path: Path, message_id: str, created_at: datetime, orig
     return _write(doc, path)
 
 
-def write_pacs004_return(path: Path, message_id: str, created_at: datetime, return_id: str,
-                         settlement_date: date, original: Transfer, original_message_id: str,
-                         original_created_at: datetime, reason_code: str, reason_text: str) -> Path:
+def write_pacs004_return(
+    path: Path,
+    message_id: str,
+    created_at: datetime,
+    return_id: str,
+    settlement_date: date,
+    original: Transfer,
+    original_message_id: str,
+    original_created_at: datetime,
+    reason_code: str,
+    reason_text: str,
+) -> Path:
     """The original creditor agent sends the money back to the original debtor agent."""
     returning, receiving = original.creditor_agent, original.debtor_agent
     doc, body = _document(PACS004, "PmtRtr")
@@ -205,9 +224,19 @@ def write_pacs004_return(path: Path, message_id: str, created_at: datetime, retu
     return _write(doc, path)
 
 
-def write_camt056(path: Path, message_id: str, created_at: datetime, assigner: str, assignee: str,
-                  original_message_id: str, end_to_end_id: str, uetr: str, amount: Decimal,
-                  currency: str, settlement_date: date) -> Path:
+def write_camt056(
+    path: Path,
+    message_id: str,
+    created_at: datetime,
+    assigner: str,
+    assignee: str,
+    original_message_id: str,
+    end_to_end_id: str,
+    uetr: str,
+    amount: Decimal,
+    currency: str,
+    settlement_date: date,
+) -> Path:
     """A payment cancellation request: real ISO 20022, but not a message the platform takes."""
     doc, body = _document(CAMT056, "FIToFIPmtCxlReq")
     assignment = _sub(body, "Assgnmt")

@@ -3,6 +3,7 @@
 Fixed, not drawn from the seed: the same IBANs and BICs every run, so the
 platform's account registry and any saved query keep working across demos.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,8 +13,7 @@ CURRENCIES = ("USD", "AED", "ILS")
 # Rough value of one unit in USD: only shapes random draws (amounts stay integer cents).
 USD_PER_UNIT = {"USD": 1.0, "AED": 1 / 3.6725, "ILS": 1 / 3.70}
 # Mid rates of the ledger's FX journals (units of quote per one unit of base).
-FX_MID = {("USD", "AED"): Decimal("3.6725"), ("USD", "ILS"): Decimal("3.7000"),
-          ("AED", "ILS"): Decimal("1.0075")}
+FX_MID = {("USD", "AED"): Decimal("3.6725"), ("USD", "ILS"): Decimal("3.7000"), ("AED", "ILS"): Decimal("1.0075")}
 
 
 @dataclass(frozen=True)
@@ -76,16 +76,36 @@ ACCOUNTS = (
 TREASURY_PAIRS = (("A1", "A6"), ("A2", "A3"), ("A4", "A5"))
 
 CLIENTS = (
-    "Acme Trading LLC", "Blue Dune Logistics FZE", "Cedar Point Imports Ltd",
-    "Dhow Harbour Shipping", "Emerald Souk Retail", "Falcon Crest Holdings",
-    "Galilee Tech Ltd", "Harbourline Freight PLC", "Ionic Software Ltd",
-    "Jasmine Textiles FZCO", "Kinneret Agritech Ltd", "Lantern Media Group",
-    "Marina Bay Ventures", "Negev Solar Ltd", "Oasis Foods Trading",
-    "Pearl Coast Jewellers", "Quayside Capital LLP", "Red Sea Resorts",
-    "Saffron Spice Company", "Thames Valley Instruments", "Umber Ceramics Ltd",
-    "Vantage Aero Parts", "Wadi Construction LLC", "Yarden Medical Devices",
-    "Zenith Electronics FZE", "Amber Lane Apparel", "Bridgewater Pharma Ltd",
-    "Carmel Vineyards Ltd", "Desert Rose Hospitality", "Eastgate Steel Works",
+    "Acme Trading LLC",
+    "Blue Dune Logistics FZE",
+    "Cedar Point Imports Ltd",
+    "Dhow Harbour Shipping",
+    "Emerald Souk Retail",
+    "Falcon Crest Holdings",
+    "Galilee Tech Ltd",
+    "Harbourline Freight PLC",
+    "Ionic Software Ltd",
+    "Jasmine Textiles FZCO",
+    "Kinneret Agritech Ltd",
+    "Lantern Media Group",
+    "Marina Bay Ventures",
+    "Negev Solar Ltd",
+    "Oasis Foods Trading",
+    "Pearl Coast Jewellers",
+    "Quayside Capital LLP",
+    "Red Sea Resorts",
+    "Saffron Spice Company",
+    "Thames Valley Instruments",
+    "Umber Ceramics Ltd",
+    "Vantage Aero Parts",
+    "Wadi Construction LLC",
+    "Yarden Medical Devices",
+    "Zenith Electronics FZE",
+    "Amber Lane Apparel",
+    "Bridgewater Pharma Ltd",
+    "Carmel Vineyards Ltd",
+    "Desert Rose Hospitality",
+    "Eastgate Steel Works",
 )
 
 # The clearing system itself: the receiver of every pacs.008 file.

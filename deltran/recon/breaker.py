@@ -29,6 +29,7 @@ caller's transaction it is a savepoint of it (a check run applies all accounts
 and records its results in one transaction). A state change and its event are
 always written together, under a row lock on the scope.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,8 +86,7 @@ class CheckOutcome:
 
 
 _EVENT_COLUMNS = (
-    "event_id, account_id, kind, from_state, to_state, at, actor, reason, "
-    "check_name, run_id, business_date, level"
+    "event_id, account_id, kind, from_state, to_state, at, actor, reason, check_name, run_id, business_date, level"
 )
 
 
@@ -125,7 +125,12 @@ def _insert_event(
         returning {_EVENT_COLUMNS}
         """,
         (
-            account_id, kind, from_state, to_state, actor, reason,
+            account_id,
+            kind,
+            from_state,
+            to_state,
+            actor,
+            reason,
             outcome.check_name if outcome else None,
             outcome.run_id if outcome else None,
             outcome.business_date if outcome else None,
@@ -223,7 +228,9 @@ def _apply(conn: psycopg.Connection, outcome: CheckOutcome) -> list[Event]:
             (outcome.account_id, outcome.evidence),
         ).fetchone()
         if not already_acted_on:
-            event = _insert_event(conn, outcome.account_id, "breaker", "closed", "open", SYSTEM, outcome.reason, outcome)
+            event = _insert_event(
+                conn, outcome.account_id, "breaker", "closed", "open", SYSTEM, outcome.reason, outcome
+            )
             _set_breaker(conn, event)
             events.append(event)
 
@@ -243,8 +250,14 @@ def _apply(conn: psycopg.Connection, outcome: CheckOutcome) -> list[Event]:
             set is_suspended = %s, since = %s, reason = %s, last_event_id = %s, as_of_date = %s
             where account_id = %s
             """,
-            (change[1] == "suspended", event.at, event.reason, event.event_id, outcome.business_date,
-             outcome.account_id),
+            (
+                change[1] == "suspended",
+                event.at,
+                event.reason,
+                event.event_id,
+                outcome.business_date,
+                outcome.account_id,
+            ),
         )
         events.append(event)
     elif as_of_date != outcome.business_date:

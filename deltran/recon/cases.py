@@ -6,6 +6,7 @@ the default owner; a person moves it to investigating, escalated or resolved
 control.discrepancy_case_events. The marts read the current case, so the state
 survives every rebuild.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,15 @@ class CaseChange:
     note: str | None
 
 
-def update(conn: psycopg.Connection, discrepancy_id: str, *, actor: str, state: str | None = None,
-           owner: str | None = None, note: str | None = None) -> CaseChange:
+def update(
+    conn: psycopg.Connection,
+    discrepancy_id: str,
+    *,
+    actor: str,
+    state: str | None = None,
+    owner: str | None = None,
+    note: str | None = None,
+) -> CaseChange:
     """Change a discrepancy's state and/or owner, with a note; recorded with who did it."""
     if state is not None and state not in STATES:
         raise CaseError(f"state must be one of {', '.join(STATES)}, not {state!r}")

@@ -18,6 +18,7 @@ payout suspension (:func:`deltran.recon.breaker.apply_check`). Running it again
 on the same date and data adds rows for a new run_id but changes no breaker or
 suspension and writes no event.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -91,8 +92,11 @@ class ThresholdCheckResult:
         return (
             f"{self.check_name} {self.business_date} (run {self.run_id}): {len(self.accounts)} accounts: "
             f"{counts}; GX success: {self.gx_success}; {len(self.events)} breaker/suspension change(s); "
-            + (f"dbt's threshold_level differs on {len(self.level_disagreements)} account(s); "
-               if self.level_disagreements else "")
+            + (
+                f"dbt's threshold_level differs on {len(self.level_disagreements)} account(s); "
+                if self.level_disagreements
+                else ""
+            )
             + f"Data Docs: {self.data_docs_index}"
         )
 
@@ -202,8 +206,16 @@ def _evidence(check_name: str, business_date: date, row: dict[str, Any]) -> str:
         return "" if value is None else str(value)
 
     fields = [check_name, business_date.isoformat()] + [
-        norm(row[c]) for c in ("account_id", "currency", "statement_id", "bank_closing_balance",
-                               "ledger_balance", "difference_pct", "under_backing_pct")
+        norm(row[c])
+        for c in (
+            "account_id",
+            "currency",
+            "statement_id",
+            "bank_closing_balance",
+            "ledger_balance",
+            "difference_pct",
+            "under_backing_pct",
+        )
     ]
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
@@ -280,9 +292,17 @@ def run_threshold_checks(
                      failed_batch_checks, data_docs_index, data_docs_page)
                 values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                 """,
-                (run_id, business_date, SUITE_NAME, bool(checkpoint_result.success), len(accounts),
-                 json.dumps(counts), list(batch_failures), str(docs_index),
-                 str(docs_page) if docs_page else None),
+                (
+                    run_id,
+                    business_date,
+                    SUITE_NAME,
+                    bool(checkpoint_result.success),
+                    len(accounts),
+                    json.dumps(counts),
+                    list(batch_failures),
+                    str(docs_index),
+                    str(docs_page) if docs_page else None,
+                ),
             )
             with conn.cursor() as cur:
                 cur.executemany(
@@ -294,9 +314,22 @@ def run_threshold_checks(
                     values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                     """,
                     [
-                        (run_id, business_date, a.account_id, SUITE_NAME, a.level, list(a.failed_expectations),
-                         r["currency"], r["statement_id"], r["bank_closing_balance"], r["ledger_balance"],
-                         r["difference"], r["difference_pct"], r["under_backing_pct"], r["threshold_level"])
+                        (
+                            run_id,
+                            business_date,
+                            a.account_id,
+                            SUITE_NAME,
+                            a.level,
+                            list(a.failed_expectations),
+                            r["currency"],
+                            r["statement_id"],
+                            r["bank_closing_balance"],
+                            r["ledger_balance"],
+                            r["difference"],
+                            r["difference_pct"],
+                            r["under_backing_pct"],
+                            r["threshold_level"],
+                        )
                         for a in accounts
                         for r in [by_account[a.account_id]]
                     ],
@@ -308,18 +341,23 @@ def run_threshold_checks(
                     f"{a.level} on {business_date}: difference {_pct(a.difference_pct)}, "
                     f"under-backing {_pct(a.under_backing_pct)}"
                     + (f" (failed {', '.join(a.failed_expectations)})" if a.failed_expectations else "")
-                    + (f"; {row_counts[a.account_id]} rows in {MART}, figures of the first"
-                       if row_counts[a.account_id] > 1 else "")
+                    + (
+                        f"; {row_counts[a.account_id]} rows in {MART}, figures of the first"
+                        if row_counts[a.account_id] > 1
+                        else ""
+                    )
                 )
-                outcomes.append(breaker.CheckOutcome(
-                    account_id=a.account_id,
-                    level=a.level,
-                    business_date=business_date,
-                    check_name=SUITE_NAME,
-                    run_id=run_id,
-                    reason=reason,
-                    evidence=_evidence(SUITE_NAME, business_date, row),
-                ))
+                outcomes.append(
+                    breaker.CheckOutcome(
+                        account_id=a.account_id,
+                        level=a.level,
+                        business_date=business_date,
+                        check_name=SUITE_NAME,
+                        run_id=run_id,
+                        reason=reason,
+                        evidence=_evidence(SUITE_NAME, business_date, row),
+                    )
+                )
             events = breaker.apply_checks(conn, outcomes)
     return ThresholdCheckResult(
         business_date=business_date,

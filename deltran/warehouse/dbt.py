@@ -8,6 +8,7 @@ dbt docs. The connection and the thresholds are passed on every invocation
 (environment for the profile, --vars for the models), so nobody can run the
 models with other numbers than deltran.config's.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,10 +38,14 @@ def run(args: list[str], settings: config.Settings | None = None, *, with_vars: 
     work = settings.var / "dbt"
     full = [
         *args,
-        "--project-dir", str(settings.dbt_project_dir),
-        "--profiles-dir", str(settings.dbt_project_dir),
-        "--target-path", str(work / "target"),
-        "--log-path", str(work / "logs"),
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
     ]
     if with_vars:
         full += ["--vars", json.dumps(settings.dbt_vars())]

@@ -1,4 +1,5 @@
 """``deltran net OBLIGATIONS.csv``: the JSON report, and bad rows named by line."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,9 @@ def test_example_file():
         {"payer": DD, "payee": C, "currency": "USD", "amount": "50.00"},
     ]
     usd = out["currencies"]["USD"]
-    assert {k: usd[k] for k in ("gross", "net", "efficiency", "participants", "instruction_count", "instruction_bound")} == {
+    assert {
+        k: usd[k] for k in ("gross", "net", "efficiency", "participants", "instruction_count", "instruction_bound")
+    } == {
         "gross": "340.00",
         "net": "100.00",
         "efficiency": "0.7058823529411764705882352941",

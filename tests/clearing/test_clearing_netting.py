@@ -1,4 +1,5 @@
 """Multilateral netting: one example worked by hand, then properties over random obligations."""
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """pacs.009.001.08 settlement files: valid against the ISO 20022 schema, exact, deterministic."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,9 @@ from deltran.clearing.pacs009 import (
 )
 
 # The schemas are read where they are shared, never copied into the project.
-SAMPLES = Path(os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples"))
+SAMPLES = Path(
+    os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")
+)
 XSD = SAMPLES / "xsd" / "pacs.009.001.08.xsd"
 NS = {"p": NAMESPACE}
 D = Decimal
@@ -193,9 +196,11 @@ def test_window_file_reads_back_with_the_platforms_own_reader(tmp_path):
     """What the clearing writes, the platform's ISO 20022 reader reads back exactly."""
     from parsers import iter_records
 
-    pairs = [Obligation("DLTAAEADXXX", "DLTBGB2LXXX", "USD", D("100.10")),
-             Obligation("DLTBGB2LXXX", "DLTCILITXXX", "USD", D("40.05")),
-             Obligation("DLTCILITXXX", "DLTAAEADXXX", "USD", D("7"))]
+    pairs = [
+        Obligation("DLTAAEADXXX", "DLTBGB2LXXX", "USD", D("100.10")),
+        Obligation("DLTBGB2LXXX", "DLTCILITXXX", "USD", D("40.05")),
+        Obligation("DLTCILITXXX", "DLTAAEADXXX", "USD", D("7")),
+    ]
     result = net_currency(aggregate(pairs), "USD")
     path = write_pacs009(tmp_path / "window.xml", build_pacs009_for_result(result, CLOSING))
     payments = list(iter_records(path))

@@ -1,4 +1,5 @@
 """Clearing windows close at 00, 06, 12, 18 UTC and clear (T - 6h, T]."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

@@ -1,4 +1,5 @@
 """Generated demo days, shared by the demo tests (generation takes about a second a day)."""
+
 from __future__ import annotations
 
 import pytest

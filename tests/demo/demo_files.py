@@ -1,5 +1,6 @@
 """Readers of the generated files for the demo tests, written apart from the generator
 (lxml and csv straight on the files) so the tests check the files, not the code."""
+
 from __future__ import annotations
 
 import csv
@@ -47,7 +48,8 @@ def read_statements(path: Path) -> list[Stmt]:
             currency=st.findtext(f"{CAMT}Acct/{CAMT}Ccy"),
             servicer=st.findtext(f"{CAMT}Acct/{CAMT}Svcr/{CAMT}FinInstnId/{CAMT}BICFI"),
             seq=int(st.findtext(f"{CAMT}ElctrncSeqNb")),
-            opening=_signed(balances["OPBD"]), closing=_signed(balances["CLBD"]),
+            opening=_signed(balances["OPBD"]),
+            closing=_signed(balances["CLBD"]),
             opening_date=balances["OPBD"].findtext(f"{CAMT}Dt/{CAMT}Dt"),
             closing_date=balances["CLBD"].findtext(f"{CAMT}Dt/{CAMT}Dt"),
             summary={
@@ -59,20 +61,22 @@ def read_statements(path: Path) -> list[Stmt]:
         for ntry in st.findall(f"{CAMT}Ntry"):
             details = ntry.findall(f"{CAMT}NtryDtls/{CAMT}TxDtls")
             refs = details[0].find(f"{CAMT}Refs") if details else None
-            stmt.entries.append({
-                "amount": Decimal(ntry.findtext(f"{CAMT}Amt")),
-                "currency": ntry.find(f"{CAMT}Amt").get("Ccy"),
-                "cdi": ntry.findtext(f"{CAMT}CdtDbtInd"),
-                "status": ntry.findtext(f"{CAMT}Sts/{CAMT}Cd"),
-                "booked": ntry.findtext(f"{CAMT}BookgDt/{CAMT}DtTm"),
-                "value_date": ntry.findtext(f"{CAMT}ValDt/{CAMT}Dt"),
-                "ref": ntry.findtext(f"{CAMT}AcctSvcrRef"),
-                "reversal": ntry.findtext(f"{CAMT}RvslInd") == "true",
-                "details": len(details),
-                "uetr": refs.findtext(f"{CAMT}UETR") if refs is not None else None,
-                "e2e": refs.findtext(f"{CAMT}EndToEndId") if refs is not None else None,
-                "tx_ref": refs.findtext(f"{CAMT}AcctSvcrRef") if refs is not None else None,
-            })
+            stmt.entries.append(
+                {
+                    "amount": Decimal(ntry.findtext(f"{CAMT}Amt")),
+                    "currency": ntry.find(f"{CAMT}Amt").get("Ccy"),
+                    "cdi": ntry.findtext(f"{CAMT}CdtDbtInd"),
+                    "status": ntry.findtext(f"{CAMT}Sts/{CAMT}Cd"),
+                    "booked": ntry.findtext(f"{CAMT}BookgDt/{CAMT}DtTm"),
+                    "value_date": ntry.findtext(f"{CAMT}ValDt/{CAMT}Dt"),
+                    "ref": ntry.findtext(f"{CAMT}AcctSvcrRef"),
+                    "reversal": ntry.findtext(f"{CAMT}RvslInd") == "true",
+                    "details": len(details),
+                    "uetr": refs.findtext(f"{CAMT}UETR") if refs is not None else None,
+                    "e2e": refs.findtext(f"{CAMT}EndToEndId") if refs is not None else None,
+                    "tx_ref": refs.findtext(f"{CAMT}AcctSvcrRef") if refs is not None else None,
+                }
+            )
         out.append(stmt)
     return out
 

@@ -1,4 +1,5 @@
 """The demo day: deterministic, balanced, exact, and with exactly the faults it claims."""
+
 from __future__ import annotations
 
 import json
@@ -141,7 +142,11 @@ def test_statement_arithmetic_is_exact(demo):
         assert s.opening_date == s.closing_date == DAY.isoformat()
         assert s.servicer == BY_IBAN[iban].bank.bic and s.currency == BY_IBAN[iban].currency
         expected = manifest.account(BY_IBAN[iban].key)
-        assert (s.opening, s.closing, s.seq) == (expected.bank_opening, expected.bank_closing, expected.electronic_seq_nb)
+        assert (s.opening, s.closing, s.seq) == (
+            expected.bank_opening,
+            expected.bank_closing,
+            expected.electronic_seq_nb,
+        )
         for e in s.entries:
             assert e["status"] == "BOOK" and e["details"] == 1 and e["tx_ref"] == e["ref"]
             assert e["currency"] == s.currency and e["booked"].startswith(DAY.isoformat())
@@ -171,8 +176,11 @@ def test_intended_level_per_account_from_the_files(demo):
         key = BY_IBAN[iban].key
         assert expected_level(s.closing, ledger[iban]) == INTENDED_LEVELS[key], key
         account = manifest.account(key)
-        assert (account.bank_closing, account.ledger_balance, account.expected_level) == \
-            (s.closing, ledger[iban], INTENDED_LEVELS[key])
+        assert (account.bank_closing, account.ledger_balance, account.expected_level) == (
+            s.closing,
+            ledger[iban],
+            INTENDED_LEVELS[key],
+        )
         differences = sum((f.difference for f in manifest.faults if f.account == iban), Decimal(0))
         assert s.closing - ledger[iban] == differences, key
     ratios = {a.key: a.ratio for a in manifest.accounts}
@@ -219,8 +227,13 @@ def test_fault_details(demo):
     inbox, manifest = demo
     faults = {f.account_key: f for f in manifest.faults}
     assert [(faults[k].type, faults[k].side) for k in sorted(faults)] == [
-        ("MissingTxn", "ledger"), ("DuplicateTxn", "bank"), ("AmountMismatch", "both"),
-        ("MissingTxn", "bank"), ("MissingTxn", "bank"), ("MissingTxn", "ledger")]
+        ("MissingTxn", "ledger"),
+        ("DuplicateTxn", "bank"),
+        ("AmountMismatch", "both"),
+        ("MissingTxn", "bank"),
+        ("MissingTxn", "bank"),
+        ("MissingTxn", "ledger"),
+    ]
     stmts = statements(inbox)
     duplicate = [e for e in stmts[faults["A2"].account].entries if e["uetr"] == faults["A2"].uetr]
     assert len(duplicate) == 2 and len({e["ref"] for e in duplicate}) == 2
@@ -257,8 +270,13 @@ def test_days_chain_and_keep_their_levels(demo_days):
 def test_next_day_resolves_the_previous_faults(demo_days):
     inbox, (first, second, _) = demo_days
     assert {r.account_key: r.action for r in second.resolutions} == {
-        "A1": "BankLateBooking", "A2": "BankReversal", "A3": "LedgerAdjustment",
-        "A4": "LedgerLateBooking", "A5": "LedgerLateBooking", "A6": "LedgerBurn"}
+        "A1": "BankLateBooking",
+        "A2": "BankReversal",
+        "A3": "LedgerAdjustment",
+        "A4": "LedgerLateBooking",
+        "A5": "LedgerLateBooking",
+        "A6": "LedgerBurn",
+    }
     stmts = statements(inbox, second.business_date)
     faults = {f.account_key: f for f in first.faults}
     (late,) = [e for e in stmts[faults["A1"].account].entries if e["uetr"] == faults["A1"].uetr]
@@ -275,9 +293,22 @@ def test_identical_in_another_process_and_from_the_command_line(demo, tmp_path):
     inbox, manifest = demo
     out = tmp_path / "inbox"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    result = subprocess.run([sys.executable, "-m", "deltran.demo", str(out), "--date", DAY.isoformat(),
-                             "--manifest", str(tmp_path / "manifest.json")],
-                            env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deltran.demo",
+            str(out),
+            "--date",
+            DAY.isoformat(),
+            "--manifest",
+            str(tmp_path / "manifest.json"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "A6=Critical" in result.stdout
     assert json.loads((tmp_path / "manifest.json").read_text()) == json.loads(manifest.to_json())
     for name in manifest.files:

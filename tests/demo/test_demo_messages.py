@@ -1,4 +1,5 @@
 """The demo's interbank traffic and bad files: valid ISO 20022, inside their windows."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -27,30 +28,36 @@ def payments(inbox) -> list[dict]:
         root = etree.parse(str(path)).getroot()
         header = root.find(f"{P8}FIToFICstmrCdtTrf/{P8}GrpHdr")
         for tx in root.iter(f"{P8}CdtTrfTxInf"):
-            out.append({
-                "file": path.name, "close": close, "msg_id": header.findtext(f"{P8}MsgId"),
-                "created": _dt(header.findtext(f"{P8}CreDtTm")),
-                "sender": header.findtext(f"{P8}InstgAgt/{P8}FinInstnId/{P8}BICFI"),
-                "uetr": tx.findtext(f"{P8}PmtId/{P8}UETR"),
-                "e2e": tx.findtext(f"{P8}PmtId/{P8}EndToEndId"),
-                "instr": tx.findtext(f"{P8}PmtId/{P8}InstrId"),
-                "tx_id": tx.findtext(f"{P8}PmtId/{P8}TxId"),
-                "amount": Decimal(tx.findtext(f"{P8}IntrBkSttlmAmt")),
-                "ccy": tx.find(f"{P8}IntrBkSttlmAmt").get("Ccy"),
-                "date": tx.findtext(f"{P8}IntrBkSttlmDt"),
-                "accepted": _dt(tx.findtext(f"{P8}AccptncDtTm")),
-                "chrgbr": tx.findtext(f"{P8}ChrgBr"),
-                "debtor_agent": tx.findtext(f"{P8}DbtrAgt/{P8}FinInstnId/{P8}BICFI"),
-                "creditor_agent": tx.findtext(f"{P8}CdtrAgt/{P8}FinInstnId/{P8}BICFI"),
-                "instructing": tx.findtext(f"{P8}InstgAgt/{P8}FinInstnId/{P8}BICFI"),
-                "instructed": tx.findtext(f"{P8}InstdAgt/{P8}FinInstnId/{P8}BICFI"),
-                "ibans": [e.text for e in tx.iter(f"{P8}IBAN")],
-            })
+            out.append(
+                {
+                    "file": path.name,
+                    "close": close,
+                    "msg_id": header.findtext(f"{P8}MsgId"),
+                    "created": _dt(header.findtext(f"{P8}CreDtTm")),
+                    "sender": header.findtext(f"{P8}InstgAgt/{P8}FinInstnId/{P8}BICFI"),
+                    "uetr": tx.findtext(f"{P8}PmtId/{P8}UETR"),
+                    "e2e": tx.findtext(f"{P8}PmtId/{P8}EndToEndId"),
+                    "instr": tx.findtext(f"{P8}PmtId/{P8}InstrId"),
+                    "tx_id": tx.findtext(f"{P8}PmtId/{P8}TxId"),
+                    "amount": Decimal(tx.findtext(f"{P8}IntrBkSttlmAmt")),
+                    "ccy": tx.find(f"{P8}IntrBkSttlmAmt").get("Ccy"),
+                    "date": tx.findtext(f"{P8}IntrBkSttlmDt"),
+                    "accepted": _dt(tx.findtext(f"{P8}AccptncDtTm")),
+                    "chrgbr": tx.findtext(f"{P8}ChrgBr"),
+                    "debtor_agent": tx.findtext(f"{P8}DbtrAgt/{P8}FinInstnId/{P8}BICFI"),
+                    "creditor_agent": tx.findtext(f"{P8}CdtrAgt/{P8}FinInstnId/{P8}BICFI"),
+                    "instructing": tx.findtext(f"{P8}InstgAgt/{P8}FinInstnId/{P8}BICFI"),
+                    "instructed": tx.findtext(f"{P8}InstdAgt/{P8}FinInstnId/{P8}BICFI"),
+                    "ibans": [e.text for e in tx.iter(f"{P8}IBAN")],
+                }
+            )
     return out
 
 
-@pytest.mark.parametrize("prefix, version", [
-    ("pacs008_", "pacs.008.001.08"), ("pacs002_", "pacs.002.001.10"), ("pacs004_", "pacs.004.001.09")])
+@pytest.mark.parametrize(
+    "prefix, version",
+    [("pacs008_", "pacs.008.001.08"), ("pacs002_", "pacs.002.001.10"), ("pacs004_", "pacs.004.001.09")],
+)
 def test_interbank_files_are_valid(demo, prefix, version):
     inbox, _ = demo
     xsd = schema(version)
@@ -84,7 +91,10 @@ def test_cycle_is_in_the_files(demo):
     by_uetr = {r["uetr"]: r for r in payments(inbox)}
     legs = [by_uetr[p.uetr] for p in manifest.cycle]
     assert [(r["debtor_agent"], r["creditor_agent"]) for r in legs] == [
-        ("DLTAAEADXXX", "DLTBGB2LXXX"), ("DLTBGB2LXXX", "DLTCILITXXX"), ("DLTCILITXXX", "DLTAAEADXXX")]
+        ("DLTAAEADXXX", "DLTBGB2LXXX"),
+        ("DLTBGB2LXXX", "DLTCILITXXX"),
+        ("DLTCILITXXX", "DLTAAEADXXX"),
+    ]
     assert {r["ccy"] for r in legs} == {"USD"} and len({r["close"] for r in legs}) == 1
 
 

@@ -3,6 +3,7 @@
 The sample corpus stays in the shared folder beside the repository (never
 copied into it); DELTRAN_ISO20022_SAMPLES points elsewhere when needed.
 """
+
 from __future__ import annotations
 
 import io
@@ -36,10 +37,14 @@ def rows_of() -> Callable[[Path], list[dict]]:
     reader fills where the file has nothing fails the comparison just as a
     missing one does.
     """
+
     def rows(path: Path) -> list[dict]:
         out = io.StringIO()
         with redirect_stdout(out):
             assert main([str(path)]) == 0
-        return [{key: value for key, value in json.loads(line).items() if value is not None}
-                for line in out.getvalue().splitlines()]
+        return [
+            {key: value for key, value in json.loads(line).items() if value is not None}
+            for line in out.getvalue().splitlines()
+        ]
+
     return rows

@@ -1,4 +1,5 @@
 """`deltran parse`: rows on stdout, amounts exact, errors on stderr with exit status 2."""
+
 from __future__ import annotations
 
 import csv
@@ -77,4 +78,5 @@ def test_usage_errors_exit_2() -> None:
 
 def test_every_message_read_has_its_csv_columns() -> None:
     from parsers.registry import READERS
+
     assert set(cli.KINDS) == set(READERS)

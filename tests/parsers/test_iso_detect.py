@@ -1,4 +1,5 @@
 """Message detection through wrappers, and sources of every kind."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,37 +15,86 @@ from parsers import MessageInfo, ParseError, UnknownMessageError, detect, iter_r
 from parsers.records import Balance, Entry, Statement
 from parsers.writers import write_bank_to_customer
 
-SAMPLES = Path(os.environ.get("DELTRAN_ISO20022_SAMPLES",
-                              Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples"))
+SAMPLES = Path(
+    os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")
+)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("pacs.008/moov-io-fednow20022__pacs.008.001.08__sample-participant-to-fednow-message.xml",
-     MessageInfo("pacs.008", "pacs.008.001.08", "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08",
-                 "FIToFICstmrCdtTrf", "FedNowIncoming")),
-    # no namespace at all: known by its element, versioned by the AppHdr's MsgDefIdr
-    ("pacs.008/aws-guidance-iso20022__pacs.008.001.08__pacs.008.xml",
-     MessageInfo("pacs.008", "pacs.008.001.08", None, "FIToFICstmrCdtTrf", "RequestPayload")),
-    ("camt.053/viafintech-camt_parser__camt.053.001.02-STUZZA__valid_example_stuzza.xml",
-     MessageInfo("camt.053", "camt.053.001.02", "ISO:camt.053.001.02:APC:STUZZA:payments:003",
-                 "BkToCstmrStmt", "Document")),
-    ("pacs.002/paymentcomponents-demo-sepa__pacs.002.001.03S2__pacs.002.001.03S2.xml",
-     MessageInfo("pacs.002", "pacs.002.001.03S2", "urn:iso:std:iso:20022:tech:xsd:pacs.002.001.03S2",
-                 "FIToFIPmtStsRptS2", "Document")),
-    ("pain.001/dvbern-iso20022__pain.001.001.03.ch.02__pain001TestReference.xml",
-     MessageInfo("pain.001", "pain.001.001.03.ch.02",
-                 "http://www.six-interbank-clearing.com/de/pain.001.001.03.ch.02.xsd",
-                 "CstmrCdtTrfInitn", "Document")),
-    ("camt.052/genkgo-camt__camt.052.001.01__camt052.v1.xml",
-     MessageInfo("camt.052", "camt.052.001.01", "urn:iso:std:iso:20022:tech:xsd:camt.052.001.01",
-                 "BkToCstmrAcctRptV01", "Document")),
-    ("camt.053/prowide__camt.053.001.07__camt.053.001.07.xml",
-     MessageInfo("camt.053", "camt.053.001.07", "urn:iso:std:iso:20022:tech:xsd:camt.053.001.07",
-                 "BkToCstmrStmt", "message")),
-    # a message the platform does not take is still named; iter_records refuses it
-    ("pain.002/hbci4java__nonamespace__test-pain-parse-0020110-01.xml",
-     MessageInfo("pain.002", None, None, "CstmrPmtStsRpt", "Document")),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "pacs.008/moov-io-fednow20022__pacs.008.001.08__sample-participant-to-fednow-message.xml",
+            MessageInfo(
+                "pacs.008",
+                "pacs.008.001.08",
+                "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08",
+                "FIToFICstmrCdtTrf",
+                "FedNowIncoming",
+            ),
+        ),
+        # no namespace at all: known by its element, versioned by the AppHdr's MsgDefIdr
+        (
+            "pacs.008/aws-guidance-iso20022__pacs.008.001.08__pacs.008.xml",
+            MessageInfo("pacs.008", "pacs.008.001.08", None, "FIToFICstmrCdtTrf", "RequestPayload"),
+        ),
+        (
+            "camt.053/viafintech-camt_parser__camt.053.001.02-STUZZA__valid_example_stuzza.xml",
+            MessageInfo(
+                "camt.053",
+                "camt.053.001.02",
+                "ISO:camt.053.001.02:APC:STUZZA:payments:003",
+                "BkToCstmrStmt",
+                "Document",
+            ),
+        ),
+        (
+            "pacs.002/paymentcomponents-demo-sepa__pacs.002.001.03S2__pacs.002.001.03S2.xml",
+            MessageInfo(
+                "pacs.002",
+                "pacs.002.001.03S2",
+                "urn:iso:std:iso:20022:tech:xsd:pacs.002.001.03S2",
+                "FIToFIPmtStsRptS2",
+                "Document",
+            ),
+        ),
+        (
+            "pain.001/dvbern-iso20022__pain.001.001.03.ch.02__pain001TestReference.xml",
+            MessageInfo(
+                "pain.001",
+                "pain.001.001.03.ch.02",
+                "http://www.six-interbank-clearing.com/de/pain.001.001.03.ch.02.xsd",
+                "CstmrCdtTrfInitn",
+                "Document",
+            ),
+        ),
+        (
+            "camt.052/genkgo-camt__camt.052.001.01__camt052.v1.xml",
+            MessageInfo(
+                "camt.052",
+                "camt.052.001.01",
+                "urn:iso:std:iso:20022:tech:xsd:camt.052.001.01",
+                "BkToCstmrAcctRptV01",
+                "Document",
+            ),
+        ),
+        (
+            "camt.053/prowide__camt.053.001.07__camt.053.001.07.xml",
+            MessageInfo(
+                "camt.053",
+                "camt.053.001.07",
+                "urn:iso:std:iso:20022:tech:xsd:camt.053.001.07",
+                "BkToCstmrStmt",
+                "message",
+            ),
+        ),
+        # a message the platform does not take is still named; iter_records refuses it
+        (
+            "pain.002/hbci4java__nonamespace__test-pain-parse-0020110-01.xml",
+            MessageInfo("pain.002", None, None, "CstmrPmtStsRpt", "Document"),
+        ),
+    ],
+)
 def test_detect_looks_through_wrappers(name: str, expected: MessageInfo, samples: Path) -> None:
     assert dataclasses.replace(detect(samples / name), line=None) == expected
 
@@ -59,19 +109,19 @@ class _Limited(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        chunk = self._data[self.read_bytes:self.read_bytes + len(buffer)]
+        chunk = self._data[self.read_bytes : self.read_bytes + len(buffer)]
         self.read_bytes += len(chunk)
         assert self.read_bytes <= self._limit, "read past the start of the file"
-        buffer[:len(chunk)] = chunk
+        buffer[: len(chunk)] = chunk
         return len(chunk)
 
 
 def _big_statement(entries: int = 3000) -> bytes:
     header = Statement("camt.053", "BIG", "S", "DE89370400440532013000", "EUR")
-    balance = Balance("camt.053", "BIG", "S", None, "OPBD", Decimal(0), "EUR", "CRDT",
-                      date=date(2024, 1, 1))
-    items = (Entry("camt.053", "BIG", "S", None, None, Decimal("1.00"), "EUR", "CRDT", status="INFO")
-             for _ in range(entries))
+    balance = Balance("camt.053", "BIG", "S", None, "OPBD", Decimal(0), "EUR", "CRDT", date=date(2024, 1, 1))
+    items = (
+        Entry("camt.053", "BIG", "S", None, None, Decimal("1.00"), "EUR", "CRDT", status="INFO") for _ in range(entries)
+    )
     target = io.BytesIO()
     write_bank_to_customer(target, "camt.053", "BIG", datetime(2024, 1, 1), [(header, [balance], items)])
     return target.getvalue()
@@ -102,7 +152,11 @@ def test_unknown_message_names_namespace_and_element() -> None:
         list(iter_records(io.BytesIO(data)))
     error = raised.value
     assert (error.namespace, error.element, error.line, error.path) == (
-        "urn:example:other", "Thing", 1, "/Document/Thing")
+        "urn:example:other",
+        "Thing",
+        1,
+        "/Document/Thing",
+    )
     assert "urn:example:other" in str(error) and "Thing" in str(error) and "<stream>" in str(error)
 
 
@@ -112,8 +166,9 @@ def test_xml_without_any_message_is_unknown() -> None:
 
 
 def test_parse_error_names_file_line_and_path() -> None:
-    error = ParseError("amount 'x' is not a decimal number", file="f.xml", line=7,
-                      path="/Document/BkToCstmrStmt/Stmt/Ntry/Amt")
+    error = ParseError(
+        "amount 'x' is not a decimal number", file="f.xml", line=7, path="/Document/BkToCstmrStmt/Stmt/Ntry/Amt"
+    )
     assert str(error) == "f.xml:7: /Document/BkToCstmrStmt/Stmt/Ntry/Amt: amount 'x' is not a decimal number"
 
 

@@ -3,6 +3,7 @@
 An invalid fixture's JSON names the error class, a substring of its message,
 and the exact line and element path it must report.
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Each ``data/golden/<sample file name>.json`` was written by hand from the XML
 (the sample itself stays in the shared corpus) and lists, per row, the fields
 that have a value.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,20 @@ def test_rows_match_golden(expected: Path, samples: Path, rows_of) -> None:
 def test_golden_covers_every_message_family() -> None:
     families = {path.stem.split("__")[1][:12] for path in GOLDEN}
     assert {
-        "camt.052.001", "camt.053.001", "camt.054.001", "pacs.008.001", "pacs.002.001",
-        "pacs.004.001", "pain.001.001",
+        "camt.052.001",
+        "camt.053.001",
+        "camt.054.001",
+        "pacs.008.001",
+        "pacs.002.001",
+        "pacs.004.001",
+        "pain.001.001",
     } <= families
     versions = {path.stem.split("__")[1] for path in GOLDEN}
-    for old, new in (("camt.052.001.02", "camt.052.001.12"), ("camt.053.001.02", "camt.053.001.08"),
-                     ("camt.054.001.04", "camt.054.001.08"), ("pacs.008.001.02", "pacs.008.001.12"),
-                     ("pain.001.001.03", "pain.001.001.09")):
+    for old, new in (
+        ("camt.052.001.02", "camt.052.001.12"),
+        ("camt.053.001.02", "camt.053.001.08"),
+        ("camt.054.001.04", "camt.054.001.08"),
+        ("pacs.008.001.02", "pacs.008.001.12"),
+        ("pain.001.001.03", "pain.001.001.09"),
+    ):
         assert {old, new} <= versions

@@ -1,4 +1,5 @@
 """Hostile XML is refused quickly, before any entity could be expanded or fetched."""
+
 from __future__ import annotations
 
 import io
@@ -54,9 +55,11 @@ def test_a_dtd_in_utf16_is_refused_at_the_root() -> None:
 
 
 def test_a_doctype_mentioned_after_the_root_is_only_text() -> None:
-    data = (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10"><FIToFIPmtStsRpt>'
-            b'<GrpHdr><MsgId>M</MsgId></GrpHdr><OrgnlGrpInfAndSts><OrgnlMsgId>O</OrgnlMsgId>'
-            b'<GrpSts>RJCT</GrpSts><StsRsnInf><AddtlInf><![CDATA[<!DOCTYPE x>]]></AddtlInf>'
-            b'</StsRsnInf></OrgnlGrpInfAndSts></FIToFIPmtStsRpt></Document>')
+    data = (
+        b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10"><FIToFIPmtStsRpt>'
+        b"<GrpHdr><MsgId>M</MsgId></GrpHdr><OrgnlGrpInfAndSts><OrgnlMsgId>O</OrgnlMsgId>"
+        b"<GrpSts>RJCT</GrpSts><StsRsnInf><AddtlInf><![CDATA[<!DOCTYPE x>]]></AddtlInf>"
+        b"</StsRsnInf></OrgnlGrpInfAndSts></FIToFIPmtStsRpt></Document>"
+    )
     [status] = iter_records(io.BytesIO(data))
     assert status.reason_text == "<!DOCTYPE x>"

@@ -6,6 +6,7 @@ Decimal, written the same way), the output must be valid against the XSD, and
 statements built to add up must yield no Finding, while a closing balance off
 by any amount yields exactly that difference.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,33 +21,48 @@ from lxml import etree
 
 from parsers import iter_records
 from parsers.records import (
-    CREDIT, DEBIT, Balance, Entry, Finding, Statement, TransactionDetails,
+    CREDIT,
+    DEBIT,
+    Balance,
+    Entry,
+    Finding,
+    Statement,
+    TransactionDetails,
 )
 from parsers.writers import write_bank_to_customer
 
-XSD = Path(os.environ.get("DELTRAN_ISO20022_SAMPLES",
-                          Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")) / "xsd"
-SCHEMAS = {message: etree.XMLSchema(etree.parse(str(XSD / f"{message}.001.08.xsd")))
-           for message in ("camt.052", "camt.053", "camt.054")}
+XSD = (
+    Path(
+        os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")
+    )
+    / "xsd"
+)
+SCHEMAS = {
+    message: etree.XMLSchema(etree.parse(str(XSD / f"{message}.001.08.xsd")))
+    for message in ("camt.052", "camt.053", "camt.054")
+}
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _TEXT = st.characters(whitelist_categories=("L", "N", "P", "Zs"))
 identifiers = st.text(_TEXT, min_size=1, max_size=35).map(str.strip).filter(bool)
 names = st.text(_TEXT, min_size=1, max_size=140).map(str.strip).filter(bool)
 currencies = st.sampled_from(["EUR", "USD", "AED", "ILS", "JPY", "KWD"])
-amounts = st.builds(lambda digits, places: Decimal(digits).scaleb(-places),
-                    st.integers(0, 10**12), st.integers(0, 5))
+amounts = st.builds(lambda digits, places: Decimal(digits).scaleb(-places), st.integers(0, 10**12), st.integers(0, 5))
 directions = st.sampled_from([CREDIT, DEBIT])
 offsets = st.none() | st.integers(-48, 56).map(lambda quarter: timezone(timedelta(minutes=15 * quarter)))
-moments = st.builds(lambda moment, zone: moment.replace(tzinfo=zone),
-                    st.datetimes(min_value=datetime(2000, 1, 1)), offsets)
+moments = st.builds(
+    lambda moment, zone: moment.replace(tzinfo=zone), st.datetimes(min_value=datetime(2000, 1, 1)), offsets
+)
 days = st.dates(min_value=date(2000, 1, 1))
 ibans = st.from_regex(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{12,30}", fullmatch=True)
 accounts = ibans | st.from_regex(r"[0-9]{6,20}", fullmatch=True)
 bics = st.from_regex(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?", fullmatch=True)
 uetrs = st.uuids(version=4).map(str)
-bank_codes = st.none() | st.from_regex(r"[A-Z]{4}/[A-Z]{4}/[A-Z]{4}", fullmatch=True) | \
-    st.from_regex(r"P\+[A-Z0-9 ]{1,20}[A-Z0-9]", fullmatch=True)
+bank_codes = (
+    st.none()
+    | st.from_regex(r"[A-Z]{4}/[A-Z]{4}/[A-Z]{4}", fullmatch=True)
+    | st.from_regex(r"P\+[A-Z0-9 ]{1,20}[A-Z0-9]", fullmatch=True)
+)
 
 
 def _optional(strategy):
@@ -57,14 +73,21 @@ def _optional(strategy):
 def transaction_details(draw, currency: str) -> TransactionDetails:
     with_amount = draw(st.booleans())
     return TransactionDetails(
-        end_to_end_id=draw(_optional(identifiers)), uetr=draw(_optional(uetrs)),
-        tx_id=draw(_optional(identifiers)), instr_id=draw(_optional(identifiers)),
-        msg_id=draw(_optional(identifiers)), acct_svcr_ref=draw(_optional(identifiers)),
-        amount=draw(amounts) if with_amount else None, currency=currency if with_amount else None,
+        end_to_end_id=draw(_optional(identifiers)),
+        uetr=draw(_optional(uetrs)),
+        tx_id=draw(_optional(identifiers)),
+        instr_id=draw(_optional(identifiers)),
+        msg_id=draw(_optional(identifiers)),
+        acct_svcr_ref=draw(_optional(identifiers)),
+        amount=draw(amounts) if with_amount else None,
+        currency=currency if with_amount else None,
         credit_debit=draw(directions) if with_amount else None,
-        debtor_name=draw(_optional(names)), debtor_account=draw(_optional(accounts)),
-        debtor_agent_bic=draw(_optional(bics)), creditor_name=draw(_optional(names)),
-        creditor_account=draw(_optional(accounts)), creditor_agent_bic=draw(_optional(bics)),
+        debtor_name=draw(_optional(names)),
+        debtor_account=draw(_optional(accounts)),
+        debtor_agent_bic=draw(_optional(bics)),
+        creditor_name=draw(_optional(names)),
+        creditor_account=draw(_optional(accounts)),
+        creditor_agent_bic=draw(_optional(bics)),
         remittance_info=draw(_optional(names)),
     )
 
@@ -74,12 +97,23 @@ def entries(draw, header: Statement, index: int) -> Entry:
     currency = header.account_currency
     booked_at = draw(_optional(moments))
     return Entry(
-        header.message_type, header.message_id, header.statement_id, header.account, currency,
-        draw(amounts), currency, draw(directions), status=draw(st.sampled_from(["BOOK", "PDNG", "INFO"])),
-        booking_date=booked_at.date() if booked_at else draw(_optional(days)), booking_date_time=booked_at,
-        value_date=draw(_optional(days)), entry_ref=draw(_optional(identifiers)),
-        acct_svcr_ref=draw(_optional(identifiers)), is_reversal=draw(st.booleans()),
-        bank_tx_code=draw(bank_codes), entry_index=index,
+        header.message_type,
+        header.message_id,
+        header.statement_id,
+        header.account,
+        currency,
+        draw(amounts),
+        currency,
+        draw(directions),
+        status=draw(st.sampled_from(["BOOK", "PDNG", "INFO"])),
+        booking_date=booked_at.date() if booked_at else draw(_optional(days)),
+        booking_date_time=booked_at,
+        value_date=draw(_optional(days)),
+        entry_ref=draw(_optional(identifiers)),
+        acct_svcr_ref=draw(_optional(identifiers)),
+        is_reversal=draw(st.booleans()),
+        bank_tx_code=draw(bank_codes),
+        entry_index=index,
         transactions=draw(st.lists(transaction_details(currency), max_size=3)),
     )
 
@@ -89,9 +123,15 @@ def statements(draw, message_type: str, message_id: str):
     """A statement whose TxsSummry and closing balance agree with its entries."""
     period = draw(_optional(st.tuples(moments, moments)))
     header = Statement(
-        message_type, message_id, draw(identifiers), draw(accounts), draw(currencies),
-        servicer_bic=draw(_optional(bics)), created_at=draw(moments),
-        from_at=period[0] if period else None, to_at=period[1] if period else None,
+        message_type,
+        message_id,
+        draw(identifiers),
+        draw(accounts),
+        draw(currencies),
+        servicer_bic=draw(_optional(bics)),
+        created_at=draw(moments),
+        from_at=period[0] if period else None,
+        to_at=period[1] if period else None,
         electronic_seq_nb=draw(_optional(st.integers(0, 10**9))),
         legal_seq_nb=draw(_optional(st.integers(0, 10**9))),
     )
@@ -100,19 +140,39 @@ def statements(draw, message_type: str, message_id: str):
     debits = [entry.amount for entry in items if entry.credit_debit == DEBIT]
     if draw(st.booleans()):
         header = dataclasses.replace(
-            header, summary_entry_count=len(items), summary_credit_count=len(credits),
-            summary_credit_sum=sum(credits, Decimal(0)), summary_debit_count=len(debits),
-            summary_debit_sum=sum(debits, Decimal(0)))
+            header,
+            summary_entry_count=len(items),
+            summary_credit_count=len(credits),
+            summary_credit_sum=sum(credits, Decimal(0)),
+            summary_debit_count=len(debits),
+            summary_debit_sum=sum(debits, Decimal(0)),
+        )
     balances = []
     if message_type != "camt.054":
         opening = draw(amounts) * draw(st.sampled_from([1, -1]))
-        closing = opening + sum((entry.amount if entry.credit_debit == CREDIT else -entry.amount
-                                 for entry in items if entry.status == "BOOK"), Decimal(0))
+        closing = opening + sum(
+            (
+                entry.amount if entry.credit_debit == CREDIT else -entry.amount
+                for entry in items
+                if entry.status == "BOOK"
+            ),
+            Decimal(0),
+        )
         day = draw(days)
         for code, value in (("OPBD", opening), ("CLBD", closing)):
-            balances.append(Balance(message_type, message_id, header.statement_id, header.account,
-                                    code, abs(value), header.account_currency,
-                                    CREDIT if value >= 0 else DEBIT, date=day))
+            balances.append(
+                Balance(
+                    message_type,
+                    message_id,
+                    header.statement_id,
+                    header.account,
+                    code,
+                    abs(value),
+                    header.account_currency,
+                    CREDIT if value >= 0 else DEBIT,
+                    date=day,
+                )
+            )
     return header, balances, items
 
 
@@ -121,8 +181,7 @@ def messages(draw):
     message_type = draw(st.sampled_from(["camt.052", "camt.053", "camt.054"]))
     message_id = draw(identifiers)
     count = draw(st.integers(1, 3))
-    return message_type, message_id, draw(moments), [
-        draw(statements(message_type, message_id)) for _ in range(count)]
+    return message_type, message_id, draw(moments), [draw(statements(message_type, message_id)) for _ in range(count)]
 
 
 def _write(message) -> bytes:
@@ -137,15 +196,16 @@ def _write(message) -> bytes:
 def test_written_statements_read_back_as_the_same_records(message) -> None:
     message_type, _, _, content = message
     written = _write(message)
-    assert SCHEMAS[message_type].validate(etree.fromstring(written)), \
-        SCHEMAS[message_type].error_log.last_error
+    assert SCHEMAS[message_type].validate(etree.fromstring(written)), SCHEMAS[message_type].error_log.last_error
     read = [dataclasses.replace(record, line=None) for record in iter_records(io.BytesIO(written))]
     expected = [record for header, balances, items in content for record in (header, *balances, *items)]
     assert read == expected  # no Finding: every statement adds up
-    assert [str(record.amount) for record in read if hasattr(record, "amount")] == \
-        [str(record.amount) for record in expected if hasattr(record, "amount")]
-    assert sum(record.amount for record in read if isinstance(record, Entry)) == \
-        sum(record.amount for record in expected if isinstance(record, Entry))
+    assert [str(record.amount) for record in read if hasattr(record, "amount")] == [
+        str(record.amount) for record in expected if hasattr(record, "amount")
+    ]
+    assert sum(record.amount for record in read if isinstance(record, Entry)) == sum(
+        record.amount for record in expected if isinstance(record, Entry)
+    )
 
 
 @SETTINGS
@@ -155,11 +215,7 @@ def test_a_closing_balance_off_by_any_amount_is_found_exactly(message, error: De
     header, balances, items = content[0]
     closing = balances[1]
     wrong = closing.signed_amount + error
-    balances[1] = dataclasses.replace(closing, amount=abs(wrong),
-                                      credit_debit=CREDIT if wrong >= 0 else DEBIT)
-    findings = [record for record in iter_records(io.BytesIO(_write(message)))
-                if isinstance(record, Finding)]
-    assert [(finding.check, finding.statement_id) for finding in findings] == \
-        [("balance", header.statement_id)]
+    balances[1] = dataclasses.replace(closing, amount=abs(wrong), credit_debit=CREDIT if wrong >= 0 else DEBIT)
+    findings = [record for record in iter_records(io.BytesIO(_write(message))) if isinstance(record, Finding)]
+    assert [(finding.check, finding.statement_id) for finding in findings] == [("balance", header.statement_id)]
     assert findings[0].expected - findings[0].actual == error
-

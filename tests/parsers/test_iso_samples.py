@@ -5,6 +5,7 @@ either yields complete records, or raises the error its pattern below names;
 the patterns are the whole list of expected failures, and each must still
 match a file, so neither a regression nor a stale entry can hide.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,17 +29,20 @@ EXPECTED_FAILURES: dict[str, type[ParseError]] = {
 
 
 # as in conftest.py, which cannot be imported reliably; needed at collection time
-SAMPLES = Path(os.environ.get("DELTRAN_ISO20022_SAMPLES",
-                              Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples"))
+SAMPLES = Path(
+    os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")
+)
 
 
 def _corpus() -> list[Path]:
     if not SAMPLES.is_dir():
         return []
     # messages only: the XSDs and the corpus description are not samples
-    return sorted(path for path in SAMPLES.rglob("*")
-                  if path.is_file() and "xsd" not in path.relative_to(SAMPLES).parts[:1]
-                  and path.name != "SOURCES.md")
+    return sorted(
+        path
+        for path in SAMPLES.rglob("*")
+        if path.is_file() and "xsd" not in path.relative_to(SAMPLES).parts[:1] and path.name != "SOURCES.md"
+    )
 
 
 FILES = _corpus()
@@ -46,8 +50,7 @@ FILES = _corpus()
 
 def _expected_failure(path: Path) -> type[ParseError] | None:
     relative = path.relative_to(SAMPLES).as_posix()
-    return next((error for pattern, error in EXPECTED_FAILURES.items()
-                 if fnmatch(relative, pattern)), None)
+    return next((error for pattern, error in EXPECTED_FAILURES.items() if fnmatch(relative, pattern)), None)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[path.name for path in FILES])

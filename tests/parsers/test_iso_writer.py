@@ -1,4 +1,5 @@
 """The camt writer: schema-valid for every version with an XSD, streaming, and read back whole."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,46 +16,119 @@ from parsers import iter_records
 from parsers.records import Balance, Entry, Statement, TransactionDetails
 from parsers.writers import write_bank_to_customer
 
-XSD = Path(os.environ.get("DELTRAN_ISO20022_SAMPLES",
-                          Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")) / "xsd"
+XSD = (
+    Path(
+        os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")
+    )
+    / "xsd"
+)
 SCHEMAS = sorted(path for path in XSD.glob("camt.05[234].001.*.xsd") if not path.stem.endswith(".01"))
 CREATED = datetime(2024, 5, 2, 6, 0, tzinfo=timezone(timedelta(hours=4)))
 
 
 def _statement(message_type: str = "camt.053") -> tuple[Statement, list[Balance], list[Entry]]:
     statement = Statement(
-        message_type, "MSG-1", "STMT-1", "AE070331234567890123456", "AED", servicer_bic="EBILAEAD",
-        created_at=CREATED, from_at=datetime(2024, 5, 1), to_at=datetime(2024, 5, 1, 23, 59, 59),
-        electronic_seq_nb=12, legal_seq_nb=3, summary_entry_count=2, summary_credit_count=1,
-        summary_credit_sum=Decimal("300.00"), summary_debit_count=1, summary_debit_sum=Decimal("0.12345"),
+        message_type,
+        "MSG-1",
+        "STMT-1",
+        "AE070331234567890123456",
+        "AED",
+        servicer_bic="EBILAEAD",
+        created_at=CREATED,
+        from_at=datetime(2024, 5, 1),
+        to_at=datetime(2024, 5, 1, 23, 59, 59),
+        electronic_seq_nb=12,
+        legal_seq_nb=3,
+        summary_entry_count=2,
+        summary_credit_count=1,
+        summary_credit_sum=Decimal("300.00"),
+        summary_debit_count=1,
+        summary_debit_sum=Decimal("0.12345"),
     )
-    balances = [
-        Balance(message_type, "MSG-1", "STMT-1", "AE070331234567890123456", "OPBD", Decimal("10.00"),
-                "AED", "CRDT", date=date(2024, 4, 30)),
-        Balance(message_type, "MSG-1", "STMT-1", "AE070331234567890123456", "CLBD",
-                Decimal("309.87655"), "AED", "CRDT", date=date(2024, 5, 1),
-                date_time=datetime(2024, 5, 1, 23, 59, 59, tzinfo=timezone.utc)),
-    ] if message_type != "camt.054" else []
+    balances = (
+        [
+            Balance(
+                message_type,
+                "MSG-1",
+                "STMT-1",
+                "AE070331234567890123456",
+                "OPBD",
+                Decimal("10.00"),
+                "AED",
+                "CRDT",
+                date=date(2024, 4, 30),
+            ),
+            Balance(
+                message_type,
+                "MSG-1",
+                "STMT-1",
+                "AE070331234567890123456",
+                "CLBD",
+                Decimal("309.87655"),
+                "AED",
+                "CRDT",
+                date=date(2024, 5, 1),
+                date_time=datetime(2024, 5, 1, 23, 59, 59, tzinfo=timezone.utc),
+            ),
+        ]
+        if message_type != "camt.054"
+        else []
+    )
     details = [
         TransactionDetails(
-            end_to_end_id="E2E-1", uetr="8a562c67-ca16-48ba-b074-65581be6f011", tx_id="TX-1",
-            instr_id="IN-1", msg_id="PACS-1", acct_svcr_ref="SVC-1", amount=Decimal("100.00"),
-            currency="AED", credit_debit="CRDT", debtor_name="Alpha", debtor_account="12345678",
-            debtor_agent_bic="NBADAEAA", creditor_name="Beta",
-            creditor_account="AE070331234567890123456", creditor_agent_bic="EBILAEADXXX",
+            end_to_end_id="E2E-1",
+            uetr="8a562c67-ca16-48ba-b074-65581be6f011",
+            tx_id="TX-1",
+            instr_id="IN-1",
+            msg_id="PACS-1",
+            acct_svcr_ref="SVC-1",
+            amount=Decimal("100.00"),
+            currency="AED",
+            credit_debit="CRDT",
+            debtor_name="Alpha",
+            debtor_account="12345678",
+            debtor_agent_bic="NBADAEAA",
+            creditor_name="Beta",
+            creditor_account="AE070331234567890123456",
+            creditor_agent_bic="EBILAEADXXX",
             remittance_info="Invoice 1",
         ),
-        TransactionDetails(end_to_end_id="E2E-2", amount=Decimal("200.00"), currency="AED",
-                           credit_debit="CRDT"),
+        TransactionDetails(end_to_end_id="E2E-2", amount=Decimal("200.00"), currency="AED", credit_debit="CRDT"),
     ]
     entries = [
-        Entry(message_type, "MSG-1", "STMT-1", "AE070331234567890123456", "AED", Decimal("300.00"),
-              "AED", "CRDT", status="BOOK", booking_date=date(2024, 5, 1), value_date=date(2024, 5, 1),
-              entry_ref="1", acct_svcr_ref="BANK-1", bank_tx_code="PMNT/RCDT/ESCT", transactions=details),
-        Entry(message_type, "MSG-1", "STMT-1", "AE070331234567890123456", "AED", Decimal("0.12345"),
-              "AED", "DBIT", status="BOOK", booking_date=date(2024, 5, 1),
-              booking_date_time=datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc), is_reversal=True,
-              bank_tx_code="FEE 12/2024", entry_index=1),
+        Entry(
+            message_type,
+            "MSG-1",
+            "STMT-1",
+            "AE070331234567890123456",
+            "AED",
+            Decimal("300.00"),
+            "AED",
+            "CRDT",
+            status="BOOK",
+            booking_date=date(2024, 5, 1),
+            value_date=date(2024, 5, 1),
+            entry_ref="1",
+            acct_svcr_ref="BANK-1",
+            bank_tx_code="PMNT/RCDT/ESCT",
+            transactions=details,
+        ),
+        Entry(
+            message_type,
+            "MSG-1",
+            "STMT-1",
+            "AE070331234567890123456",
+            "AED",
+            Decimal("0.12345"),
+            "AED",
+            "DBIT",
+            status="BOOK",
+            booking_date=date(2024, 5, 1),
+            booking_date_time=datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc),
+            is_reversal=True,
+            bank_tx_code="FEE 12/2024",
+            entry_index=1,
+        ),
     ]
     return statement, balances, entries
 
@@ -62,8 +136,7 @@ def _statement(message_type: str = "camt.053") -> tuple[Statement, list[Balance]
 def _write(message_type: str = "camt.053", version: str | None = None) -> bytes:
     statement, balances, entries = _statement(message_type)
     target = io.BytesIO()
-    write_bank_to_customer(target, message_type, "MSG-1", CREATED, [(statement, balances, entries)],
-                           version=version)
+    write_bank_to_customer(target, message_type, "MSG-1", CREATED, [(statement, balances, entries)], version=version)
     return target.getvalue()
 
 
@@ -123,13 +196,16 @@ def test_entries_are_written_as_they_come() -> None:
     assert sizes == sorted(sizes) and sizes[-1] > sizes[1] > 0
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda s, b, e: (s, [], e), "needs a balance"),
-    (lambda s, b, e: (dataclasses.replace(s, account=None), b, e), "Acct/Id is mandatory"),
-    (lambda s, b, e: (s, b, [dataclasses.replace(e[0], amount=Decimal("-1"))]), "never negative"),
-    (lambda s, b, e: (s, b, [dataclasses.replace(e[0], amount=Decimal("1.000001"))]), "at most 5 decimals"),
-    (lambda s, b, e: (s, [dataclasses.replace(b[0], date=None)], e), "Dt is mandatory"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda s, b, e: (s, [], e), "needs a balance"),
+        (lambda s, b, e: (dataclasses.replace(s, account=None), b, e), "Acct/Id is mandatory"),
+        (lambda s, b, e: (s, b, [dataclasses.replace(e[0], amount=Decimal("-1"))]), "never negative"),
+        (lambda s, b, e: (s, b, [dataclasses.replace(e[0], amount=Decimal("1.000001"))]), "at most 5 decimals"),
+        (lambda s, b, e: (s, [dataclasses.replace(b[0], date=None)], e), "Dt is mandatory"),
+    ],
+)
 def test_what_the_schema_cannot_hold_is_refused(change, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         write_bank_to_customer(io.BytesIO(), "camt.053", "MSG-1", CREATED, [change(*_statement())])
@@ -145,8 +221,9 @@ def test_refusals_by_message_and_version() -> None:
         write_bank_to_customer(io.BytesIO(), "pacs.008", "M", CREATED, [])
     odd_status = [dataclasses.replace(entries[0], status="RJCT")]
     with pytest.raises(ValueError, match="needs .001.08"):
-        write_bank_to_customer(io.BytesIO(), "camt.053", "M", CREATED, [(statement, balances, odd_status)],
-                               version="04")
+        write_bank_to_customer(
+            io.BytesIO(), "camt.053", "M", CREATED, [(statement, balances, odd_status)], version="04"
+        )
 
 
 def test_writes_to_a_path(tmp_path: Path) -> None:

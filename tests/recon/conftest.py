@@ -5,6 +5,7 @@ checks read, and its derived columns are computed the way the model defines
 them (difference = bank - ledger; percentages over |ledger|, or |bank| when the
 ledger is 0; both 0 -> 0; threshold_level as dbt describes it).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -74,12 +75,18 @@ class Mart:
         """One row; ``label`` overrides dbt's threshold_level (to test the cross-check)."""
         t = config.load().thresholds
         with psycopg.connect(self.url) as conn:
-            conn.execute(INSERT, {
-                "account_id": account_id, "business_date": business_date,
-                "bank": None if bank is None else Decimal(str(bank)),
-                "ledger": None if ledger is None else Decimal(str(ledger)),
-                "ok": t.ok_pct, "minor": t.minor_pct, "significant": t.significant_pct,
-            })
+            conn.execute(
+                INSERT,
+                {
+                    "account_id": account_id,
+                    "business_date": business_date,
+                    "bank": None if bank is None else Decimal(str(bank)),
+                    "ledger": None if ledger is None else Decimal(str(ledger)),
+                    "ok": t.ok_pct,
+                    "minor": t.minor_pct,
+                    "significant": t.significant_pct,
+                },
+            )
             if label is not None:
                 conn.execute(
                     "update marts.account_reconciliation set threshold_level = %s"

@@ -1,4 +1,5 @@
 """The circuit breaker, suspensions and payout gate on a real PostgreSQL, without GX."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -18,8 +19,13 @@ DAY2 = date(2024, 3, 2)
 
 def outcome(account: str, level: str, day: date = DAY1, evidence: str | None = None, run_id: str = "run-1"):
     return CheckOutcome(
-        account_id=account, level=level, business_date=day, check_name="test_check", run_id=run_id,
-        reason=f"{level} on {day}", evidence=evidence or f"{account}-{level}-{day}",
+        account_id=account,
+        level=level,
+        business_date=day,
+        check_name="test_check",
+        run_id=run_id,
+        reason=f"{level} on {day}",
+        evidence=evidence or f"{account}-{level}-{day}",
     )
 
 
@@ -70,8 +76,9 @@ def test_a_missing_network_row_fails_closed(conn):
 
 def test_critical_opens_once_and_only_reset_closes(conn):
     opened = breaker.apply_check(conn, outcome("ACC-A", "Critical"))
-    assert [(e.kind, e.from_state, e.to_state, e.actor, e.level, e.check_name, e.run_id, e.business_date)
-            for e in opened] == [("breaker", "closed", "open", "system", "Critical", "test_check", "run-1", DAY1)]
+    assert [
+        (e.kind, e.from_state, e.to_state, e.actor, e.level, e.check_name, e.run_id, e.business_date) for e in opened
+    ] == [("breaker", "closed", "open", "system", "Critical", "test_check", "run-1", DAY1)]
     assert gate(conn)["ACC-A"] == (False, "circuit breaker open: Critical on 2024-03-01")
 
     # Same outcome again, then later checks that are fine: nothing closes it.
@@ -92,7 +99,9 @@ def test_reset_errors_are_clear(conn):
     with pytest.raises(BreakerError, match="no circuit breaker for account ACC-X"):
         breaker.reset(conn, "ACC-X", "why", "alice")
     breaker.register_accounts(conn, ["ACC-A"])
-    with pytest.raises(BreakerError, match=r"breaker of account ACC-A is already closed \(since .*\); nothing to reset"):
+    with pytest.raises(
+        BreakerError, match=r"breaker of account ACC-A is already closed \(since .*\); nothing to reset"
+    ):
         breaker.reset(conn, "ACC-A", "why", "alice")
     assert event_count(conn) == 0
 
@@ -108,7 +117,10 @@ def test_reset_is_committed_and_logged_with_actor_and_reason(warehouse_url):
         ).fetchone() == ("closed", "ledger corrected (ticket OPS-12)")
         last = breaker.history(other, "ACC-A")[0]
         assert (last.actor, last.reason, last.from_state, last.to_state) == (
-            "alice", "ledger corrected (ticket OPS-12)", "open", "closed",
+            "alice",
+            "ledger corrected (ticket OPS-12)",
+            "open",
+            "closed",
         )
 
 

@@ -1,4 +1,5 @@
 """The threshold checkpoint end to end: real PostgreSQL, real GX runs, real breaker state."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -62,10 +63,13 @@ def test_each_band_gets_its_level_from_the_checkpoint(mart, conn):
     by_account = {a.account_id: a for a in result.accounts}
     assert by_account["MINOR-JUST-ABOVE"].failed_expectations == ("difference_within_ok",)
     assert by_account["CRITICAL-UNDER-BACKED"].failed_expectations == (
-        "difference_within_ok", "under_backing_within_ok",
+        "difference_within_ok",
+        "under_backing_within_ok",
     )
     assert by_account["CRITICAL-OVER-BACKED"].failed_expectations == (
-        "difference_within_minor", "difference_within_ok", "difference_within_significant",
+        "difference_within_minor",
+        "difference_within_ok",
+        "difference_within_significant",
     )
     # greatest(ledger - null, 0) is 0 in PostgreSQL: the under-backing looks known
     assert by_account["NO-STATEMENT"].failed_expectations == ("bank_balance_known", "difference_known")
@@ -79,10 +83,12 @@ def test_each_band_gets_its_level_from_the_checkpoint(mart, conn):
     assert result.data_docs_page is not None and result.data_docs_page.is_file()
     assert "account_reconciliation_thresholds" in result.data_docs_index.read_text()
 
-    recorded = dict(conn.execute(
-        "select account_id, level from control.threshold_checks where run_id = %s and business_date = %s",
-        (RUN, DAY1),
-    ).fetchall())
+    recorded = dict(
+        conn.execute(
+            "select account_id, level from control.threshold_checks where run_id = %s and business_date = %s",
+            (RUN, DAY1),
+        ).fetchall()
+    )
     assert recorded == result.levels
     run = conn.execute(
         "select gx_success, accounts, level_counts, data_docs_index from control.threshold_check_runs"
@@ -98,7 +104,11 @@ def test_critical_opens_the_breaker_and_a_rerun_changes_nothing(mart, conn):
     assert {e["account_id"] for e in opened} == {"CRITICAL-OVER-BACKED", "CRITICAL-UNDER-BACKED"}
     for e in opened:
         assert (e["actor"], e["check_name"], e["run_id"], e["business_date"], e["level"]) == (
-            "system", "account_reconciliation_thresholds", RUN, DAY1, "Critical",
+            "system",
+            "account_reconciliation_thresholds",
+            RUN,
+            DAY1,
+            "Critical",
         )
         assert e["from_state"] == "closed" and e["reason"].startswith("Critical on 2024-03-01")
     states = dict(conn.execute("select account_id, state from control.circuit_breakers").fetchall())
@@ -117,9 +127,7 @@ def test_critical_opens_the_breaker_and_a_rerun_changes_nothing(mart, conn):
     assert again.events == () and other_run.events == ()
     assert events(conn) == before
     assert gate(conn) == allowed
-    counts = dict(conn.execute(
-        "select run_id, count(*) from control.threshold_checks group by run_id"
-    ).fetchall())
+    counts = dict(conn.execute("select run_id, count(*) from control.threshold_checks group by run_id").fetchall())
     assert counts == {RUN: len(BANDS), "manual__rerun": len(BANDS)}  # history kept, retry replaced
 
 
@@ -133,7 +141,10 @@ def test_reset_closes_only_with_a_reason_and_new_evidence_reopens(mart, conn):
             breaker.reset(conn, "ACC-CRIT", reason, "alice")
     event = breaker.reset(conn, "ACC-CRIT", "bank confirmed a booking error, ledger corrected", "alice")
     assert (event.actor, event.reason, event.from_state, event.to_state) == (
-        "alice", "bank confirmed a booking error, ledger corrected", "open", "closed",
+        "alice",
+        "bank confirmed a booking error, ledger corrected",
+        "open",
+        "closed",
     )
     assert gate(conn) == {"ACC-CRIT": True}
 
@@ -232,7 +243,8 @@ def test_dbt_label_is_cross_checked_and_decides_nothing(mart, conn):
     assert result.levels == {"ACC-LABELLED-OK": "Critical"}
     assert result.level_disagreements == {"ACC-LABELLED-OK": ("Critical", "OK")}
     assert "dbt's threshold_level differs on 1 account(s)" in result.summary()
-    assert conn.execute(
-        "select level, mart_threshold_level from control.threshold_checks"
-    ).fetchone() == ("Critical", "OK")
+    assert conn.execute("select level, mart_threshold_level from control.threshold_checks").fetchone() == (
+        "Critical",
+        "OK",
+    )
     assert gate(conn) == {"ACC-LABELLED-OK": False}

@@ -1,4 +1,5 @@
 """The SQLAlchemy URL GX gets, from either form DATABASE_URL may take."""
+
 from __future__ import annotations
 
 from sqlalchemy.engine import make_url
@@ -9,7 +10,12 @@ from deltran.db import sqlalchemy_url
 def test_a_libpq_url_keeps_host_port_password_and_options():
     url = make_url(sqlalchemy_url("postgresql://alice:s%40cret@db.example:5433/deltran?sslmode=require"))
     assert (url.drivername, url.username, url.password, url.host, url.port, url.database) == (
-        "postgresql+psycopg", "alice", "s@cret", "db.example", 5433, "deltran",
+        "postgresql+psycopg",
+        "alice",
+        "s@cret",
+        "db.example",
+        5433,
+        "deltran",
     )
     assert url.query == {"sslmode": "require"}
 
@@ -23,5 +29,8 @@ def test_a_conninfo_with_a_socket_folder_passes_the_folder_as_host_option():
 def test_the_embedded_url_form():
     url = make_url(sqlalchemy_url("postgresql://postgres:@/deltran?host=/srv/.pgdata"))
     assert (url.username, url.password, url.database, url.query) == (
-        "postgres", None, "deltran", {"host": "/srv/.pgdata"},
+        "postgres",
+        None,
+        "deltran",
+        {"host": "/srv/.pgdata"},
     )
