@@ -1,8 +1,12 @@
 """Turning element text into typed values, with errors that say where.
 
 Every reader converts through these functions so that one rule holds for all
-messages: amounts are ``Decimal`` exactly as written (never negative, at most 5
-decimals, always with a currency), date-times keep the offset written in the
+messages: amounts are ``Decimal`` exactly as written, never negative, always in
+an ISO 4217 currency in use (``parsers.currencies``), with no more significant
+fraction digits than that currency has (EUR 2, JPY 0, KWD 3: ``10.500`` EUR is
+ten and a half euros and is read, ``10.505`` EUR is refused; trailing zeros
+appear in real banks' files) and at most 18 digits in all (the schemas'
+totalDigits); date-times keep the offset written in the
 file (a date-time without one stays naive: the file does not say which zone it
 means, and guessing UTC would invent data), fractions of a second beyond
 microseconds are cut (Python keeps six digits), and a date written with an
@@ -18,10 +22,11 @@ from decimal import Decimal
 
 from lxml import etree
 
+from parsers.currencies import InvalidAmount, parse_amount
 from parsers.errors import ParseError
 
 # [0-9], not \d: Python's \d also matches other scripts' digits, which Decimal would accept
-_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]{0,5})?|\.[0-9]{1,5}")
+_PLAIN = re.compile(r"[0-9]*\.?[0-9]*")
 _SIGNED_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _WHOLE_NUMBER = re.compile(r"([0-9]+)(?:\.0*)?")  # xs:decimal with no fraction: '1000.00' is valid
@@ -61,23 +66,18 @@ def text(element: etree._Element | None) -> str | None:
 
 
 def amount(file: str, element: etree._Element) -> tuple[Decimal, str]:
-    """(amount, currency) of an ActiveOrHistoricCurrencyAndAmount element."""
+    """(amount, currency) of an ActiveOrHistoricCurrencyAndAmount element (``currencies.parse_amount``)."""
     raw = (element.text or "").strip()
-    if not _AMOUNT.fullmatch(raw):
-        if raw.startswith("-"):
-            problem = "is negative (the sign belongs in CdtDbtInd)"
-        elif _SIGNED_DECIMAL.fullmatch(raw):
-            problem = "has more than 5 decimals"
-        else:
-            problem = "is not a decimal number"
-        raise error(file, element, f"amount {raw!r} {problem}")
     currency = element.get("Ccy")
     if currency is None:
-        raise error(file, element, f"amount {raw} has no Ccy attribute")
+        raise error(file, element, f"amount {raw[:40]} has no Ccy attribute")
     currency = currency.strip()
-    if not _CURRENCY.fullmatch(currency):
-        raise error(file, element, f"amount {raw} has currency {currency!r}, not an ISO 4217 code")
-    return Decimal(raw), currency
+    if not _CURRENCY.fullmatch(currency) and _PLAIN.fullmatch(raw):
+        raise error(file, element, f"amount {raw[:40]} has currency {currency[:20]!r}, not an ISO 4217 code")
+    try:
+        return parse_amount(raw, currency), currency
+    except InvalidAmount as exc:
+        raise error(file, element, str(exc)) from None
 
 
 def signed_decimal(file: str, element: etree._Element) -> Decimal:

@@ -43,7 +43,7 @@ def _statement(message_type: str = "camt.053") -> tuple[Statement, list[Balance]
         summary_credit_count=1,
         summary_credit_sum=Decimal("300.00"),
         summary_debit_count=1,
-        summary_debit_sum=Decimal("0.12345"),
+        summary_debit_sum=Decimal("0.12"),
     )
     balances = (
         [
@@ -64,7 +64,7 @@ def _statement(message_type: str = "camt.053") -> tuple[Statement, list[Balance]
                 "STMT-1",
                 "AE070331234567890123456",
                 "CLBD",
-                Decimal("309.87655"),
+                Decimal("309.88"),
                 "AED",
                 "CRDT",
                 date=date(2024, 5, 1),
@@ -119,7 +119,7 @@ def _statement(message_type: str = "camt.053") -> tuple[Statement, list[Balance]
             "STMT-1",
             "AE070331234567890123456",
             "AED",
-            Decimal("0.12345"),
+            Decimal("0.12"),
             "AED",
             "DBIT",
             status="BOOK",
