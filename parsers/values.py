@@ -200,17 +200,196 @@ def party_name(party: etree._Element | None) -> str | None:
 
 
 def joined_text(elements: list[etree._Element]) -> str | None:
-    """Several Ustrd or AddtlInf lines as one text, joined by one space."""
+    """Several Ustrd or AddtlInf lines as one text, one line each (a newline between them).
+
+    Each line is kept as written but for the padding around it, so content that
+    spans lines (a reference cut in two, an embedded record) survives.
+    """
     parts = [value for value in map(text, elements) if value]
-    return " ".join(parts) if parts else None
+    return "\n".join(parts) if parts else None
 
 
-def children(element: etree._Element, qlen: int) -> dict[str, etree._Element]:
-    """Direct children by local name (the first of each name): one pass, then lookups."""
+# Children that the schemas let repeat under the elements read through children()
+REPEATABLE = frozenset(
+    {
+        "Authstn",
+        "InstrForCdtrAgt",
+        "InstrForNxtAgt",
+        "RgltryRptg",
+        "RltdRmtInf",
+        "ChrgsInf",
+        "SplmtryData",
+        "CdtTrfTxInf",
+        "StsRsnInf",
+        "NbOfTxsPerSts",
+        "RtrRsnInf",
+        "TxInfAndSts",
+        "TxInf",
+        "Ustrd",
+        "Strd",
+        "AddtlInf",
+        "AddtlRmtInf",
+        "Rcrd",
+        "Othr",
+        "AdrLine",
+        "PmtInf",
+        "OrgnlPmtInfAndSts",
+        "OrgnlGrpInfAndSts",
+        "Prtry",
+        "RfrdDocInf",
+        "Tax",
+        "TxDtls",
+        "NtryDtls",
+    }
+)
+
+
+def once(file: str, element: etree._Element, name: str, seen: set[str]) -> None:
+    """Refuse a second ``name`` where the schema allows one: which one is the value would be a guess."""
+    if name in seen:
+        parent = element.getparent()
+        where = local_name(parent.tag) if parent is not None else "its parent"
+        raise error(file, element, f"{name} appears more than once in one {where}")
+    seen.add(name)
+
+
+def children(element: etree._Element, qlen: int, file: str | None = None) -> dict[str, etree._Element]:
+    """Direct children by local name: one pass, then lookups.
+
+    With ``file``, a child the schema allows once (not in REPEATABLE) that
+    appears twice is refused; of a repeatable one the first is kept.
+    """
     found: dict[str, etree._Element] = {}
     for child in element:
-        found.setdefault(child.tag[qlen:], child)
+        name = child.tag[qlen:]
+        if name in found:
+            if file is not None and name not in REPEATABLE:
+                once(file, child, name, {name})
+            continue
+        found[name] = child
     return found
+
+
+_TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
+
+
+def boolean(file: str, element: etree._Element) -> bool:
+    """xs:boolean: true, false, 1 or 0; anything else is refused, not read as false."""
+    raw = (element.text or "").strip()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise error(file, element, f"{raw[:40]!r} is not a boolean (true, false, 1 or 0)")
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A financial institution however it is identified (FinInstnId)."""
+
+    key: str | None  # BIC, else 'USABA:021000021' (clearing system:member), else 'LEI:...', else 'scheme:id'
+    bic: str | None = None
+    name: str | None = None
+    lei: str | None = None
+
+
+_NO_PARTICIPANT = Participant(None)
+
+
+def participant(agent: etree._Element | None) -> Participant:
+    """The institution of an agent (or of a pacs.009 Dbtr/Cdtr), BIC or not.
+
+    The key is what clearing nets by: the BIC when there is one; else the
+    clearing-system member id prefixed by its system code (ClrSysId/Cd, else
+    Prtry: ``USABA:021000021``, ``GBDSC:401234``); else ``LEI:`` and the LEI;
+    else the other id prefixed by its scheme (``Othr/SchmeNm``, else Issr,
+    else ``OTHR``). The name is kept beside it.
+    """
+    if agent is None:
+        return _NO_PARTICIPANT
+    cut = _prefix(agent)
+    institution = agent
+    for child in agent:
+        if child.tag[cut:] == "FinInstnId":
+            institution = child
+            break
+    bic = name = lei = member = other = None
+    for child in institution:
+        name_ = child.tag[cut:]
+        if name_ == "BICFI" or name_ == "BIC":
+            bic = text(child)
+        elif name_ == "Nm":
+            name = text(child)
+        elif name_ == "LEI":
+            lei = text(child)
+        elif name_ == "ClrSysMmbId":
+            system = member_id = None
+            for part in child:
+                part_name = part.tag[cut:]
+                if part_name == "ClrSysId":
+                    system = code_choice(part)
+                elif part_name == "MmbId":
+                    member_id = text(part)
+            if member_id:
+                member = f"{system or 'CLRSYS'}:{member_id}"
+        elif name_ == "Othr":
+            fields = {part.tag[cut:]: part for part in child}
+            identifier = text(fields.get("Id"))
+            if identifier:
+                scheme = code_choice(fields.get("SchmeNm")) or text(fields.get("Issr")) or "OTHR"
+                other = f"{scheme}:{identifier}"
+    key = bic or member or (f"LEI:{lei}" if lei else None) or other
+    return Participant(key, bic, name, lei)
+
+
+@dataclass(frozen=True, slots=True)
+class Remittance:
+    unstructured: str | None = None
+    creditor_reference: str | None = None
+    creditor_reference_type: str | None = None
+    referred_documents: str | None = None
+
+
+def remittance(element: etree._Element | None, file: str, qlen: int) -> Remittance:
+    """RmtInf: Ustrd lines, and from Strd the creditor reference (and its type) and the referred documents."""
+    if element is None:
+        return Remittance()
+    lines, documents = [], []
+    reference = reference_type = None
+    for child in element:
+        name = child.tag[qlen:]
+        if name == "Ustrd":
+            lines.append(child)
+        elif name == "Strd":
+            for part in child:
+                part_name = part.tag[qlen:]
+                if part_name == "CdtrRefInf" and reference is None:
+                    fields = children(part, qlen, file)
+                    reference = text(fields.get("Ref"))
+                    kind = fields.get("Tp")
+                    if kind is not None:
+                        inner = children(kind, qlen, file).get("CdOrPrtry", kind)
+                        reference_type = code_choice(inner)
+                elif part_name == "RfrdDocInf":
+                    number = children(part, qlen, file).get("Nb")
+                    if text(number):
+                        documents.append(text(number))
+    return Remittance(joined_text(lines), reference, reference_type, "\n".join(documents) if documents else None)
+
+
+def reason(element: etree._Element | None, qlen: int) -> tuple[str | None, str | None]:
+    """(Rsn Cd or Prtry, AddtlInf lines) of a StsRsnInf / RtrRsnInf / RtrInf."""
+    if element is None:
+        return None, None
+    rsn = None
+    lines = []
+    for child in element:
+        name = child.tag[qlen:]
+        if name == "Rsn" and rsn is None:
+            rsn = child
+        elif name == "AddtlInf":
+            lines.append(child)
+    return code_choice(rsn), joined_text(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +399,30 @@ class GroupHeader:
     message_id: str
     created_at: datetime | None
     fields: dict[str, etree._Element]  # all GrpHdr children, for message-specific defaults
+    pagination: dict[str, object]  # page_number, last_page from MsgPgntn
+    tx_count: int | None = None  # NbOfTxs
 
 
 def group_header(element: etree._Element, file: str, qlen: int) -> GroupHeader:
-    fields = children(element, qlen)
+    fields = children(element, qlen, file)
     message_id = text(fields.get("MsgId"))
     if message_id is None:
         raise missing(file, element, "MsgId")
     created = fields.get("CreDtTm")
-    return GroupHeader(message_id, None if created is None else to_datetime(file, created), fields)
+    pagination: dict[str, object] = {}
+    paging = fields.get("MsgPgntn")
+    if paging is not None:
+        for part in paging:
+            name = part.tag[qlen:]
+            if name == "PgNb":
+                pagination["page_number"] = integer(file, part)
+            elif name == "LastPgInd":
+                pagination["last_page"] = boolean(file, part)
+    count = fields.get("NbOfTxs")
+    return GroupHeader(
+        message_id,
+        None if created is None else to_datetime(file, created),
+        fields,
+        pagination,
+        None if count is None else integer(file, count),
+    )

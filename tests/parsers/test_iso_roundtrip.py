@@ -83,7 +83,7 @@ def _optional(strategy):
 @st.composite
 def transaction_details(draw, currency: str) -> TransactionDetails:
     with_amount = draw(st.booleans())
-    return TransactionDetails(
+    details = TransactionDetails(
         end_to_end_id=draw(_optional(identifiers)),
         uetr=draw(_optional(uetrs)),
         tx_id=draw(_optional(identifiers)),
@@ -99,23 +99,32 @@ def transaction_details(draw, currency: str) -> TransactionDetails:
         creditor_name=draw(_optional(names)),
         creditor_account=draw(_optional(accounts)),
         creditor_agent_bic=draw(_optional(bics)),
-        remittance_info=draw(_optional(names)),
+        remittance_info=draw(_optional(st.lists(names, min_size=1, max_size=3).map("\n".join))),
     )
+    # the participant key of an agent with a BIC is its BIC
+    details.debtor_agent, details.creditor_agent = details.debtor_agent_bic, details.creditor_agent_bic
+    return details
 
 
 @st.composite
 def entries(draw, header: Statement, index: int) -> Entry:
     currency = header.account_currency
     booked_at = draw(_optional(moments))
+    direction = draw(directions)
+    details = draw(st.lists(transaction_details(currency), max_size=3))
+    for tx in details:  # details that agree with their entry (those that do not are findings)
+        tx.credit_debit = direction if tx.amount is not None else None
+    stated = [tx.amount for tx in details if tx.amount is not None]
+    amount = sum(stated, Decimal(0)) if details and len(stated) == len(details) else draw(amounts(currency))
     return Entry(
         header.message_type,
         header.message_id,
         header.statement_id,
         header.account,
         currency,
-        draw(amounts(currency)),
+        amount,
         currency,
-        draw(directions),
+        direction,
         status=draw(st.sampled_from(["BOOK", "PDNG", "INFO"])),
         booking_date=booked_at.date() if booked_at else draw(_optional(days)),
         booking_date_time=booked_at,
@@ -125,7 +134,7 @@ def entries(draw, header: Statement, index: int) -> Entry:
         is_reversal=draw(st.booleans()),
         bank_tx_code=draw(bank_codes),
         entry_index=index,
-        transactions=draw(st.lists(transaction_details(currency), max_size=3)),
+        transactions=details,
     )
 
 
