@@ -308,6 +308,7 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
         line=element.sourceline,
         **summary,
         **extras,
+        **info.business_header,
     )
     balances = [_balance(child, statement, file, qlen) for child in balance_elements]
     return _Open(element, statement, balances)

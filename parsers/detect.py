@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence, Union
 
 from lxml import etree
 
 from parsers.errors import ParseError, UnknownMessageError
-from parsers.values import element_path, local_name
+from parsers.values import element_path, local_name, participant
 
 Source = Union[str, Path, BinaryIO]
 
@@ -69,6 +70,8 @@ class MessageInfo:
     element: str  # local name of the message element: 'BkToCstmrStmt'
     root: str  # local name of the file's root element: 'Document', 'Envelope', 'BusMsg'...
     line: int | None = None  # line of the message element
+    # the business application header beside the Document, as record fields (bah_biz_msg_id...)
+    business_header: dict[str, object] = field(default_factory=dict)
 
 
 def message_type_of(namespace: str | None, element: str) -> tuple[str, str | None] | None:
@@ -139,6 +142,7 @@ def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
     root: etree._Element | None = None
     document: etree._Element | None = None  # a Document whose first child is the message
     message_definition: str | None = None  # AppHdr/MsgDefIdr
+    header: dict[str, object] = {}  # AppHdr fields
     while True:
         chunk = stream.read(_CHUNK)
         if not isinstance(chunk, bytes):
@@ -162,6 +166,10 @@ def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
                 if event == "end":
                     if name == "MsgDefIdr":
                         message_definition = (element.text or "").strip()
+                    if name in _HEADER_FIELDS:
+                        parent = element.getparent()
+                        if parent is not None and local_name(parent.tag) == "AppHdr":
+                            _header_field(header, name, element, file)
                     elif element is document:
                         raise UnknownMessageError(
                             "Document holds no message",
@@ -173,12 +181,12 @@ def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
                         )
                     continue
                 if document is not None:
-                    return _info(element, root, message_definition, file), bytes(head)
+                    return _info(element, root, message_definition, file, header), bytes(head)
                 known = message_type_of(namespace, name)
                 if name == "Document":
                     document = element
                 elif known and not known[0].startswith("head."):
-                    return _info(element, root, message_definition, file), bytes(head)
+                    return _info(element, root, message_definition, file, header), bytes(head)
         except etree.XMLSyntaxError as exc:
             raise syntax_error(file, exc, root) from None
         if not chunk or len(head) > _DETECT_LIMIT:
@@ -252,7 +260,44 @@ def _refuse_dtd(root: etree._Element, file: str) -> None:
         )
 
 
-def _info(element: etree._Element, root: etree._Element, message_definition: str | None, file: str) -> MessageInfo:
+_HEADER_FIELDS = {
+    "BizMsgIdr": "bah_biz_msg_id",
+    "MsgDefIdr": "bah_msg_def_id",
+    "CreDt": "bah_created_at",
+    "Fr": "bah_from",
+    "To": "bah_to",
+}
+_PARTY_IDS = ("BICFI", "BIC", "AnyBIC", "MmbId", "Id")
+
+
+def _header_field(header: dict[str, object], name: str, element: etree._Element, file: str) -> None:
+    if name in ("Fr", "To"):
+        # the sender or receiver: an institution's participant key (BIC, else
+        # clearing-system id...), else the first BIC or id under it
+        institution = next((node for node in element.iter() if local_name(node.tag) == "FinInstnId"), None)
+        value = participant(institution).key if institution is not None else None
+        if value is None:
+            found = {local_name(node.tag): node.text for node in element.iter() if node.text and node.text.strip()}
+            value = next((found[key].strip() for key in _PARTY_IDS if key in found), None)
+    else:
+        value = (element.text or "").strip() or None
+        if name == "CreDt" and value is not None:
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise ParseError(
+                    f"{value[:40]!r} is not a date-time", file=file, line=element.sourceline, path=element_path(element)
+                ) from None
+    header[_HEADER_FIELDS[name]] = value
+
+
+def _info(
+    element: etree._Element,
+    root: etree._Element,
+    message_definition: str | None,
+    file: str,
+    header: dict[str, object] | None = None,
+) -> MessageInfo:
     namespace, _, name = element.tag.rpartition("}")
     namespace = namespace[1:] or None
     known = message_type_of(namespace, name)
@@ -285,7 +330,9 @@ def _info(element: etree._Element, root: etree._Element, message_definition: str
             version = _VERSION.search(namespace).group(0)
     if version is None and message_definition and message_definition.startswith(message_type):
         version = message_definition
-    return MessageInfo(message_type, version, namespace, name, local_name(root.tag), element.sourceline)
+    return MessageInfo(
+        message_type, version, namespace, name, local_name(root.tag), element.sourceline, dict(header or {})
+    )
 
 
 def syntax_error(

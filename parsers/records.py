@@ -55,6 +55,12 @@ class Statement:
     copy_duplicate: str | None = None  # CpyDplctInd: CODU, COPY, DUPL
     page_number: int | None = None  # GrpHdr/MsgPgntn
     last_page: bool | None = None
+    # business application header (AppHdr) beside the Document, where the file has one
+    bah_biz_msg_id: str | None = None
+    bah_msg_def_id: str | None = None
+    bah_created_at: datetime | None = None
+    bah_from: str | None = None
+    bah_to: str | None = None
     line: int | None = None
 
 
@@ -189,14 +195,40 @@ class Payment:
     creditor_name: str | None = None
     creditor_account: str | None = None
     remittance_info: str | None = None
+    # participants, BIC or not (values.participant): what clearing nets by
+    debtor_agent: str | None = None
+    creditor_agent: str | None = None
+    instructing_agent: str | None = None
+    instructed_agent: str | None = None
+    debtor_agent_name: str | None = None
+    creditor_agent_name: str | None = None
+    group_tx_count: int | None = None  # GrpHdr/NbOfTxs
+    payment_info_id: str | None = None  # pain.001 PmtInfId
+    instructed_amount: Decimal | None = None  # InstdAmt (pacs.008)
+    instructed_currency: str | None = None
+    exchange_rate: Decimal | None = None  # XchgRate
+    charge_bearer: str | None = None  # ChrgBr
+    charges_amount: Decimal | None = None  # ChrgsInf/Amt, summed where in one currency
+    charges_currency: str | None = None
+    purpose: str | None = None  # Purp
+    local_instrument: str | None = None  # PmtTpInf/LclInstrm
+    creditor_reference: str | None = None  # RmtInf/Strd/CdtrRefInf/Ref
+    creditor_reference_type: str | None = None
+    referred_documents: str | None = None
+    # business application header (AppHdr) beside the Document, where the file has one
+    bah_biz_msg_id: str | None = None
+    bah_msg_def_id: str | None = None
+    bah_created_at: datetime | None = None
+    bah_from: str | None = None
+    bah_to: str | None = None
     line: int | None = None
 
 
 @dataclass(slots=True)
 class StatusReport:
-    """One status of a pacs.002 (transaction level, else group level)."""
+    """One status of a pacs.002 or pain.002 (transaction level, else payment-information, else group level)."""
 
-    message_type: str  # 'pacs.002'
+    message_type: str  # 'pacs.002', 'pain.002'
     message_id: str
     status: str  # ACSC, ACCP, ACSP, PDNG, RJCT...
     created_at: datetime | None = None
@@ -208,6 +240,13 @@ class StatusReport:
     original_uetr: str | None = None
     reason_code: str | None = None
     reason_text: str | None = None
+    original_payment_info_id: str | None = None  # pain.002 OrgnlPmtInfId
+    # business application header (AppHdr) beside the Document, where the file has one
+    bah_biz_msg_id: str | None = None
+    bah_msg_def_id: str | None = None
+    bah_created_at: datetime | None = None
+    bah_from: str | None = None
+    bah_to: str | None = None
     line: int | None = None
 
 
@@ -235,6 +274,14 @@ class PaymentReturn:
     creditor_agent_bic: str | None = None
     instructing_agent_bic: str | None = None
     instructed_agent_bic: str | None = None
+    debtor_agent: str | None = None  # participant keys (values.participant)
+    creditor_agent: str | None = None
+    # business application header (AppHdr) beside the Document, where the file has one
+    bah_biz_msg_id: str | None = None
+    bah_msg_def_id: str | None = None
+    bah_created_at: datetime | None = None
+    bah_from: str | None = None
+    bah_to: str | None = None
     line: int | None = None
 
 
@@ -287,6 +334,11 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "copy_duplicate",
         "page_number",
         "last_page",
+        "bah_biz_msg_id",
+        "bah_msg_def_id",
+        "bah_created_at",
+        "bah_from",
+        "bah_to",
     ),
     "balance": (
         "message_type",
@@ -390,6 +442,30 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "creditor_name",
         "creditor_account",
         "remittance_info",
+        "debtor_agent",
+        "creditor_agent",
+        "instructing_agent",
+        "instructed_agent",
+        "debtor_agent_name",
+        "creditor_agent_name",
+        "group_tx_count",
+        "payment_info_id",
+        "instructed_amount",
+        "instructed_currency",
+        "exchange_rate",
+        "charge_bearer",
+        "charges_amount",
+        "charges_currency",
+        "purpose",
+        "local_instrument",
+        "creditor_reference",
+        "creditor_reference_type",
+        "referred_documents",
+        "bah_biz_msg_id",
+        "bah_msg_def_id",
+        "bah_created_at",
+        "bah_from",
+        "bah_to",
     ),
     "status": (
         "message_type",
@@ -404,6 +480,12 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "status",
         "reason_code",
         "reason_text",
+        "original_payment_info_id",
+        "bah_biz_msg_id",
+        "bah_msg_def_id",
+        "bah_created_at",
+        "bah_from",
+        "bah_to",
     ),
     "return": (
         "message_type",
@@ -425,6 +507,13 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "creditor_agent_bic",
         "instructing_agent_bic",
         "instructed_agent_bic",
+        "debtor_agent",
+        "creditor_agent",
+        "bah_biz_msg_id",
+        "bah_msg_def_id",
+        "bah_created_at",
+        "bah_from",
+        "bah_to",
     ),
     "finding": (
         "message_type",

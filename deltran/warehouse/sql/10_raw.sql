@@ -200,7 +200,12 @@ alter table raw.bank_statements
     add column if not exists additional_info text,
     add column if not exists copy_duplicate  text,
     add column if not exists page_number     integer,
-    add column if not exists last_page       boolean;
+    add column if not exists last_page       boolean,
+    add column if not exists bah_biz_msg_id text,
+    add column if not exists bah_msg_def_id text,
+    add column if not exists bah_created_at timestamptz,
+    add column if not exists bah_from       text,
+    add column if not exists bah_to         text;
 alter table raw.bank_balances
     add column if not exists credit_debit_assumed boolean not null default false;
 alter table raw.bank_entries
@@ -237,6 +242,48 @@ alter table raw.bank_entries
     add column if not exists creditor_reference      text,
     add column if not exists creditor_reference_type text,
     add column if not exists referred_documents      text;
+-- participants with or without a BIC: debtor_agent... hold the key clearing nets by
+-- (the BIC, else 'USABA:021000021' clearing system and member id, else 'LEI:...')
+alter table raw.payments
+    add column if not exists debtor_agent            text,
+    add column if not exists creditor_agent          text,
+    add column if not exists instructing_agent       text,
+    add column if not exists instructed_agent        text,
+    add column if not exists debtor_agent_name       text,
+    add column if not exists creditor_agent_name     text,
+    add column if not exists group_tx_count          bigint,
+    add column if not exists payment_info_id         text,
+    add column if not exists instructed_amount       numeric,
+    add column if not exists instructed_currency     text,
+    add column if not exists exchange_rate           numeric,
+    add column if not exists charge_bearer           text,
+    add column if not exists charges_amount          numeric,
+    add column if not exists charges_currency        text,
+    add column if not exists purpose                 text,
+    add column if not exists local_instrument        text,
+    add column if not exists creditor_reference      text,
+    add column if not exists creditor_reference_type text,
+    add column if not exists referred_documents      text,
+    add column if not exists bah_biz_msg_id text,
+    add column if not exists bah_msg_def_id text,
+    add column if not exists bah_created_at timestamptz,
+    add column if not exists bah_from       text,
+    add column if not exists bah_to         text;
+alter table raw.payment_statuses
+    add column if not exists original_payment_info_id text,
+    add column if not exists bah_biz_msg_id text,
+    add column if not exists bah_msg_def_id text,
+    add column if not exists bah_created_at timestamptz,
+    add column if not exists bah_from       text,
+    add column if not exists bah_to         text;
+alter table raw.payment_returns
+    add column if not exists debtor_agent   text,
+    add column if not exists creditor_agent text,
+    add column if not exists bah_biz_msg_id text,
+    add column if not exists bah_msg_def_id text,
+    add column if not exists bah_created_at timestamptz,
+    add column if not exists bah_from       text,
+    add column if not exists bah_to         text;
 
 create index if not exists bank_entries_file_idx on raw.bank_entries (file_id);
 create index if not exists ledger_lines_file_idx on raw.ledger_lines (file_id);
