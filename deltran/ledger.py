@@ -7,8 +7,12 @@ The internal double-entry ledger exports journal lines, one per line:
 
 ``side`` is D or C from the ledger's point of view. An EMI account is an asset
 in the ledger, so money arriving at the bank (a CRDT on the statement) is a D
-line on that account's IBAN. ``amount`` is positive and exact (at most 5
-fraction digits); ``booked_at`` carries its time zone.
+line on that account's IBAN. ``amount`` obeys the rule every amount the
+platform reads obeys (``parsers.currencies.parse_amount``): plain unsigned
+digits (no exponent notation), a currency in use, no more significant fraction
+digits than the currency has, at most 18 digits; ``booked_at`` carries its
+time zone. A CSV line with more fields than the header, or a JSON object with
+a key the export does not have, is an error: nothing is silently dropped.
 
 Every journal must balance per currency (debits = credits); a file with an
 unbalanced journal is refused whole, so a half-posted journal never reaches the
@@ -19,11 +23,15 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
+
+from parsers.currencies import InvalidAmount, is_currency
+from parsers.currencies import parse_amount as parse_currency_amount
 
 FIELDS = (
     "entry_id",
@@ -42,7 +50,7 @@ FIELDS = (
 )
 REQUIRED = ("entry_id", "journal_id", "account", "amount", "currency", "side", "booked_at", "kind")
 SUFFIXES = (".csv", ".jsonl", ".ndjson")
-MAX_FRACTION_DIGITS = 5
+_CODE = re.compile(r"[A-Z]{3}")
 
 
 class LedgerFormatError(ValueError):
@@ -54,29 +62,31 @@ class LedgerFormatError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-def parse_amount(text: object) -> Decimal:
-    if isinstance(text, float):  # JSON numbers are read as Decimal; a float here is a bug
+def parse_amount(text: object, currency: str) -> Decimal:
+    """The exact amount of ``currency`` that ``text`` (as the export wrote it) states; ValueError if none."""
+    if isinstance(text, float):  # JSON numbers are read as their text; a float here is a bug
         raise ValueError("amount must be a decimal string, not a float")
     try:
-        amount = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise ValueError(f"amount {text!r} is not a number") from None
-    if not amount.is_finite():
-        raise ValueError(f"amount {text!r} is not a finite number")
-    if amount < 0:
-        raise ValueError(f"amount {text!r} is negative (the side says the direction)")
-    if -amount.as_tuple().exponent > MAX_FRACTION_DIGITS:
-        raise ValueError(f"amount {text!r} has more than {MAX_FRACTION_DIGITS} fraction digits")
-    return amount
+        return parse_currency_amount(str(text).strip(), currency)
+    except InvalidAmount as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _typed(raw: dict, file: str, line: int) -> dict:
+    extra = [name for name in raw if name not in FIELDS]
+    if extra:
+        if None in extra:  # csv.DictReader's key for fields beyond the header
+            raise LedgerFormatError(file, line, f"{len(raw[None])} field(s) more than the header has")
+        raise LedgerFormatError(file, line, f"unknown field(s) {', '.join(map(repr, extra))}")
     missing = [name for name in REQUIRED if not (raw.get(name) or "").__str__().strip()]
     if missing:
         raise LedgerFormatError(file, line, f"missing {', '.join(missing)}")
     row = {name: (str(raw[name]).strip() if raw.get(name) not in (None, "") else None) for name in FIELDS}
+    currency = row["currency"]
+    if not _CODE.fullmatch(currency) or not is_currency(currency):
+        raise LedgerFormatError(file, line, f"currency {currency[:20]!r} is not an ISO 4217 currency code in use")
     try:
-        row["amount"] = parse_amount(raw["amount"])
+        row["amount"] = parse_amount(raw["amount"], currency)
         booked_at = datetime.fromisoformat(row["booked_at"])
         if booked_at.tzinfo is None:
             raise ValueError(f"booked_at {row['booked_at']!r} has no time zone")
@@ -86,9 +96,6 @@ def _typed(raw: dict, file: str, line: int) -> dict:
         raise LedgerFormatError(file, line, str(exc)) from None
     if row["side"] not in ("D", "C"):
         raise LedgerFormatError(file, line, f"side must be D or C, not {row['side']!r}")
-    currency = row["currency"]
-    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
-        raise LedgerFormatError(file, line, f"currency {currency!r} is not an ISO 4217 code")
     row["line_number"] = line
     return row
 
@@ -108,7 +115,8 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, dict]]:
             if not text.strip():
                 continue
             try:
-                obj = json.loads(text, parse_float=Decimal)
+                # numbers keep their text, so '1e2' is refused as written, not read as 100
+                obj = json.loads(text, parse_float=str, parse_int=str)
             except json.JSONDecodeError as exc:
                 raise LedgerFormatError(path.name, number, f"not JSON: {exc.msg}") from None
             if not isinstance(obj, dict):

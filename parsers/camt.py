@@ -27,6 +27,7 @@ no other (leaving reversals out, or flipping them, misses by 21.53 or 43.06).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO, Iterator
@@ -35,6 +36,7 @@ from lxml import etree
 
 from parsers import values
 from parsers.detect import MessageInfo, end_elements, release
+from parsers.errors import ParseError
 from parsers.records import (
     CREDIT,
     Balance,
@@ -46,9 +48,33 @@ from parsers.records import (
 )
 
 STATEMENT_ELEMENTS = {"camt.052": "Rpt", "camt.053": "Stmt", "camt.054": "Ntfctn"}
+DETAILS_PER_PART = 1000  # a batch entry with more details is yielded in parts (records.Entry)
 _BOOKED = "BOOK"
 _OPENING, _PREVIOUS_CLOSING = "OPBD", "PRCD"  # PRCD stands in when there is no OPBD
 _CLOSING = "CLBD"
+# children an entry, a balance or a transaction may hold once only (two Amt would make the money ambiguous)
+_ENTRY_SINGLES = frozenset(
+    {"Amt", "CdtDbtInd", "Sts", "BookgDt", "ValDt", "AcctSvcrRef", "NtryRef", "RvslInd", "BkTxCd", "AddtlNtryInf"}
+)
+_STATEMENT_SINGLES = frozenset({"Id", "ElctrncSeqNb", "LglSeqNb", "CreDtTm", "FrToDt", "Acct", "TxsSummry"})
+_BALANCE_SINGLES = frozenset({"Tp", "Amt", "CdtDbtInd", "Dt"})
+_DETAIL_SINGLES = frozenset(
+    {
+        "Refs",
+        "Amt",
+        "CdtDbtInd",
+        "AmtDtls",
+        "BkTxCd",
+        "RltdPties",
+        "RltdAgts",
+        "LclInstrm",
+        "Purp",
+        "RmtInf",
+        "RltdDts",
+        "RtrInf",
+        "AddtlTxInf",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -66,16 +92,49 @@ class _Open:
     booked: dict[str, Decimal] = field(default_factory=dict)  # currency -> credits - debits
 
 
+@dataclass(slots=True)
+class _Batch:
+    """The entry whose details are being read, one TxDtls at a time."""
+
+    element: etree._Element
+    entry: Entry  # header of the entry: its fields before the first NtryDtls
+    details: list[TransactionDetails] = field(default_factory=list)  # not yet yielded
+    count: int = 0  # details read so far
+    total: Decimal = Decimal(0)  # signed sum of the details in the entry's currency
+    unsigned: Decimal = Decimal(0)  # the same, every detail counted in the entry's direction
+    summable: bool = True  # every detail states an amount in the entry's currency
+    contrary: int = 0  # details whose CdtDbtInd contradicts the entry's
+
+
 def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator[Record]:
     q = f"{{{info.namespace}}}" if info.namespace else ""
     qlen = len(q)
     statement_tag = q + STATEMENT_ELEMENTS[info.message_type]
-    header_tag, entry_tag = q + "GrpHdr", q + "Ntry"
+    header_tag, entry_tag, detail_tag = q + "GrpHdr", q + "Ntry", q + "TxDtls"
     group: values.GroupHeader | None = None
     current: _Open | None = None
-    for element in end_elements(stream, file, info, (header_tag, statement_tag, entry_tag)):
+    batch: _Batch | None = None
+    for element in end_elements(stream, file, info, (header_tag, statement_tag, entry_tag, detail_tag)):
         tag = element.tag
-        if tag == entry_tag:
+        if tag == detail_tag:
+            parent = element.getparent()
+            holder = parent.getparent() if parent is not None and parent.tag[qlen:] == "NtryDtls" else parent
+            if holder is None or holder.tag != entry_tag or holder.getparent() is None:
+                continue  # a TxDtls outside an entry: none of the versions has one
+            if holder.getparent().tag != statement_tag:
+                continue
+            if batch is None or batch.element is not holder:
+                if current is None or current.element is not holder.getparent():
+                    current = _open(holder.getparent(), group, info, file, qlen)
+                    yield current.statement
+                    yield from current.balances
+                batch = _Batch(holder, _entry(holder, current.statement, current.entries, file, qlen))
+            detail = _details(element, file, qlen)
+            _count_detail(batch, detail)
+            batch.details.append(detail)
+            if len(batch.details) == DETAILS_PER_PART:
+                yield _part(batch, more=True)
+        elif tag == entry_tag:
             parent = element.getparent()
             if parent is None or parent.tag != statement_tag:
                 continue  # not a statement's entry (none of the versions nests one)
@@ -83,31 +142,102 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
                 current = _open(parent, group, info, file, qlen)
                 yield current.statement
                 yield from current.balances
-            entry = _entry(element, current.statement, current.entries, file, qlen)
-            current.entries += 1
-            amount = entry.amount
-            if entry.credit_debit == CREDIT:
-                current.credit_count += 1
-                current.credit_sum += amount
+            if batch is not None and batch.element is element:
+                _finish_entry(batch.entry, element, file, qlen)
+                entry = _part(batch, more=False)
             else:
-                current.debit_count += 1
-                current.debit_sum += amount
-                amount = -amount
-            if entry.status == _BOOKED:
-                booked = current.booked
-                booked[entry.currency] = booked.get(entry.currency, Decimal(0)) + amount
+                entry = _entry(element, current.statement, current.entries, file, qlen)
+                _finish_entry(entry, element, file, qlen)
+            _add_to_statement(current, entry)
             yield entry
+            if batch is not None and batch.element is element:
+                yield from _detail_findings(batch, current.statement)
+            batch = None
         elif tag == statement_tag:
             if current is None or current.element is not element:
                 current = _open(element, group, info, file, qlen)
                 yield current.statement
                 yield from current.balances
-            yield from _findings(current)
+            yield from _findings(current, file)
             current = None
         else:
             group = values.group_header(element, file, qlen)
             continue
         release(element)
+
+
+def _part(batch: _Batch, more: bool) -> Entry:
+    """The batch's details read since the last part, as an Entry record (see records.Entry)."""
+    details, batch.details = batch.details, []
+    offset = batch.count - len(details)
+    if offset == 0 and not more:
+        batch.entry.transactions = details
+        return batch.entry
+    return dataclasses.replace(batch.entry, transactions=details, detail_offset=offset, more_details=more)
+
+
+def _count_detail(batch: _Batch, detail: TransactionDetails) -> None:
+    entry = batch.entry
+    batch.count += 1
+    if detail.credit_debit is not None and detail.credit_debit != entry.credit_debit:
+        batch.contrary += 1
+    if detail.amount is None or detail.currency != entry.currency:
+        batch.summable = False
+        return
+    batch.unsigned += detail.amount
+    if (detail.credit_debit or entry.credit_debit) == entry.credit_debit:
+        batch.total += detail.amount
+    else:
+        batch.total -= detail.amount
+
+
+def _add_to_statement(current: _Open, entry: Entry) -> None:
+    current.entries += 1
+    amount = entry.amount
+    if entry.credit_debit == CREDIT:
+        current.credit_count += 1
+        current.credit_sum += amount
+    else:
+        current.debit_count += 1
+        current.debit_sum += amount
+        amount = -amount
+    if entry.status == _BOOKED:
+        booked = current.booked
+        booked[entry.currency] = booked.get(entry.currency, Decimal(0)) + amount
+
+
+def _detail_findings(batch: _Batch, statement: Statement) -> Iterator[Finding]:
+    """A batch entry's details against the entry: they must add up to it and share its direction."""
+    entry = batch.entry
+    where = f"entry {entry.entry_index}" + (f" (NtryRef {entry.entry_ref})" if entry.entry_ref else "")
+    # a detail in the other direction is its own finding; the sum is then only
+    # wrong when it misses whichever way the contrary details are counted
+    if batch.summable and batch.total != entry.amount and batch.unsigned != entry.amount:
+        yield Finding(
+            statement.message_type,
+            statement.message_id,
+            statement.statement_id,
+            statement.account,
+            "details_sum",
+            entry.amount,
+            batch.total,
+            f"{where}: {entry.amount} {entry.currency} {entry.credit_debit}, but its {batch.count} "
+            f"transaction details add up to {batch.total} in its direction",
+            entry.line,
+        )
+    if batch.contrary:
+        yield Finding(
+            statement.message_type,
+            statement.message_id,
+            statement.statement_id,
+            statement.account,
+            "details_direction",
+            Decimal(0),
+            Decimal(batch.contrary),
+            f"{where} is {entry.credit_debit}, but {batch.contrary} of its {batch.count} transaction details "
+            f"state the other direction",
+            entry.line,
+        )
 
 
 def _open(element: etree._Element, group: values.GroupHeader | None, info: MessageInfo, file: str, qlen: int) -> _Open:
@@ -120,10 +250,14 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
     summary: dict[str, object] = {}
     has_account = False
     balance_elements = []
+    extras: dict[str, object] = dict(group.pagination)
+    seen: set[str] = set()
     for child in element:
         name = child.tag[qlen:]
         if name == "Ntry":
             break
+        if name in _STATEMENT_SINGLES:
+            values.once(file, child, name, seen)
         if name == "Id":
             statement_id = values.text(child)
         elif name == "Acct":
@@ -151,6 +285,10 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
             legal = values.integer(file, child)
         elif name == "TxsSummry":
             summary = _summary(child, file, qlen)
+        elif name == "AddtlStmtInf" or name == "AddtlRptInf" or name == "AddtlNtfctnInf":
+            extras["additional_info"] = values.text(child)
+        elif name == "CpyDplctInd":
+            extras["copy_duplicate"] = values.text(child)
     if statement_id is None:
         raise values.missing(file, element, "Id")
     if not has_account:
@@ -169,6 +307,8 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
         legal_seq_nb=legal,
         line=element.sourceline,
         **summary,
+        **extras,
+        **info.business_header,
     )
     balances = [_balance(child, statement, file, qlen) for child in balance_elements]
     return _Open(element, statement, balances)
@@ -192,8 +332,11 @@ def _summary(element: etree._Element, file: str, qlen: int) -> dict[str, object]
 
 def _balance(element: etree._Element, statement: Statement, file: str, qlen: int) -> Balance:
     type_code = amount = currency = direction = day = moment = None
+    seen: set[str] = set()
     for child in element:
         name = child.tag[qlen:]
+        if name in _BALANCE_SINGLES:
+            values.once(file, child, name, seen)
         if name == "Tp":
             choice = next((c for c in child if c.tag[qlen:] == "CdOrPrtry"), child)
             type_code = values.code_choice(choice)
@@ -203,7 +346,7 @@ def _balance(element: etree._Element, statement: Statement, file: str, qlen: int
             direction = values.credit_debit(file, child)
         elif name == "Dt":
             day, moment = values.date_choice(file, child)
-    for value, name in ((type_code, "Tp"), (amount, "Amt"), (direction, "CdtDbtInd")):
+    for value, name in ((type_code, "Tp"), (amount, "Amt")):
         if value is None:
             raise values.missing(file, element, name)
     return Balance(
@@ -214,20 +357,27 @@ def _balance(element: etree._Element, statement: Statement, file: str, qlen: int
         type_code=type_code,
         amount=amount,
         currency=currency,
-        credit_debit=direction,
+        # tolerated: real exports leave CdtDbtInd out of credit balances; the
+        # statement's arithmetic confirms or refutes the assumption (_findings)
+        credit_debit=direction or CREDIT,
         date=day,
         date_time=moment,
+        credit_debit_assumed=direction is None,
         line=element.sourceline,
     )
 
 
 def _entry(element: etree._Element, statement: Statement, index: int, file: str, qlen: int) -> Entry:
+    """The entry's fields up to its details (a batch's details are read as each TxDtls ends)."""
     amount = currency = direction = status = None
     booking_date = booking_moment = value_date = entry_ref = servicer_ref = code = None
     reversal = False
-    transactions: list[TransactionDetails] = []
+    batch: dict[str, object] = {}
+    seen: set[str] = set()
     for child in element:
         name = child.tag[qlen:]
+        if name in _ENTRY_SINGLES:
+            values.once(file, child, name, seen)
         if name == "Amt":
             amount, currency = values.amount(file, child)
         elif name == "CdtDbtInd":
@@ -243,15 +393,13 @@ def _entry(element: etree._Element, statement: Statement, index: int, file: str,
         elif name == "NtryRef":
             entry_ref = values.text(child)
         elif name == "RvslInd":
-            reversal = values.text(child) in ("true", "1")
+            reversal = values.boolean(file, child)
         elif name == "BkTxCd":
             code = _bank_tx_code(child, qlen)
-        elif name == "NtryDtls":
-            for detail in child:
-                if detail.tag[qlen:] == "TxDtls":
-                    transactions.append(_details(detail, file, qlen))
-        elif name == "TxDtls":  # .001.01 has no NtryDtls
-            transactions.append(_details(child, file, qlen))
+        elif name == "NtryDtls" and not batch:
+            batch = _batch(child, file, qlen)
+        elif name == "TxDtls" or name == "NtryDtls":
+            break  # read one by one as they end
     if amount is None:
         raise values.missing(file, element, "Amt")
     if direction is None:
@@ -274,9 +422,38 @@ def _entry(element: etree._Element, statement: Statement, index: int, file: str,
         is_reversal=reversal,
         bank_tx_code=code,
         entry_index=index,
-        transactions=transactions,
         line=element.sourceline,
+        **batch,
     )
+
+
+def _finish_entry(entry: Entry, element: etree._Element, file: str, qlen: int) -> None:
+    """What the entry holds after its details: AddtlNtryInf."""
+    lines = [child for child in element if child.tag[qlen:] == "AddtlNtryInf"]
+    if len(lines) > 1:
+        raise values.error(file, lines[1], "AddtlNtryInf appears more than once in one Ntry")
+    if lines:
+        entry.additional_info = values.text(lines[0])
+
+
+def _batch(element: etree._Element, file: str, qlen: int) -> dict[str, object]:
+    """NtryDtls/Btch: message id, payment-information id, number and total of its transactions."""
+    for child in element:
+        if child.tag[qlen:] != "Btch":
+            continue
+        batch: dict[str, object] = {}
+        for part in child:
+            name = part.tag[qlen:]
+            if name == "MsgId":
+                batch["batch_message_id"] = values.text(part)
+            elif name == "PmtInfId":
+                batch["batch_payment_info_id"] = values.text(part)
+            elif name == "NbOfTxs":
+                batch["batch_tx_count"] = values.integer(file, part)
+            elif name == "TtlAmt":
+                batch["batch_total_amount"] = values.amount(file, part)[0]
+        return batch
+    return {}
 
 
 def _bank_tx_code(element: etree._Element, qlen: int) -> str | None:
@@ -301,29 +478,27 @@ def _bank_tx_code(element: etree._Element, qlen: int) -> str | None:
 def _details(element: etree._Element, file: str, qlen: int) -> TransactionDetails:
     tx = TransactionDetails()
     amount_details = None
+    seen: set[str] = set()
     for child in element:
         name = child.tag[qlen:]
+        if name in _DETAIL_SINGLES:
+            values.once(file, child, name, seen)
         if name == "Refs":
-            for ref in child:
-                ref_name = ref.tag[qlen:]
-                if ref_name == "EndToEndId":
-                    tx.end_to_end_id = values.text(ref)
-                elif ref_name == "UETR":
-                    tx.uetr = values.text(ref)
-                elif ref_name == "TxId":
-                    tx.tx_id = values.text(ref)
-                elif ref_name == "InstrId":
-                    tx.instr_id = values.text(ref)
-                elif ref_name == "MsgId":
-                    tx.msg_id = values.text(ref)
-                elif ref_name == "AcctSvcrRef":
-                    tx.acct_svcr_ref = values.text(ref)
+            _references(tx, child, file, qlen)
         elif name == "Amt":
             tx.amount, tx.currency = values.amount(file, child)
         elif name == "CdtDbtInd":
             tx.credit_debit = values.credit_debit(file, child)
         elif name == "AmtDtls":
             amount_details = child
+        elif name == "BkTxCd":
+            tx.bank_tx_code = _bank_tx_code(child, qlen)
+        elif name == "Chrgs":  # once from .001.03; one per charge in .001.02
+            amount, currency, bearer = _charges(child, file, qlen)
+            if tx.charges_amount is None or tx.charges_currency == currency:
+                tx.charges_amount = (tx.charges_amount or Decimal(0)) + (amount or Decimal(0))
+                tx.charges_currency = currency
+            tx.charge_bearer = tx.charge_bearer or bearer
         elif name == "RltdPties":
             for party in child:
                 party_name = party.tag[qlen:]
@@ -340,20 +515,114 @@ def _details(element: etree._Element, file: str, qlen: int) -> TransactionDetail
                 agent_name = agent.tag[qlen:]
                 if agent_name == "DbtrAgt":
                     tx.debtor_agent_bic = values.agent_bic(agent)
+                    tx.debtor_agent = values.participant(agent).key
                 elif agent_name == "CdtrAgt":
                     tx.creditor_agent_bic = values.agent_bic(agent)
+                    tx.creditor_agent = values.participant(agent).key
+        elif name == "LclInstrm":
+            tx.local_instrument = values.code_choice(child)
+        elif name == "Purp":
+            tx.purpose = values.code_choice(child)
         elif name == "RmtInf":
-            tx.remittance_info = values.joined_text([line for line in child if line.tag[qlen:] == "Ustrd"])
-    if tx.amount is None and amount_details is not None:
-        # .001.02 has no TxDtls/Amt: the transaction amount sits in AmtDtls/TxAmt/Amt
-        q = element.tag[:qlen]
-        transaction_amount = amount_details.find(f"{q}TxAmt/{q}Amt")
-        if transaction_amount is not None:
-            tx.amount, tx.currency = values.amount(file, transaction_amount)
+            remittance = values.remittance(child, file, qlen)
+            tx.remittance_info = remittance.unstructured
+            tx.creditor_reference = remittance.creditor_reference
+            tx.creditor_reference_type = remittance.creditor_reference_type
+            tx.referred_documents = remittance.referred_documents
+        elif name == "RltdDts":
+            for moment in child:
+                moment_name = moment.tag[qlen:]
+                if moment_name == "AccptncDtTm":
+                    tx.accepted_at = values.to_datetime(file, moment)
+                elif moment_name == "IntrBkSttlmDt":
+                    tx.settlement_date = values.to_date(file, moment)
+        elif name == "RtrInf":
+            tx.return_reason_code, tx.return_additional_info = values.reason(child, qlen)
+        elif name == "AddtlTxInf":
+            tx.additional_info = values.text(child)
+    if amount_details is not None:
+        _amount_details(tx, amount_details, file, qlen)
     return tx
 
 
-def _findings(current: _Open) -> Iterator[Finding]:
+def _references(tx: TransactionDetails, element: etree._Element, file: str, qlen: int) -> None:
+    seen: set[str] = set()
+    proprietary = []
+    for ref in element:
+        name = ref.tag[qlen:]
+        if name == "Prtry":
+            fields = values.children(ref, qlen, file)
+            kind, value = values.text(fields.get("Tp")), values.text(fields.get("Ref"))
+            proprietary.append(f"{kind}={value}" if kind else value or "")
+            continue
+        values.once(file, ref, name, seen)
+        if name == "EndToEndId":
+            tx.end_to_end_id = values.text(ref)
+        elif name == "UETR":
+            tx.uetr = values.text(ref)
+        elif name == "TxId":
+            tx.tx_id = values.text(ref)
+        elif name == "InstrId":
+            tx.instr_id = values.text(ref)
+        elif name == "MsgId":
+            tx.msg_id = values.text(ref)
+        elif name == "AcctSvcrRef":
+            tx.acct_svcr_ref = values.text(ref)
+        elif name == "PmtInfId":
+            tx.payment_info_id = values.text(ref)
+        elif name == "MndtId":
+            tx.mandate_id = values.text(ref)
+    if proprietary:
+        tx.proprietary_refs = "\n".join(proprietary)
+
+
+def _amount_details(tx: TransactionDetails, element: etree._Element, file: str, qlen: int) -> None:
+    """AmtDtls: instructed amount, exchange rate; the transaction amount where TxDtls has no Amt (.001.02)."""
+    for part in element:
+        name = part.tag[qlen:]
+        if name not in ("InstdAmt", "TxAmt"):
+            continue
+        fields = values.children(part, qlen, file)
+        amount = fields.get("Amt")
+        exchange = fields.get("CcyXchg")
+        if exchange is not None and tx.exchange_rate is None:
+            rate = values.children(exchange, qlen, file).get("XchgRate")
+            if rate is not None:
+                tx.exchange_rate = values.signed_decimal(file, rate)
+        if amount is None:
+            continue
+        if name == "InstdAmt":
+            tx.instructed_amount, tx.instructed_currency = values.amount(file, amount)
+        elif tx.amount is None:
+            # .001.02 has no TxDtls/Amt: the transaction amount sits in AmtDtls/TxAmt/Amt
+            tx.amount, tx.currency = values.amount(file, amount)
+
+
+def _charges(element: etree._Element, file: str, qlen: int) -> tuple[Decimal | None, str | None, str | None]:
+    """(total, currency, bearer) of Chrgs: TtlChrgsAndTaxAmt, else the sum of its records (.001.02: flat)."""
+    total = currency = bearer = None
+    summed: Decimal | None = None
+    for child in element:
+        name = child.tag[qlen:]
+        if name == "TtlChrgsAndTaxAmt":
+            total, currency = values.amount(file, child)
+        elif name in ("Rcrd", "Chrgs") or (name == "Amt" and len(child) == 0):
+            record = values.children(child, qlen, file) if len(child) else {"Amt": child}
+            amount = record.get("Amt")
+            if amount is not None:
+                value, record_currency = values.amount(file, amount)
+                if summed is None or record_currency == currency:
+                    summed = (summed or Decimal(0)) + value
+                    currency = currency or record_currency
+            for bearer_name in ("ChrgBr", "Br"):
+                if record.get(bearer_name) is not None:
+                    bearer = bearer or values.text(record[bearer_name])
+        elif name == "ChrgBr" or name == "Br":
+            bearer = values.text(child)
+    return (total if total is not None else summed), currency, bearer
+
+
+def _findings(current: _Open, file: str) -> Iterator[Finding]:
     statement = current.statement
 
     def finding(check: str, expected: Decimal, actual: Decimal, detail: str) -> Finding:
@@ -401,10 +670,32 @@ def _findings(current: _Open) -> Iterator[Finding]:
             opening.signed_amount,
             f"opening {opening.type_code} is in {opening.currency}, closing CLBD in {closing.currency}",
         )
+    checked: set[int] = set()
     for opening, closing in pairs:
         movement = current.booked.get(closing.currency, Decimal(0))
         actual = opening.signed_amount + movement
-        if actual != closing.signed_amount:
+        holds = actual == closing.signed_amount
+        assumed = [balance for balance in (opening, closing) if balance.credit_debit_assumed]
+        if assumed and not holds:
+            balance = assumed[0]
+            raise ParseError(
+                f"balance {balance.type_code} {balance.amount} {balance.currency} has no CdtDbtInd; read as a "
+                f"credit, opening + booked credits - debits gives {actual} but closing CLBD is "
+                f"{closing.signed_amount}: the direction of the money is ambiguous",
+                file=file,
+                line=balance.line,
+                path=f"/.../{STATEMENT_ELEMENTS[statement.message_type]}/Bal/CdtDbtInd",
+            )
+        for balance in assumed:
+            checked.add(id(balance))
+            yield finding(
+                "balance_direction",
+                balance.amount,
+                balance.amount,
+                f"balance {balance.type_code} has no CdtDbtInd: read as a credit, confirmed by opening "
+                f"{opening.signed_amount} + booked credits - debits {movement} = closing {closing.signed_amount}",
+            )
+        if not holds:
             yield finding(
                 "balance",
                 closing.signed_amount,
@@ -412,4 +703,13 @@ def _findings(current: _Open) -> Iterator[Finding]:
                 f"opening {opening.type_code} {opening.signed_amount} + booked "
                 f"credits - debits {movement} = {actual} {closing.currency}, "
                 f"but closing CLBD is {closing.signed_amount}",
+            )
+    for balance in current.balances:
+        if balance.credit_debit_assumed and id(balance) not in checked:
+            yield finding(
+                "balance_direction",
+                balance.amount,
+                balance.amount,
+                f"balance {balance.type_code} has no CdtDbtInd: read as a credit, which the statement's "
+                "arithmetic cannot confirm (no opening and closing balance in one currency)",
             )

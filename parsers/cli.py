@@ -37,6 +37,7 @@ KINDS = {
     "pacs.009": ("payment",),
     "pain.001": ("payment",),
     "pacs.002": ("status",),
+    "pain.002": ("status",),
     "pacs.004": ("return",),
 }
 _PROGRESS_MIN_BYTES = 50 * 1024 * 1024
@@ -46,7 +47,7 @@ _PROGRESS_EVERY = 10_000  # records between progress updates
 def main(argv: list[str] | None = None) -> int:
     """``argv`` is what follows ``deltran parse``: FILE [--format jsonl|csv]."""
     parser = argparse.ArgumentParser(prog="deltran parse", description=__doc__.split("\n\n")[0])
-    parser.add_argument("file", help="camt.052/053/054, pacs.008/009/002/004 or pain.001 XML")
+    parser.add_argument("file", help="camt.052/053/054, pacs.008/009/002/004 or pain.001/002 XML")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     args = parser.parse_args(argv)
     try:

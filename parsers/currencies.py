@@ -9,6 +9,7 @@ no payment on this network is in them, so an amount in one is refused.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 # Active codes of ISO 4217 (list one, published by SIX) with their minor units.
@@ -19,7 +20,25 @@ MINOR_UNITS: dict[str, int] = {
     **dict.fromkeys(["CLF", "UYW"], 4),
     # no decimals
     **dict.fromkeys(
-        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"],
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
         0,
     ),
     # two decimals: every other active code
@@ -54,3 +73,42 @@ def is_currency(code: str) -> bool:
 def quantum(currency: str) -> Decimal:
     """The smallest amount of ``currency``: Decimal('0.01') for EUR, Decimal('1') for JPY."""
     return Decimal(1).scaleb(-minor_units(currency))
+
+
+TOTAL_DIGITS = 18  # ISO 20022 amounts: xs:decimal totalDigits 18
+_PLAIN_DECIMAL = re.compile(r"([0-9]*)(?:\.([0-9]*))?")
+
+
+class InvalidAmount(ValueError):
+    """Amount text that is not a valid amount of its currency; the message says why."""
+
+
+def parse_amount(raw: str, currency: str) -> Decimal:
+    """``raw`` as an exact, unsigned amount of ``currency``, or InvalidAmount saying why.
+
+    The one rule for every amount the platform reads (ISO 20022 files and the
+    ledger export): plain decimal digits (no sign, no exponent), a currency in
+    use, no more significant fraction digits than the currency has (trailing
+    zeros are only notation: ``10.500`` EUR is read, ``10.505`` EUR is not), at
+    most 18 digits in all. The Decimal keeps the digits as written.
+    """
+    match = _PLAIN_DECIMAL.fullmatch(raw)
+    if not match or not (match.group(1) or match.group(2)):
+        if raw.startswith("-"):
+            problem = "is negative (the direction is stated apart from the amount)"
+        elif raw.startswith("+"):
+            problem = "has a '+' sign: amounts are unsigned (the direction is stated apart from the amount)"
+        elif re.fullmatch(r"[+-]?[0-9.]+[eE][+-]?[0-9]+", raw):
+            problem = "is in exponent notation: write the digits out"
+        else:
+            problem = "is not a decimal number"
+        raise InvalidAmount(f"amount {raw[:40]!r} {problem}")
+    if not is_currency(currency):
+        raise InvalidAmount(f"amount {raw[:40]} has currency {currency[:20]!r}, not an ISO 4217 currency code in use")
+    whole, fraction = match.group(1).lstrip("0"), (match.group(2) or "").rstrip("0")
+    units = MINOR_UNITS[currency]
+    if len(fraction) > units:
+        raise InvalidAmount(f"amount {raw!r} has {len(fraction)} fraction digits; {currency} has {units}")
+    if len(whole) + len(fraction) > TOTAL_DIGITS:
+        raise InvalidAmount(f"amount {raw[:40]!r} has more than {TOTAL_DIGITS} digits")
+    return Decimal(raw)

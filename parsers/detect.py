@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence, Union
 
 from lxml import etree
 
 from parsers.errors import ParseError, UnknownMessageError
-from parsers.values import element_path, local_name
+from parsers.values import element_path, local_name, participant
 
 Source = Union[str, Path, BinaryIO]
 
@@ -56,6 +57,9 @@ _ELEMENT_SUFFIX = re.compile(r"(?:V\d{2}|S2)$")
 _VERSION = re.compile(r"([a-z]{4}\.\d{3})\.\d{3}\.\d{2}(?:S2|\.ch\.\d{2})?")
 _CHUNK = 64 * 1024
 _DETECT_LIMIT = 4 * 1024 * 1024  # AppHdr with signatures stays far below
+# The most a message may hold between two reported elements (entries, transactions,
+# headers): no real entry or transaction comes near it; an element flood does.
+MAX_UNREPORTED_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,8 @@ class MessageInfo:
     element: str  # local name of the message element: 'BkToCstmrStmt'
     root: str  # local name of the file's root element: 'Document', 'Envelope', 'BusMsg'...
     line: int | None = None  # line of the message element
+    # the business application header beside the Document, as record fields (bah_biz_msg_id...)
+    business_header: dict[str, object] = field(default_factory=dict)
 
 
 def message_type_of(namespace: str | None, element: str) -> tuple[str, str | None] | None:
@@ -132,17 +138,18 @@ class _Replay:
 def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
     parser = etree.XMLPullParser(events=("start", "end"), **HARDENED)
     head = bytearray()
-    prolog_checked = False
+    prolog = _Prolog()
     root: etree._Element | None = None
     document: etree._Element | None = None  # a Document whose first child is the message
     message_definition: str | None = None  # AppHdr/MsgDefIdr
+    header: dict[str, object] = {}  # AppHdr fields
     while True:
         chunk = stream.read(_CHUNK)
         if not isinstance(chunk, bytes):
             raise TypeError(f"{file}: a path or a binary file is needed, not a text stream")
         head += chunk
-        if not prolog_checked:
-            prolog_checked = _check_prolog(head, file, complete=not chunk)
+        if not prolog.done:
+            prolog.check(head, file, complete=not chunk)
         if not head:
             raise ParseError("the file is empty", file=file)
         try:
@@ -159,6 +166,10 @@ def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
                 if event == "end":
                     if name == "MsgDefIdr":
                         message_definition = (element.text or "").strip()
+                    if name in _HEADER_FIELDS:
+                        parent = element.getparent()
+                        if parent is not None and local_name(parent.tag) == "AppHdr":
+                            _header_field(header, name, element, file)
                     elif element is document:
                         raise UnknownMessageError(
                             "Document holds no message",
@@ -170,12 +181,12 @@ def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
                         )
                     continue
                 if document is not None:
-                    return _info(element, root, message_definition, file), bytes(head)
+                    return _info(element, root, message_definition, file, header), bytes(head)
                 known = message_type_of(namespace, name)
                 if name == "Document":
                     document = element
                 elif known and not known[0].startswith("head."):
-                    return _info(element, root, message_definition, file), bytes(head)
+                    return _info(element, root, message_definition, file, header), bytes(head)
         except etree.XMLSyntaxError as exc:
             raise syntax_error(file, exc, root) from None
         if not chunk or len(head) > _DETECT_LIMIT:
@@ -191,34 +202,51 @@ def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
             )
 
 
-def _check_prolog(head: bytes, file: str, complete: bool) -> bool:
-    """Refuse a DOCTYPE before lxml reads it; True once the prolog has been seen whole.
+class _Prolog:
+    """Refuse a DOCTYPE before lxml reads it, scanning each byte of the prolog once.
 
     Scans declarations, comments and processing instructions up to the root
-    element's start tag. (A file in an encoding this byte scan cannot read,
-    such as UTF-16, is still caught by the docinfo check at its root.)
+    element's start tag, resuming where the previous chunk's scan stopped, so
+    megabytes of comments or processing instructions cost linear time. (A file
+    in an encoding this byte scan cannot read, such as UTF-16, is still caught
+    by the docinfo check at its root.)
     """
-    position = 0
-    while True:
-        position = head.find(b"<", position)
-        if position < 0 or (len(head) - position < len(b"<!DOCTYPE") and not complete):
-            return complete
-        if head.startswith(b"<!DOCTYPE", position):
-            raise ParseError(
-                "a DTD is not allowed in an ISO 20022 message",
-                file=file,
-                line=head.count(b"\n", 0, position) + 1,
-                path="/",
-            )
-        terminator = (
-            b"?>" if head.startswith(b"<?", position) else b"-->" if head.startswith(b"<!--", position) else None
-        )
-        if terminator is None:
-            return True  # the root element starts: no DOCTYPE can follow
-        end = head.find(terminator, position)
-        if end < 0:
-            return complete
-        position = end + len(terminator)
+
+    def __init__(self) -> None:
+        self.done = False
+        self.position = 0  # where the next markup may start
+        self.searched = 0  # how far the search for a terminator has got
+
+    def check(self, head: bytearray, file: str, complete: bool) -> None:
+        position = self.position
+        while True:
+            position = head.find(b"<", position)
+            if position < 0 or (len(head) - position < len(b"<!DOCTYPE") and not complete):
+                self.position = max(self.position, len(head) - 1 if position < 0 else position)
+                self.done = complete
+                return
+            if head.startswith(b"<!DOCTYPE", position):
+                raise ParseError(
+                    "a DTD is not allowed in an ISO 20022 message",
+                    file=file,
+                    line=head.count(b"\n", 0, position) + 1,
+                    path="/",
+                )
+            if head.startswith(b"<?", position):
+                terminator = b"?>"
+            elif head.startswith(b"<!--", position):
+                terminator = b"-->"
+            else:
+                self.done = True  # the root element starts: no DOCTYPE can follow
+                return
+            end = head.find(terminator, max(position, self.searched))
+            if end < 0:
+                self.position = position
+                self.searched = max(position, len(head) - len(terminator))
+                self.done = complete
+                return
+            position = end + len(terminator)
+            self.position = self.searched = position
 
 
 def _refuse_dtd(root: etree._Element, file: str) -> None:
@@ -232,7 +260,44 @@ def _refuse_dtd(root: etree._Element, file: str) -> None:
         )
 
 
-def _info(element: etree._Element, root: etree._Element, message_definition: str | None, file: str) -> MessageInfo:
+_HEADER_FIELDS = {
+    "BizMsgIdr": "bah_biz_msg_id",
+    "MsgDefIdr": "bah_msg_def_id",
+    "CreDt": "bah_created_at",
+    "Fr": "bah_from",
+    "To": "bah_to",
+}
+_PARTY_IDS = ("BICFI", "BIC", "AnyBIC", "MmbId", "Id")
+
+
+def _header_field(header: dict[str, object], name: str, element: etree._Element, file: str) -> None:
+    if name in ("Fr", "To"):
+        # the sender or receiver: an institution's participant key (BIC, else
+        # clearing-system id...), else the first BIC or id under it
+        institution = next((node for node in element.iter() if local_name(node.tag) == "FinInstnId"), None)
+        value = participant(institution).key if institution is not None else None
+        if value is None:
+            found = {local_name(node.tag): node.text for node in element.iter() if node.text and node.text.strip()}
+            value = next((found[key].strip() for key in _PARTY_IDS if key in found), None)
+    else:
+        value = (element.text or "").strip() or None
+        if name == "CreDt" and value is not None:
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise ParseError(
+                    f"{value[:40]!r} is not a date-time", file=file, line=element.sourceline, path=element_path(element)
+                ) from None
+    header[_HEADER_FIELDS[name]] = value
+
+
+def _info(
+    element: etree._Element,
+    root: etree._Element,
+    message_definition: str | None,
+    file: str,
+    header: dict[str, object] | None = None,
+) -> MessageInfo:
     namespace, _, name = element.tag.rpartition("}")
     namespace = namespace[1:] or None
     known = message_type_of(namespace, name)
@@ -265,32 +330,90 @@ def _info(element: etree._Element, root: etree._Element, message_definition: str
             version = _VERSION.search(namespace).group(0)
     if version is None and message_definition and message_definition.startswith(message_type):
         version = message_definition
-    return MessageInfo(message_type, version, namespace, name, local_name(root.tag), element.sourceline)
+    return MessageInfo(
+        message_type, version, namespace, name, local_name(root.tag), element.sourceline, dict(header or {})
+    )
 
 
 def syntax_error(
     file: str, exc: etree.XMLSyntaxError, near: etree._Element | None, fallback: str | None = None
 ) -> ParseError:
-    """A not-well-formed file, located near the deepest element read when parsing stopped."""
+    """A not-well-formed file, located near the deepest element read when parsing stopped.
+
+    An undefined entity gets its own message (lxml reports only its
+    consequence, 'no element found', with no line): without a DTD only the
+    five XML entities exist.
+    """
     path = fallback
     if near is not None:
         node = near.getroottree().getroot()
         while len(node):
             node = node[-1]
         path = element_path(node)
-    return ParseError(f"not well-formed XML: {exc.msg}", file=file, line=exc.lineno or None, path=path)
+    message, line = exc.msg, exc.lineno or None
+    undeclared = [entry for entry in exc.error_log if entry.type_name == "ERR_UNDECLARED_ENTITY"]
+    if undeclared:
+        entity = re.search(r"Entity '([^']*)'", undeclared[-1].message)
+        name = entity.group(1) if entity else "?"
+        line = undeclared[-1].line or line
+        return ParseError(
+            f"undefined entity &{name};: an ISO 20022 message has no DTD, so only &amp; &lt; &gt; &quot; "
+            "&apos; and character references (&#...;) can be used",
+            file=file,
+            line=line,
+            path=path,
+        )
+    return ParseError(f"not well-formed XML: {message}", file=file, line=line, path=path)
 
 
 def end_elements(stream: BinaryIO, file: str, info: MessageInfo, tags: Sequence[str]) -> Iterator[etree._Element]:
-    """Elements named ``tags`` as each ends, from a hardened streaming parse."""
-    events = etree.iterparse(stream, events=("end",), tag=tags, **HARDENED)
+    """Elements named ``tags`` as each ends, from a hardened streaming parse.
+
+    Readers release each reported element (``release``), so the tree holds at
+    most what arrived since the last one. That is bounded here: when no
+    reported element ends within MAX_UNREPORTED_BYTES (an element flood, a
+    huge attribute, text or CDATA section), the file is refused there, before
+    it can take the memory the bound protects.
+    """
+    parser = etree.XMLPullParser(events=("end",), tag=tags, **HARDENED)
     last = None
+    unreported = 0
     try:
-        for _, last in events:
-            yield last
+        while True:
+            chunk = stream.read(_CHUNK)
+            if chunk:
+                parser.feed(chunk)
+            else:
+                parser.close()
+            reported = False
+            for _, last in parser.read_events():
+                reported = True
+                yield last
+            if not chunk:
+                return
+            unreported = 0 if reported else unreported + len(chunk)
+            if unreported > MAX_UNREPORTED_BYTES:
+                raise ParseError(
+                    f"more than {MAX_UNREPORTED_BYTES >> 20} MB without a complete "
+                    f"{' or '.join(tag.rpartition('}')[2] for tag in tags)}: an element flood, or an attribute, "
+                    "text or CDATA section far larger than any ISO 20022 field",
+                    file=file,
+                    line=None,
+                    path=_deepest(parser, last, info),
+                )
     except etree.XMLSyntaxError as exc:
         # before the first reported element lxml knows no root: name the file's root
         raise syntax_error(file, exc, last, fallback=f"/{info.root}") from None
+
+
+def _deepest(parser: etree.XMLPullParser, last: etree._Element | None, info: MessageInfo) -> str:
+    root = last.getroottree().getroot() if last is not None else None
+    if root is None:
+        return f"/{info.root}"
+    node = root
+    while len(node):
+        node = node[-1]
+    return element_path(node)
 
 
 def release(element: etree._Element) -> None:

@@ -51,6 +51,16 @@ class Statement:
     summary_credit_sum: Decimal | None = None
     summary_debit_count: int | None = None
     summary_debit_sum: Decimal | None = None
+    additional_info: str | None = None  # AddtlStmtInf
+    copy_duplicate: str | None = None  # CpyDplctInd: CODU, COPY, DUPL
+    page_number: int | None = None  # GrpHdr/MsgPgntn
+    last_page: bool | None = None
+    # business application header (AppHdr) beside the Document, where the file has one
+    bah_biz_msg_id: str | None = None
+    bah_msg_def_id: str | None = None
+    bah_created_at: datetime | None = None
+    bah_from: str | None = None
+    bah_to: str | None = None
     line: int | None = None
 
 
@@ -66,6 +76,7 @@ class Balance:
     credit_debit: str  # CRDT or DBIT
     date: date | None = None
     date_time: datetime | None = None
+    credit_debit_assumed: bool = False  # the file had no CdtDbtInd: read as CRDT (see camt.py)
     line: int | None = None
 
     @property
@@ -91,6 +102,29 @@ class TransactionDetails:
     creditor_account: str | None = None
     creditor_agent_bic: str | None = None
     remittance_info: str | None = None
+    # participants with or without a BIC (values.participant): BIC, else 'USABA:021000021', 'LEI:...'
+    debtor_agent: str | None = None
+    creditor_agent: str | None = None
+    bank_tx_code: str | None = None  # the transaction's own BkTxCd
+    additional_info: str | None = None  # AddtlTxInf
+    payment_info_id: str | None = None  # Refs/PmtInfId
+    mandate_id: str | None = None  # Refs/MndtId
+    proprietary_refs: str | None = None  # Refs/Prtry as 'Tp=Ref', several joined by newline
+    instructed_amount: Decimal | None = None  # AmtDtls/InstdAmt
+    instructed_currency: str | None = None
+    exchange_rate: Decimal | None = None  # AmtDtls/.../CcyXchg/XchgRate
+    charges_amount: Decimal | None = None  # Chrgs: TtlChrgsAndTaxAmt, else the records' sum
+    charges_currency: str | None = None
+    charge_bearer: str | None = None  # Chrgs/.../ChrgBr
+    purpose: str | None = None  # Purp
+    local_instrument: str | None = None  # LclInstrm (camt: under the transaction's own references or not at all)
+    return_reason_code: str | None = None  # RtrInf/Rsn
+    return_additional_info: str | None = None  # RtrInf/AddtlInf
+    creditor_reference: str | None = None  # RmtInf/Strd/CdtrRefInf/Ref
+    creditor_reference_type: str | None = None  # its Tp/CdOrPrtry (SCOR, ...)
+    referred_documents: str | None = None  # RmtInf/Strd/RfrdDocInf/Nb, several joined by newline
+    accepted_at: datetime | None = None  # RltdDts/AccptncDtTm
+    settlement_date: date | None = None  # RltdDts/IntrBkSttlmDt
 
 
 @dataclass(slots=True)
@@ -113,7 +147,28 @@ class Entry:
     bank_tx_code: str | None = None  # Domn/Cd/Fmly/Cd/SubFmlyCd joined by '/', else Prtry/Cd
     entry_index: int = 0  # position of the entry in its statement, from 0
     transactions: list[TransactionDetails] = field(default_factory=list)
+    additional_info: str | None = None  # AddtlNtryInf
+    # NtryDtls/Btch: the batch as the bank describes it
+    batch_message_id: str | None = None
+    batch_payment_info_id: str | None = None
+    batch_tx_count: int | None = None
+    batch_total_amount: Decimal | None = None
+    # A batch of more details than camt.DETAILS_PER_PART comes as several Entry
+    # records (parts) with the same entry_index, so that its details are streamed,
+    # never held: detail_offset is the index of the part's first detail, and
+    # more_details says a later part follows. Only the last part carries what the
+    # file writes after the details (additional_info).
+    detail_offset: int = 0
+    more_details: bool = False
     line: int | None = None
+
+    @property
+    def is_first_part(self) -> bool:
+        return self.detail_offset == 0
+
+    @property
+    def is_streamed(self) -> bool:
+        return self.more_details or self.detail_offset > 0
 
 
 @dataclass(slots=True)
@@ -140,14 +195,40 @@ class Payment:
     creditor_name: str | None = None
     creditor_account: str | None = None
     remittance_info: str | None = None
+    # participants, BIC or not (values.participant): what clearing nets by
+    debtor_agent: str | None = None
+    creditor_agent: str | None = None
+    instructing_agent: str | None = None
+    instructed_agent: str | None = None
+    debtor_agent_name: str | None = None
+    creditor_agent_name: str | None = None
+    group_tx_count: int | None = None  # GrpHdr/NbOfTxs
+    payment_info_id: str | None = None  # pain.001 PmtInfId
+    instructed_amount: Decimal | None = None  # InstdAmt (pacs.008)
+    instructed_currency: str | None = None
+    exchange_rate: Decimal | None = None  # XchgRate
+    charge_bearer: str | None = None  # ChrgBr
+    charges_amount: Decimal | None = None  # ChrgsInf/Amt, summed where in one currency
+    charges_currency: str | None = None
+    purpose: str | None = None  # Purp
+    local_instrument: str | None = None  # PmtTpInf/LclInstrm
+    creditor_reference: str | None = None  # RmtInf/Strd/CdtrRefInf/Ref
+    creditor_reference_type: str | None = None
+    referred_documents: str | None = None
+    # business application header (AppHdr) beside the Document, where the file has one
+    bah_biz_msg_id: str | None = None
+    bah_msg_def_id: str | None = None
+    bah_created_at: datetime | None = None
+    bah_from: str | None = None
+    bah_to: str | None = None
     line: int | None = None
 
 
 @dataclass(slots=True)
 class StatusReport:
-    """One status of a pacs.002 (transaction level, else group level)."""
+    """One status of a pacs.002 or pain.002 (transaction level, else payment-information, else group level)."""
 
-    message_type: str  # 'pacs.002'
+    message_type: str  # 'pacs.002', 'pain.002'
     message_id: str
     status: str  # ACSC, ACCP, ACSP, PDNG, RJCT...
     created_at: datetime | None = None
@@ -159,6 +240,13 @@ class StatusReport:
     original_uetr: str | None = None
     reason_code: str | None = None
     reason_text: str | None = None
+    original_payment_info_id: str | None = None  # pain.002 OrgnlPmtInfId
+    # business application header (AppHdr) beside the Document, where the file has one
+    bah_biz_msg_id: str | None = None
+    bah_msg_def_id: str | None = None
+    bah_created_at: datetime | None = None
+    bah_from: str | None = None
+    bah_to: str | None = None
     line: int | None = None
 
 
@@ -186,6 +274,14 @@ class PaymentReturn:
     creditor_agent_bic: str | None = None
     instructing_agent_bic: str | None = None
     instructed_agent_bic: str | None = None
+    debtor_agent: str | None = None  # participant keys (values.participant)
+    creditor_agent: str | None = None
+    # business application header (AppHdr) beside the Document, where the file has one
+    bah_biz_msg_id: str | None = None
+    bah_msg_def_id: str | None = None
+    bah_created_at: datetime | None = None
+    bah_from: str | None = None
+    bah_to: str | None = None
     line: int | None = None
 
 
@@ -202,7 +298,10 @@ class Finding:
     message_id: str
     statement_id: str
     account: str | None
-    check: str  # 'balance', 'entry_count', 'credit_count', 'credit_sum', 'debit_count', 'debit_sum'
+    # 'balance', 'entry_count', 'credit_count', 'credit_sum', 'debit_count', 'debit_sum';
+    # 'details_sum', 'details_direction' (a batch entry's details against the entry);
+    # 'balance_direction' (a balance without CdtDbtInd, read as credit)
+    check: str
     expected: Decimal
     actual: Decimal
     detail: str
@@ -231,6 +330,15 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "summary_credit_sum",
         "summary_debit_count",
         "summary_debit_sum",
+        "additional_info",
+        "copy_duplicate",
+        "page_number",
+        "last_page",
+        "bah_biz_msg_id",
+        "bah_msg_def_id",
+        "bah_created_at",
+        "bah_from",
+        "bah_to",
     ),
     "balance": (
         "message_type",
@@ -243,6 +351,7 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "credit_debit",
         "date",
         "date_time",
+        "credit_debit_assumed",
     ),
     "entry": (
         "message_type",
@@ -265,12 +374,27 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "bank_tx_code",
         "entry_amount",
         "detail_count",
+        "tx_acct_svcr_ref",
+        "entry_currency",
+        "entry_credit_debit",
+        "detail_amount",
+        "detail_currency",
+        "detail_credit_debit",
+        "additional_entry_info",
+        "batch_message_id",
+        "batch_payment_info_id",
+        "batch_tx_count",
+        "batch_total_amount",
+        "tx_bank_tx_code",
+        "additional_tx_info",
+        "tx_accepted_at",
+        "tx_settlement_date",
+        # the transaction detail's own fields, same names as in TransactionDetails
         "end_to_end_id",
         "uetr",
         "tx_id",
         "instr_id",
         "msg_id",
-        "tx_acct_svcr_ref",
         "debtor_name",
         "debtor_account",
         "debtor_agent_bic",
@@ -278,6 +402,24 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "creditor_account",
         "creditor_agent_bic",
         "remittance_info",
+        "debtor_agent",
+        "creditor_agent",
+        "payment_info_id",
+        "mandate_id",
+        "proprietary_refs",
+        "instructed_amount",
+        "instructed_currency",
+        "exchange_rate",
+        "charges_amount",
+        "charges_currency",
+        "charge_bearer",
+        "purpose",
+        "local_instrument",
+        "return_reason_code",
+        "return_additional_info",
+        "creditor_reference",
+        "creditor_reference_type",
+        "referred_documents",
     ),
     "payment": (
         "message_type",
@@ -300,6 +442,30 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "creditor_name",
         "creditor_account",
         "remittance_info",
+        "debtor_agent",
+        "creditor_agent",
+        "instructing_agent",
+        "instructed_agent",
+        "debtor_agent_name",
+        "creditor_agent_name",
+        "group_tx_count",
+        "payment_info_id",
+        "instructed_amount",
+        "instructed_currency",
+        "exchange_rate",
+        "charge_bearer",
+        "charges_amount",
+        "charges_currency",
+        "purpose",
+        "local_instrument",
+        "creditor_reference",
+        "creditor_reference_type",
+        "referred_documents",
+        "bah_biz_msg_id",
+        "bah_msg_def_id",
+        "bah_created_at",
+        "bah_from",
+        "bah_to",
     ),
     "status": (
         "message_type",
@@ -314,6 +480,12 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "status",
         "reason_code",
         "reason_text",
+        "original_payment_info_id",
+        "bah_biz_msg_id",
+        "bah_msg_def_id",
+        "bah_created_at",
+        "bah_from",
+        "bah_to",
     ),
     "return": (
         "message_type",
@@ -335,6 +507,13 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "creditor_agent_bic",
         "instructing_agent_bic",
         "instructed_agent_bic",
+        "debtor_agent",
+        "creditor_agent",
+        "bah_biz_msg_id",
+        "bah_msg_def_id",
+        "bah_created_at",
+        "bah_from",
+        "bah_to",
     ),
     "finding": (
         "message_type",
@@ -363,14 +542,23 @@ def record_kind(record: Record) -> str:
     return _KIND[type(record)]
 
 
+# detail fields copied into an entry row under the same name (the end of ROW_FIELDS["entry"])
+_DETAIL_FIELDS = ROW_FIELDS["entry"][ROW_FIELDS["entry"].index("end_to_end_id") :]
+_NO_DETAILS = TransactionDetails()
+
+
 def to_rows(record: Record) -> Iterator[dict]:
     """Flatten one record into rows of ROW_FIELDS[kind] (plus 'record': kind).
 
-    An entry gives one row per transaction detail when it has several (a batch):
-    ``amount`` is then the detail's own amount (falling back to the entry amount
-    when the bank did not give one per detail), ``entry_amount`` the booked total,
-    ``detail_count`` how many details share the entry. An entry with zero or one
-    detail gives one row whose ``amount`` is the entry amount.
+    An entry gives one row per transaction detail (one row when it has none).
+    Both levels are kept side by side: ``entry_amount``, ``entry_currency`` and
+    ``entry_credit_debit`` are the booked entry's (what anything summing entries
+    uses), ``detail_amount``, ``detail_currency`` and ``detail_credit_debit`` the
+    detail's own, as the file gives them (empty where it does not). ``amount``,
+    ``currency`` and ``credit_debit`` are the row's movement, all three from one
+    level: the detail's for a batch (several details) whose detail states an
+    amount, else the entry's. ``detail_count`` is the number of details of the
+    entry, empty for an entry whose details were streamed in parts.
     """
     kind = record_kind(record)
     if kind != "entry":
@@ -381,11 +569,15 @@ def to_rows(record: Record) -> Iterator[dict]:
         return
 
     entry: Entry = record
-    details = entry.transactions or [TransactionDetails()]
-    batch = len(details) > 1
-    for index, tx in enumerate(details):
-        amount = tx.amount if (batch and tx.amount is not None) else entry.amount
-        yield {
+    details = entry.transactions or [_NO_DETAILS]
+    streamed = entry.is_streamed
+    batch = streamed or len(details) > 1
+    for index, tx in enumerate(details, entry.detail_offset):
+        if batch and tx.amount is not None:
+            amount, currency, direction = tx.amount, tx.currency, tx.credit_debit or entry.credit_debit
+        else:
+            amount, currency, direction = entry.amount, entry.currency, entry.credit_debit
+        row = {
             "record": "entry",
             "message_type": entry.message_type,
             "message_id": entry.message_id,
@@ -396,8 +588,8 @@ def to_rows(record: Record) -> Iterator[dict]:
             "detail_index": index,
             "entry_ref": entry.entry_ref,
             "amount": amount,
-            "currency": (tx.currency if batch and tx.currency else entry.currency),
-            "credit_debit": (tx.credit_debit if batch and tx.credit_debit else entry.credit_debit),
+            "currency": currency,
+            "credit_debit": direction,
             "status": entry.status,
             "booking_date": entry.booking_date,
             "booking_date_time": entry.booking_date_time,
@@ -406,18 +598,23 @@ def to_rows(record: Record) -> Iterator[dict]:
             "is_reversal": entry.is_reversal,
             "bank_tx_code": entry.bank_tx_code,
             "entry_amount": entry.amount,
-            "detail_count": len(entry.transactions),
-            "end_to_end_id": tx.end_to_end_id,
-            "uetr": tx.uetr,
-            "tx_id": tx.tx_id,
-            "instr_id": tx.instr_id,
-            "msg_id": tx.msg_id,
+            "detail_count": None if streamed else len(entry.transactions),
             "tx_acct_svcr_ref": tx.acct_svcr_ref,
-            "debtor_name": tx.debtor_name,
-            "debtor_account": tx.debtor_account,
-            "debtor_agent_bic": tx.debtor_agent_bic,
-            "creditor_name": tx.creditor_name,
-            "creditor_account": tx.creditor_account,
-            "creditor_agent_bic": tx.creditor_agent_bic,
-            "remittance_info": tx.remittance_info,
+            "entry_currency": entry.currency,
+            "entry_credit_debit": entry.credit_debit,
+            "detail_amount": tx.amount,
+            "detail_currency": tx.currency,
+            "detail_credit_debit": tx.credit_debit,
+            "additional_entry_info": entry.additional_info,
+            "batch_message_id": entry.batch_message_id,
+            "batch_payment_info_id": entry.batch_payment_info_id,
+            "batch_tx_count": entry.batch_tx_count,
+            "batch_total_amount": entry.batch_total_amount,
+            "tx_bank_tx_code": tx.bank_tx_code,
+            "additional_tx_info": tx.additional_info,
+            "tx_accepted_at": tx.accepted_at,
+            "tx_settlement_date": tx.settlement_date,
         }
+        for name in _DETAIL_FIELDS:
+            row[name] = getattr(tx, name)
+        yield row

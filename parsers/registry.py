@@ -31,6 +31,7 @@ READERS: dict[str, Reader] = {
     "pacs.008": read_credit_transfers,
     "pacs.009": read_credit_transfers,  # FI credit transfers: how clearing settles
     "pacs.002": read_status_reports,
+    "pain.002": read_status_reports,  # the bank's status of the pain.001 orders the platform sends
     "pacs.004": read_returns,
     "pain.001": read_initiations,
 }

@@ -1,8 +1,12 @@
 """Turning element text into typed values, with errors that say where.
 
 Every reader converts through these functions so that one rule holds for all
-messages: amounts are ``Decimal`` exactly as written (never negative, at most 5
-decimals, always with a currency), date-times keep the offset written in the
+messages: amounts are ``Decimal`` exactly as written, never negative, always in
+an ISO 4217 currency in use (``parsers.currencies``), with no more significant
+fraction digits than that currency has (EUR 2, JPY 0, KWD 3: ``10.500`` EUR is
+ten and a half euros and is read, ``10.505`` EUR is refused; trailing zeros
+appear in real banks' files) and at most 18 digits in all (the schemas'
+totalDigits); date-times keep the offset written in the
 file (a date-time without one stays naive: the file does not say which zone it
 means, and guessing UTC would invent data), fractions of a second beyond
 microseconds are cut (Python keeps six digits), and a date written with an
@@ -18,10 +22,11 @@ from decimal import Decimal
 
 from lxml import etree
 
+from parsers.currencies import InvalidAmount, parse_amount
 from parsers.errors import ParseError
 
 # [0-9], not \d: Python's \d also matches other scripts' digits, which Decimal would accept
-_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]{0,5})?|\.[0-9]{1,5}")
+_PLAIN = re.compile(r"[0-9]*\.?[0-9]*")
 _SIGNED_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _WHOLE_NUMBER = re.compile(r"([0-9]+)(?:\.0*)?")  # xs:decimal with no fraction: '1000.00' is valid
@@ -61,23 +66,18 @@ def text(element: etree._Element | None) -> str | None:
 
 
 def amount(file: str, element: etree._Element) -> tuple[Decimal, str]:
-    """(amount, currency) of an ActiveOrHistoricCurrencyAndAmount element."""
+    """(amount, currency) of an ActiveOrHistoricCurrencyAndAmount element (``currencies.parse_amount``)."""
     raw = (element.text or "").strip()
-    if not _AMOUNT.fullmatch(raw):
-        if raw.startswith("-"):
-            problem = "is negative (the sign belongs in CdtDbtInd)"
-        elif _SIGNED_DECIMAL.fullmatch(raw):
-            problem = "has more than 5 decimals"
-        else:
-            problem = "is not a decimal number"
-        raise error(file, element, f"amount {raw!r} {problem}")
     currency = element.get("Ccy")
     if currency is None:
-        raise error(file, element, f"amount {raw} has no Ccy attribute")
+        raise error(file, element, f"amount {raw[:40]} has no Ccy attribute")
     currency = currency.strip()
-    if not _CURRENCY.fullmatch(currency):
-        raise error(file, element, f"amount {raw} has currency {currency!r}, not an ISO 4217 code")
-    return Decimal(raw), currency
+    if not _CURRENCY.fullmatch(currency) and _PLAIN.fullmatch(raw):
+        raise error(file, element, f"amount {raw[:40]} has currency {currency[:20]!r}, not an ISO 4217 code")
+    try:
+        return parse_amount(raw, currency), currency
+    except InvalidAmount as exc:
+        raise error(file, element, str(exc)) from None
 
 
 def signed_decimal(file: str, element: etree._Element) -> Decimal:
@@ -200,17 +200,196 @@ def party_name(party: etree._Element | None) -> str | None:
 
 
 def joined_text(elements: list[etree._Element]) -> str | None:
-    """Several Ustrd or AddtlInf lines as one text, joined by one space."""
+    """Several Ustrd or AddtlInf lines as one text, one line each (a newline between them).
+
+    Each line is kept as written but for the padding around it, so content that
+    spans lines (a reference cut in two, an embedded record) survives.
+    """
     parts = [value for value in map(text, elements) if value]
-    return " ".join(parts) if parts else None
+    return "\n".join(parts) if parts else None
 
 
-def children(element: etree._Element, qlen: int) -> dict[str, etree._Element]:
-    """Direct children by local name (the first of each name): one pass, then lookups."""
+# Children that the schemas let repeat under the elements read through children()
+REPEATABLE = frozenset(
+    {
+        "Authstn",
+        "InstrForCdtrAgt",
+        "InstrForNxtAgt",
+        "RgltryRptg",
+        "RltdRmtInf",
+        "ChrgsInf",
+        "SplmtryData",
+        "CdtTrfTxInf",
+        "StsRsnInf",
+        "NbOfTxsPerSts",
+        "RtrRsnInf",
+        "TxInfAndSts",
+        "TxInf",
+        "Ustrd",
+        "Strd",
+        "AddtlInf",
+        "AddtlRmtInf",
+        "Rcrd",
+        "Othr",
+        "AdrLine",
+        "PmtInf",
+        "OrgnlPmtInfAndSts",
+        "OrgnlGrpInfAndSts",
+        "Prtry",
+        "RfrdDocInf",
+        "Tax",
+        "TxDtls",
+        "NtryDtls",
+    }
+)
+
+
+def once(file: str, element: etree._Element, name: str, seen: set[str]) -> None:
+    """Refuse a second ``name`` where the schema allows one: which one is the value would be a guess."""
+    if name in seen:
+        parent = element.getparent()
+        where = local_name(parent.tag) if parent is not None else "its parent"
+        raise error(file, element, f"{name} appears more than once in one {where}")
+    seen.add(name)
+
+
+def children(element: etree._Element, qlen: int, file: str | None = None) -> dict[str, etree._Element]:
+    """Direct children by local name: one pass, then lookups.
+
+    With ``file``, a child the schema allows once (not in REPEATABLE) that
+    appears twice is refused; of a repeatable one the first is kept.
+    """
     found: dict[str, etree._Element] = {}
     for child in element:
-        found.setdefault(child.tag[qlen:], child)
+        name = child.tag[qlen:]
+        if name in found:
+            if file is not None and name not in REPEATABLE:
+                once(file, child, name, {name})
+            continue
+        found[name] = child
     return found
+
+
+_TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
+
+
+def boolean(file: str, element: etree._Element) -> bool:
+    """xs:boolean: true, false, 1 or 0; anything else is refused, not read as false."""
+    raw = (element.text or "").strip()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise error(file, element, f"{raw[:40]!r} is not a boolean (true, false, 1 or 0)")
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A financial institution however it is identified (FinInstnId)."""
+
+    key: str | None  # BIC, else 'USABA:021000021' (clearing system:member), else 'LEI:...', else 'scheme:id'
+    bic: str | None = None
+    name: str | None = None
+    lei: str | None = None
+
+
+_NO_PARTICIPANT = Participant(None)
+
+
+def participant(agent: etree._Element | None) -> Participant:
+    """The institution of an agent (or of a pacs.009 Dbtr/Cdtr), BIC or not.
+
+    The key is what clearing nets by: the BIC when there is one; else the
+    clearing-system member id prefixed by its system code (ClrSysId/Cd, else
+    Prtry: ``USABA:021000021``, ``GBDSC:401234``); else ``LEI:`` and the LEI;
+    else the other id prefixed by its scheme (``Othr/SchmeNm``, else Issr,
+    else ``OTHR``). The name is kept beside it.
+    """
+    if agent is None:
+        return _NO_PARTICIPANT
+    cut = _prefix(agent)
+    institution = agent
+    for child in agent:
+        if child.tag[cut:] == "FinInstnId":
+            institution = child
+            break
+    bic = name = lei = member = other = None
+    for child in institution:
+        name_ = child.tag[cut:]
+        if name_ == "BICFI" or name_ == "BIC":
+            bic = text(child)
+        elif name_ == "Nm":
+            name = text(child)
+        elif name_ == "LEI":
+            lei = text(child)
+        elif name_ == "ClrSysMmbId":
+            system = member_id = None
+            for part in child:
+                part_name = part.tag[cut:]
+                if part_name == "ClrSysId":
+                    system = code_choice(part)
+                elif part_name == "MmbId":
+                    member_id = text(part)
+            if member_id:
+                member = f"{system or 'CLRSYS'}:{member_id}"
+        elif name_ == "Othr":
+            fields = {part.tag[cut:]: part for part in child}
+            identifier = text(fields.get("Id"))
+            if identifier:
+                scheme = code_choice(fields.get("SchmeNm")) or text(fields.get("Issr")) or "OTHR"
+                other = f"{scheme}:{identifier}"
+    key = bic or member or (f"LEI:{lei}" if lei else None) or other
+    return Participant(key, bic, name, lei)
+
+
+@dataclass(frozen=True, slots=True)
+class Remittance:
+    unstructured: str | None = None
+    creditor_reference: str | None = None
+    creditor_reference_type: str | None = None
+    referred_documents: str | None = None
+
+
+def remittance(element: etree._Element | None, file: str, qlen: int) -> Remittance:
+    """RmtInf: Ustrd lines, and from Strd the creditor reference (and its type) and the referred documents."""
+    if element is None:
+        return Remittance()
+    lines, documents = [], []
+    reference = reference_type = None
+    for child in element:
+        name = child.tag[qlen:]
+        if name == "Ustrd":
+            lines.append(child)
+        elif name == "Strd":
+            for part in child:
+                part_name = part.tag[qlen:]
+                if part_name == "CdtrRefInf" and reference is None:
+                    fields = children(part, qlen, file)
+                    reference = text(fields.get("Ref"))
+                    kind = fields.get("Tp")
+                    if kind is not None:
+                        inner = children(kind, qlen, file).get("CdOrPrtry", kind)
+                        reference_type = code_choice(inner)
+                elif part_name == "RfrdDocInf":
+                    number = children(part, qlen, file).get("Nb")
+                    if text(number):
+                        documents.append(text(number))
+    return Remittance(joined_text(lines), reference, reference_type, "\n".join(documents) if documents else None)
+
+
+def reason(element: etree._Element | None, qlen: int) -> tuple[str | None, str | None]:
+    """(Rsn Cd or Prtry, AddtlInf lines) of a StsRsnInf / RtrRsnInf / RtrInf."""
+    if element is None:
+        return None, None
+    rsn = None
+    lines = []
+    for child in element:
+        name = child.tag[qlen:]
+        if name == "Rsn" and rsn is None:
+            rsn = child
+        elif name == "AddtlInf":
+            lines.append(child)
+    return code_choice(rsn), joined_text(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +399,30 @@ class GroupHeader:
     message_id: str
     created_at: datetime | None
     fields: dict[str, etree._Element]  # all GrpHdr children, for message-specific defaults
+    pagination: dict[str, object]  # page_number, last_page from MsgPgntn
+    tx_count: int | None = None  # NbOfTxs
 
 
 def group_header(element: etree._Element, file: str, qlen: int) -> GroupHeader:
-    fields = children(element, qlen)
+    fields = children(element, qlen, file)
     message_id = text(fields.get("MsgId"))
     if message_id is None:
         raise missing(file, element, "MsgId")
     created = fields.get("CreDtTm")
-    return GroupHeader(message_id, None if created is None else to_datetime(file, created), fields)
+    pagination: dict[str, object] = {}
+    paging = fields.get("MsgPgntn")
+    if paging is not None:
+        for part in paging:
+            name = part.tag[qlen:]
+            if name == "PgNb":
+                pagination["page_number"] = integer(file, part)
+            elif name == "LastPgInd":
+                pagination["last_page"] = boolean(file, part)
+    count = fields.get("NbOfTxs")
+    return GroupHeader(
+        message_id,
+        None if created is None else to_datetime(file, created),
+        fields,
+        pagination,
+        None if count is None else integer(file, count),
+    )

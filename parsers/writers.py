@@ -18,8 +18,9 @@ value the records leave open, the writer fills it and says so here:
   ``AmtDtls/TxAmt/Amt`` (no direction).
 * ``BookgDt``/``Bal/Dt`` hold one of ``Dt`` and ``DtTm``: the date-time wins, and
   the reader derives the date from it.
-* ``RmtInf/Ustrd`` holds at most 140 characters: longer text is cut at spaces
-  into several ``Ustrd``, which the reader joins with one space again.
+* ``RmtInf/Ustrd`` holds at most 140 characters: each line of the text is one
+  ``Ustrd`` (the reader joins them with a newline again); a longer line is cut
+  at its last space within 140 characters, so it reads back with a newline there.
 
 Values the schema cannot hold (negative amounts, more than 5 decimals, a
 camt.053 without balances, a camt.054 with balances, an unknown version) raise
@@ -295,8 +296,13 @@ def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, f
             _text(remittance, "Ustrd", line)
 
 
-def _ustrd_lines(text: str) -> Iterable[str]:
-    """Cut at the last space within 140 characters (the space is dropped: the reader joins with one)."""
+def _ustrd_lines(remittance: str) -> Iterable[str]:
+    """One Ustrd per line; a line over 140 characters cut at its last space within them (the space dropped)."""
+    for line in remittance.split("\n"):
+        yield from _cut(line)
+
+
+def _cut(text: str) -> Iterable[str]:
     while len(text) > _USTRD_MAX:
         cut = text.rfind(" ", 1, _USTRD_MAX + 1)
         if cut < 1:

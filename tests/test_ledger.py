@@ -59,9 +59,16 @@ def test_unbalanced_journal_is_refused_whole(tmp_path):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ("e1,j1,A,abc,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "not a number"),
+        ("e1,j1,A,abc,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "not a decimal number"),
         ("e1,j1,A,-5,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "negative"),
-        ("e1,j1,A,1.123456,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "more than 5 fraction digits"),
+        ("e1,j1,A,1.123456,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "6 fraction digits; USD has 2"),
+        ("e1,j1,A,10.005,EUR,D,2026-11-20T10:00:00Z,,deposit,,,,", "3 fraction digits; EUR has 2"),
+        ("e1,j1,A,100.5,JPY,D,2026-11-20T10:00:00Z,,deposit,,,,", "1 fraction digits; JPY has 0"),
+        ("e1,j1,A,1E+2,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "exponent notation"),
+        ("e1,j1,A,+5.00,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", r"'\+' sign"),
+        ("e1,j1,A,1234567890123456789,USD,D,2026-11-20T10:00:00Z,,deposit,,,,", "more than 18 digits"),
+        ("e1,j1,A,1,XYZ,D,2026-11-20T10:00:00Z,,deposit,,,,", "not an ISO 4217 currency code in use"),
+        ("e1,j1,A,1,USD,D,2026-11-20T10:00:00Z,,deposit,,,,,surplus", r"1 field\(s\) more than the header has"),
         ("e1,j1,A,1,USD,X,2026-11-20T10:00:00Z,,deposit,,,,", "side must be D or C"),
         ("e1,j1,A,1,usd,D,2026-11-20T10:00:00Z,,deposit,,,,", "ISO 4217"),
         ("e1,j1,A,1,USD,D,2026-11-20T10:00:00,,deposit,,,,", "no time zone"),
@@ -77,7 +84,30 @@ def test_bad_line_names_file_line_and_reason(tmp_path, line, message):
 
 def test_float_amount_is_refused():
     with pytest.raises(ValueError, match="not a float"):
-        parse_amount(0.1)
+        parse_amount(0.1, "USD")
+
+
+def test_trailing_zeros_are_notation_not_precision():
+    assert str(parse_amount("10.500", "EUR")) == "10.500"
+    assert parse_amount("100.00", "JPY") == Decimal(100)
+    assert parse_amount("1.234", "KWD") == Decimal("1.234")
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('"amount":1e2', "exponent notation"),
+        ('"amount":"1.5","note":"x"', r"unknown field\(s\) 'note'"),
+    ],
+)
+def test_json_lines_obey_the_same_rules(tmp_path, line, message):
+    obj = (
+        '{"entry_id":"e1","journal_id":"j1","account":"A","currency":"USD","side":"D",'
+        f'"booked_at":"2026-11-20T10:00:00+00:00","kind":"fee",{line}}}\n'
+    )
+    path = write(tmp_path, obj, name="ledger.jsonl")
+    with pytest.raises(LedgerFormatError, match=message):
+        list(read_ledger(path))
 
 
 def test_duplicate_entry_id_is_refused(tmp_path):

@@ -11,7 +11,9 @@ Identifiers, all deterministic:
   version 4, because the schema's UUIDv4Identifier pattern demands the version
   nibble 4; it is still unique per window, currency and position.
 
-Participants are BICs (BICFI); amounts are written exactly as the Decimal holds
+Participants are BICs (BICFI), or for banks without one the participant keys
+the readers give them (``parsers.values.participant``): ``USABA:021000021`` is
+written as ClrSysMmbId (system code and member id), ``LEI:...`` as LEI; amounts are written exactly as the Decimal holds
 them (trailing zeros beyond 5 fraction digits are dropped, as the schema allows
 at most 5; an amount that really needs more digits raises, never rounds).
 """
@@ -80,10 +82,26 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: st
     return el
 
 
-def _agent(parent: etree._Element, tag: str, bic: str) -> None:
-    if not _BICFI.fullmatch(bic):
-        raise ValueError(f"participant {bic!r} is not a BIC (BICFI): cannot address it in pacs.009")
-    _sub(_sub(_sub(parent, tag), "FinInstnId"), "BICFI", bic)
+_CLEARING_MEMBER = re.compile(r"([A-Z]{5}|CLRSYS):([A-Za-z0-9]{1,35})")  # ExternalClearingSystemIdentification1Code
+_LEI = re.compile(r"LEI:([A-Z0-9]{18}[0-9]{2})")
+
+
+def _agent(parent: etree._Element, tag: str, participant: str) -> None:
+    institution = _sub(_sub(parent, tag), "FinInstnId")
+    if _BICFI.fullmatch(participant):
+        _sub(institution, "BICFI", participant)
+    elif member := _CLEARING_MEMBER.fullmatch(participant):
+        clearing = _sub(institution, "ClrSysMmbId")
+        if member.group(1) != "CLRSYS":  # the reader's key for a member id without its system
+            _sub(_sub(clearing, "ClrSysId"), "Cd", member.group(1))
+        _sub(clearing, "MmbId", member.group(2))
+    elif lei := _LEI.fullmatch(participant):
+        _sub(institution, "LEI", lei.group(1))
+    else:
+        raise ValueError(
+            f"participant {participant!r} is neither a BIC (BICFI), a clearing-system member id nor an LEI: "
+            "cannot address it in pacs.009"
+        )
 
 
 def build_pacs009(
@@ -98,7 +116,7 @@ def build_pacs009(
     ``settlement_date`` (IntrBkSttlmDt) defaults to the UTC date of the
     window closing. Raises ValueError when there is nothing to settle (the
     schema needs at least one transaction), an instruction is in another
-    currency, a participant is not a BIC, or an amount cannot be written exactly.
+    currency, a participant cannot be addressed, or an amount cannot be written exactly.
     """
     closing = check_closing(window_closing)
     if not _CCY.fullmatch(currency):

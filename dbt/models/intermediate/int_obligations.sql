@@ -36,8 +36,8 @@ returns as (
         r.received_at,
         t.transfer_id as original_transfer_id,
         -- the return flows back: the original creditor's agent pays the debtor's
-        coalesce(t.creditor_agent_bic, r.instructing_agent_bic) as debtor_bic,
-        coalesce(t.debtor_agent_bic, r.instructed_agent_bic)    as creditor_bic
+        coalesce(t.creditor_agent_id, t.creditor_agent_bic, r.instructing_agent_bic) as debtor_bic,
+        coalesce(t.debtor_agent_id, t.debtor_agent_bic, r.instructed_agent_bic)    as creditor_bic
     from {{ ref('stg_payments__returns') }} as r
     left join {{ ref('stg_payments__interbank_transfers') }} as t
         on t.uetr = r.original_uetr
@@ -48,8 +48,10 @@ obligations as (
     select
         transfer_id          as obligation_id,
         'transfer'::text     as obligation_kind,
-        debtor_agent_bic     as debtor_bic,
-        creditor_agent_bic   as creditor_bic,
+        -- debtor_bic/creditor_bic hold the participant key: the BIC, or for a bank
+        -- without one its clearing-system member id ('USABA:021000021') or LEI
+        coalesce(debtor_agent_id, debtor_agent_bic)     as debtor_bic,
+        coalesce(creditor_agent_id, creditor_agent_bic) as creditor_bic,
         currency,
         amount,
         accepted_at,
@@ -66,7 +68,7 @@ select
     *,
     date_bin(interval '6 hours', accepted_at - interval '1 microsecond', timestamptz '2000-01-01 00:00:00+00')
         + interval '6 hours' as own_window_closing,
-    -- without both BICs (or paying itself) an obligation cannot be netted:
+    -- without both participants (or paying itself) an obligation cannot be netted:
     -- kept and counted, never silently dropped
     (debtor_bic is not null and creditor_bic is not null and debtor_bic <> creditor_bic) as is_clearable
 from obligations

@@ -29,6 +29,10 @@ select
     coalesce(accepted_at, created_at)               as accepted_at,
     debtor_agent_bic,
     creditor_agent_bic,
+    -- the participant clearing nets by: the BIC, else the clearing-system member id
+    -- ('USABA:021000021'), else the LEI or other id (parsers.values.participant)
+    coalesce(debtor_agent, debtor_agent_bic)     as debtor_agent_id,
+    coalesce(creditor_agent, creditor_agent_bic) as creditor_agent_id,
     loaded_at                                       as received_at,
     file_id
 from ranked

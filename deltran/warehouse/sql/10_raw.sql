@@ -60,7 +60,11 @@ create table if not exists raw.bank_statements (
     summary_credit_count bigint,
     summary_credit_sum   numeric,
     summary_debit_count  bigint,
-    summary_debit_sum    numeric
+    summary_debit_sum    numeric,
+    additional_info      text,
+    copy_duplicate       text,
+    page_number          integer,
+    last_page            boolean
 );
 
 create table if not exists raw.bank_balances (
@@ -74,7 +78,8 @@ create table if not exists raw.bank_balances (
     currency     text not null,
     credit_debit text not null,
     date         date,
-    date_time    timestamptz
+    date_time    timestamptz,
+    credit_debit_assumed boolean not null default false
 );
 
 create table if not exists raw.bank_entries (
@@ -98,7 +103,7 @@ create table if not exists raw.bank_entries (
     is_reversal       boolean not null,
     bank_tx_code      text,
     entry_amount      numeric not null,
-    detail_count      integer not null,
+    detail_count      integer,            -- null: the entry's details were streamed in parts
     end_to_end_id     text,
     uetr              text,
     tx_id             text,
@@ -112,6 +117,7 @@ create table if not exists raw.bank_entries (
     creditor_account  text,
     creditor_agent_bic text,
     remittance_info   text
+    -- the second round's columns are added below, so existing databases get them too
 );
 
 create table if not exists raw.payments (
@@ -188,6 +194,96 @@ create table if not exists raw.statement_findings (
     actual       text,
     detail       text
 );
+
+-- Columns added after the first release: idempotent for databases created before.
+alter table raw.bank_statements
+    add column if not exists additional_info text,
+    add column if not exists copy_duplicate  text,
+    add column if not exists page_number     integer,
+    add column if not exists last_page       boolean,
+    add column if not exists bah_biz_msg_id text,
+    add column if not exists bah_msg_def_id text,
+    add column if not exists bah_created_at timestamptz,
+    add column if not exists bah_from       text,
+    add column if not exists bah_to         text;
+alter table raw.bank_balances
+    add column if not exists credit_debit_assumed boolean not null default false;
+alter table raw.bank_entries
+    alter column detail_count drop not null,
+    add column if not exists entry_currency          text,
+    add column if not exists entry_credit_debit      text,
+    add column if not exists detail_amount           numeric,
+    add column if not exists detail_currency         text,
+    add column if not exists detail_credit_debit     text,
+    add column if not exists additional_entry_info   text,
+    add column if not exists batch_message_id        text,
+    add column if not exists batch_payment_info_id   text,
+    add column if not exists batch_tx_count          bigint,
+    add column if not exists batch_total_amount      numeric,
+    add column if not exists tx_bank_tx_code         text,
+    add column if not exists additional_tx_info      text,
+    add column if not exists tx_accepted_at          timestamptz,
+    add column if not exists tx_settlement_date      date,
+    add column if not exists debtor_agent            text,  -- participant key: BIC, else 'USABA:021000021', 'LEI:...'
+    add column if not exists creditor_agent          text,
+    add column if not exists payment_info_id         text,
+    add column if not exists mandate_id              text,
+    add column if not exists proprietary_refs        text,
+    add column if not exists instructed_amount       numeric,
+    add column if not exists instructed_currency     text,
+    add column if not exists exchange_rate           numeric,
+    add column if not exists charges_amount          numeric,
+    add column if not exists charges_currency        text,
+    add column if not exists charge_bearer           text,
+    add column if not exists purpose                 text,
+    add column if not exists local_instrument        text,
+    add column if not exists return_reason_code      text,
+    add column if not exists return_additional_info  text,
+    add column if not exists creditor_reference      text,
+    add column if not exists creditor_reference_type text,
+    add column if not exists referred_documents      text;
+-- participants with or without a BIC: debtor_agent... hold the key clearing nets by
+-- (the BIC, else 'USABA:021000021' clearing system and member id, else 'LEI:...')
+alter table raw.payments
+    add column if not exists debtor_agent            text,
+    add column if not exists creditor_agent          text,
+    add column if not exists instructing_agent       text,
+    add column if not exists instructed_agent        text,
+    add column if not exists debtor_agent_name       text,
+    add column if not exists creditor_agent_name     text,
+    add column if not exists group_tx_count          bigint,
+    add column if not exists payment_info_id         text,
+    add column if not exists instructed_amount       numeric,
+    add column if not exists instructed_currency     text,
+    add column if not exists exchange_rate           numeric,
+    add column if not exists charge_bearer           text,
+    add column if not exists charges_amount          numeric,
+    add column if not exists charges_currency        text,
+    add column if not exists purpose                 text,
+    add column if not exists local_instrument        text,
+    add column if not exists creditor_reference      text,
+    add column if not exists creditor_reference_type text,
+    add column if not exists referred_documents      text,
+    add column if not exists bah_biz_msg_id text,
+    add column if not exists bah_msg_def_id text,
+    add column if not exists bah_created_at timestamptz,
+    add column if not exists bah_from       text,
+    add column if not exists bah_to         text;
+alter table raw.payment_statuses
+    add column if not exists original_payment_info_id text,
+    add column if not exists bah_biz_msg_id text,
+    add column if not exists bah_msg_def_id text,
+    add column if not exists bah_created_at timestamptz,
+    add column if not exists bah_from       text,
+    add column if not exists bah_to         text;
+alter table raw.payment_returns
+    add column if not exists debtor_agent   text,
+    add column if not exists creditor_agent text,
+    add column if not exists bah_biz_msg_id text,
+    add column if not exists bah_msg_def_id text,
+    add column if not exists bah_created_at timestamptz,
+    add column if not exists bah_from       text,
+    add column if not exists bah_to         text;
 
 create index if not exists bank_entries_file_idx on raw.bank_entries (file_id);
 create index if not exists ledger_lines_file_idx on raw.ledger_lines (file_id);
