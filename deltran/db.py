@@ -115,7 +115,19 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     for script in sorted(folder.iterdir(), key=lambda p: p.name):
         if script.name.endswith(".sql"):
             conn.execute(script.read_text())
+    _apply_gate_settings(conn, config.load())
     conn.commit()
+
+
+def _apply_gate_settings(conn: psycopg.Connection, settings: config.Settings) -> None:
+    """The payout gate's check horizon from the configuration (written only when it changed)."""
+    if settings.payout_check_horizon_hours <= 0:
+        raise ValueError("DELTRAN_PAYOUT_CHECK_HORIZON_HOURS must be a positive number of hours")
+    conn.execute(
+        "update control.payout_gate_settings set check_horizon = make_interval(hours => %s), updated_at = now()"
+        " where check_horizon <> make_interval(hours => %s)",
+        (settings.payout_check_horizon_hours, settings.payout_check_horizon_hours),
+    )
 
 
 def stop_embedded(settings: config.Settings | None = None) -> bool:
@@ -138,4 +150,10 @@ def stop_embedded(settings: config.Settings | None = None) -> bool:
             break
         time.sleep(0.1)
     _embedded_url.cache_clear()
+    try:  # pgserver keeps a handle per folder; a stale one would not start the server again
+        from pgserver.postgres_server import PostgresServer
+
+        PostgresServer._instances.pop(settings.pgdata.resolve(), None)
+    except ImportError:
+        pass
     return True
