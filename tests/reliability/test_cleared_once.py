@@ -20,7 +20,6 @@ from deltran.clearing import store
 from deltran.demo.messages import Transfer, write_pacs008
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
-UTC = UTC
 T06 = datetime(2026, 11, 20, 6, tzinfo=UTC)
 T12 = T06 + timedelta(hours=6)
 A, B, C = "DLTAAEADXXX", "DLTBGB2LXXX", "DLTCILITXXX"
