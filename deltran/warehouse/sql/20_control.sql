@@ -100,7 +100,7 @@ create table if not exists control.payout_suspensions (
     last_event_id bigint references control.circuit_breaker_events (event_id)
 );
 
--- One row per threshold check run and business date (re-running a run_id replaces it).
+-- One row per threshold check run and business date (append-only; a retry keeps the first).
 create table if not exists control.threshold_check_runs (
     run_id          text not null,
     business_date   date not null,
@@ -117,7 +117,8 @@ create table if not exists control.threshold_check_runs (
 
 -- One row per run, business date and account: the level GX decided, which
 -- expectations the account's row failed, and the figures it was decided on.
--- History of every run is kept; re-running the same run_id replaces its rows.
+-- History of every run is kept, append-only (50_control_guards.sql); a retry of
+-- the same run_id keeps the first record.
 create table if not exists control.threshold_checks (
     run_id               text not null,
     business_date        date not null,
@@ -136,7 +137,7 @@ create table if not exists control.threshold_checks (
     checked_at           timestamptz not null default now(),
     primary key (run_id, business_date, account_id),
     foreign key (run_id, business_date)
-        references control.threshold_check_runs (run_id, business_date) on delete cascade
+        references control.threshold_check_runs (run_id, business_date)
 );
 
 do $$
