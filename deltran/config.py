@@ -48,6 +48,8 @@ class Settings:
     value_date_tolerance_days: int
     in_flight_grace_days: int
     net_debit_caps: dict[tuple[str, str], Decimal]  # (participant BIC, currency) -> cap
+    # past this age of its latest check (from the end of that business day) an account's payouts halt
+    payout_check_horizon_hours: int = 48
 
     @property
     def var(self) -> Path:
@@ -119,4 +121,5 @@ def load() -> Settings:
         value_date_tolerance_days=int(_env("DELTRAN_VALUE_DATE_TOLERANCE_DAYS", "2")),
         in_flight_grace_days=int(_env("DELTRAN_IN_FLIGHT_GRACE_DAYS", "0")),
         net_debit_caps=parse_caps(_env("DELTRAN_NET_DEBIT_CAPS", "")),
+        payout_check_horizon_hours=int(_env("DELTRAN_PAYOUT_CHECK_HORIZON_HOURS", "48")),
     )

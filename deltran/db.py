@@ -48,12 +48,31 @@ def _embedded_url(pgdata: Path, database: str) -> str:
     return f"postgresql://{parts.get('user', 'postgres')}:@/{quote(database)}?host={parts['host']}"
 
 
+# The role everything the platform runs connects as on the embedded server: not a
+# superuser and not the owner of the control history (warehouse/sql/90_roles.sql).
+PIPELINE_ROLE = "pipeline"
+
+
+@functools.cache
+def _embedded_pipeline_url(pgdata: Path, database: str) -> str:
+    """Set the database up as its admin (schemas, guards, roles), then hand out the pipeline role."""
+    admin_url = _embedded_url(pgdata, database)
+    with psycopg.connect(admin_url) as conn:
+        ensure_schema(conn)
+    host = conninfo_to_dict(admin_url)["host"]
+    return f"postgresql://{PIPELINE_ROLE}:@/{quote(database)}?host={host}"
+
+
 def database_url(settings: config.Settings | None = None) -> str:
-    """The libpq URL in use; starts the embedded server when DATABASE_URL is unset."""
+    """The libpq URL in use; starts the embedded server when DATABASE_URL is unset.
+
+    Embedded, it is the ``pipeline`` role's URL (the server's admin sets the
+    database up first); with DATABASE_URL, whatever role that URL names.
+    """
     settings = settings or config.load()
     if settings.database_url:
         return settings.database_url
-    return _embedded_url(settings.pgdata, settings.database_name)
+    return _embedded_pipeline_url(settings.pgdata, settings.database_name)
 
 
 def connection_parts(url: str | None = None) -> dict[str, str]:
@@ -105,17 +124,55 @@ def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
     return psycopg.connect(url or database_url(), **kwargs)
 
 
+# Scripts that create or change what deltran_owner owns (history, state, guards,
+# roles): run only by a role that may (superuser, or member of deltran_owner), or
+# by anyone on a warehouse whose roles are not managed (no deltran_owner role).
+OWNER_SCRIPTS = frozenset({"20_control.sql", "40_discrepancy_cases.sql", "50_control_guards.sql", "90_roles.sql"})
+
+
 def ensure_schema(conn: psycopg.Connection) -> None:
-    """Create the schemas and tables the platform writes (raw, control); idempotent.
+    """Create the schemas and tables the platform writes (raw, control, clearing); idempotent.
 
     dbt owns staging/intermediate/marts; these are the tables dbt reads from
     (raw) and the ones no dbt run may ever rebuild (control: breaker history).
+    Run as the pipeline role it sets up only what the pipeline owns (raw,
+    clearing) and checks that the owner has set up control.
     """
+    is_owner = conn.execute(
+        # CASE, not OR: pg_has_role raises when the role does not exist
+        "select case when r.rolsuper then true"
+        " when not exists (select 1 from pg_roles where rolname = 'deltran_owner') then true"
+        " else pg_has_role(current_user, 'deltran_owner', 'member') end"
+        " from pg_roles as r where r.rolname = current_user"
+    ).fetchone()[0]
     folder = resources.files("deltran.warehouse") / "sql"
     for script in sorted(folder.iterdir(), key=lambda p: p.name):
-        if script.name.endswith(".sql"):
+        if script.name.endswith(".sql") and (is_owner or script.name not in OWNER_SCRIPTS):
             conn.execute(script.read_text())
+    if is_owner:
+        _apply_gate_settings(conn, config.load())
+    elif (
+        conn.execute(
+            "select to_regprocedure('control.change_breaker(text, text, text, text, text, text, text, date, text, text)')"
+        ).fetchone()[0]
+        is None
+    ):
+        raise RuntimeError(
+            "the control schema is not set up: run deltran.db.ensure_schema as the warehouse's owner "
+            "(a superuser or a member of deltran_owner) first"
+        )
     conn.commit()
+
+
+def _apply_gate_settings(conn: psycopg.Connection, settings: config.Settings) -> None:
+    """The payout gate's check horizon from the configuration (written only when it changed)."""
+    if settings.payout_check_horizon_hours <= 0:
+        raise ValueError("DELTRAN_PAYOUT_CHECK_HORIZON_HOURS must be a positive number of hours")
+    conn.execute(
+        "update control.payout_gate_settings set check_horizon = make_interval(hours => %s), updated_at = now()"
+        " where check_horizon <> make_interval(hours => %s)",
+        (settings.payout_check_horizon_hours, settings.payout_check_horizon_hours),
+    )
 
 
 def stop_embedded(settings: config.Settings | None = None) -> bool:
@@ -138,4 +195,11 @@ def stop_embedded(settings: config.Settings | None = None) -> bool:
             break
         time.sleep(0.1)
     _embedded_url.cache_clear()
+    _embedded_pipeline_url.cache_clear()
+    try:  # pgserver keeps a handle per folder; a stale one would not start the server again
+        from pgserver.postgres_server import PostgresServer
+
+        PostgresServer._instances.pop(settings.pgdata.resolve(), None)
+    except ImportError:
+        pass
     return True

@@ -10,6 +10,11 @@ For each file in the inbox:
   file moves to quarantine and raw.quarantined_files records why. The rest of
   the batch goes on.
 
+Anything that fails while reading a file (bad bytes, an over-long field, a
+number too large to hold, whatever the reader raises) is the file's fault: it
+is quarantined and the batch goes on. The quarantine record is committed before
+the file is moved, and each quarantined file has a record of its own.
+
 An infrastructure failure (the database going away) is not the file's fault: it
 propagates, the file stays in the inbox, and the Airflow task retries.
 
@@ -53,6 +58,10 @@ RAW_TABLES = {
 }
 LEDGER_COLUMNS = ("line_number",) + LEDGER_FIELDS
 SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
+# What the database says about a file's values (a number out of range, a NUL in
+# text, a check it breaks, a field over a limit) is the file's fault; anything
+# else (connection lost, server down, disk full) is the platform's and propagates.
+FILE_FAULTS = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded)
 
 
 @dataclass
@@ -132,6 +141,10 @@ def _load(conn: psycopg.Connection, path: Path, sha256: str) -> FileOutcome:
         spools = _spool(rows)
     except (parsers.ParseError, LedgerFormatError, BadFile) as exc:
         raise BadFile(str(exc)) from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # reading touches no database: whatever fails here, the file caused it
+        raise BadFile(f"could not be read ({type(exc).__name__}): {exc}") from exc
     counts = {RAW_TABLES[kind]: count for kind, (_, count) in spools.items()}
     try:
         with conn.transaction():
@@ -150,7 +163,7 @@ def _load(conn: psycopg.Connection, path: Path, sha256: str) -> FileOutcome:
                     with cur.copy(f"copy raw.{RAW_TABLES[kind]} ({columns}) from stdin") as copy:
                         for line in handle:
                             copy.write(prefix + line)
-    except psycopg.DataError as exc:  # a value the database refuses is the file's fault
+    except FILE_FAULTS as exc:  # a value the database refuses is the file's fault
         raise BadFile(f"rejected by the database: {exc.diag.message_primary or exc}") from exc
     finally:
         for handle, _ in spools.values():
@@ -170,14 +183,37 @@ def _move(path: Path, folder: Path, sha256: str) -> Path:
 def _quarantine(
     conn: psycopg.Connection, path: Path, sha256: str, error: str, settings: config.Settings
 ) -> FileOutcome:
-    target = _move(path, settings.quarantine, sha256)
+    """Record first, then move: a file never sits in quarantine without its reason.
+
+    Every quarantined file gets a record of its own (two files with the same
+    bytes under other names included) and a name of its own in the folder; the
+    very same file (name and bytes) delivered again keeps its one record, so
+    re-running a day changes nothing. If the database fails
+    here, the error propagates and the file stays in the inbox for the next run.
+    """
+    settings.quarantine.mkdir(parents=True, exist_ok=True)
     with conn.transaction():
-        conn.execute(
-            "insert into raw.quarantined_files (sha256, file_name, error, quarantine_path) values (%s, %s, %s, %s)"
-            " on conflict (sha256) do update set error = excluded.error, quarantine_path = excluded.quarantine_path,"
-            " quarantined_at = now()",
-            (sha256, path.name, error, str(target)),
-        )
+        inserted = conn.execute(
+            "insert into raw.quarantined_files (sha256, file_name, error, quarantine_path) values (%s, %s, %s, '')"
+            " on conflict (sha256, file_name) do nothing returning quarantine_id",
+            (sha256, path.name, error),
+        ).fetchone()
+        if inserted is None:  # the very same file (name and bytes) again: its record and place stand
+            target = Path(
+                conn.execute(
+                    "select quarantine_path from raw.quarantined_files where sha256 = %s and file_name = %s",
+                    (sha256, path.name),
+                ).fetchone()[0]
+            )
+        else:
+            target = settings.quarantine / path.name
+            if target.exists():
+                target = settings.quarantine / f"{path.stem}.q{inserted[0]}{path.suffix}"
+            conn.execute(
+                "update raw.quarantined_files set quarantine_path = %s where quarantine_id = %s",
+                (str(target), inserted[0]),
+            )
+    shutil.move(str(path), target)
     log.warning("quarantined %s: %s", path.name, error)
     return FileOutcome(path.name, sha256, "quarantined", error=error)
 

@@ -47,9 +47,11 @@ def store_window(accepted_at):
 
 
 def rows(conn, table, closing):
-    return conn.execute(
+    found = conn.execute(
         f"select * from clearing.{table} where window_closing = %s order by 2, 3", (closing,)
     ).fetchall()
+    conn.commit()  # clear_window runs and commits its own transaction
+    return found
 
 
 def test_a_window_nets_its_own_obligations_and_writes_pacs009(conn, obligations, tmp_path):

@@ -56,7 +56,7 @@ STABLE_TABLES = {
     "control.circuit_breakers": "account_id",
     "control.circuit_breaker_events": "event_id",
     "raw.ingested_files": "file_id",
-    "raw.quarantined_files": "sha256",
+    "raw.quarantined_files": "sha256, file_name",
 }
 
 

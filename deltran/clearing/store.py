@@ -1,11 +1,16 @@
 """One clearing window against the warehouse: select, net, replace, write pacs.009.
 
 The window closing at T clears every obligation of intermediate.int_obligations
-accepted in (T - 6h, T] that had arrived when T was first cleared, plus the late
-ones: obligations whose own window had already been cleared when they arrived
-go to the next window that had not. clearing.windows remembers when each window
-was first cleared, so membership never changes once decided and re-running a
-window (or backfilling a month) gives identical rows.
+accepted in (T - 6h, T], plus the late ones: obligations not cleared yet whose
+own window had already been cleared go to the next window that clears. The
+first run of a window records its members in clearing.cleared_obligations, one
+row per payment identity (its primary key): a payment is cleared once, even if
+it arrives again in another file, and re-running a window (or backfilling a
+month) nets the recorded members again and gives identical rows and pacs.009.
+
+The pacs.009 files are published only after the window's transaction has
+committed (temporary name, then rename): the outbox never holds an instruction
+for a window the database does not.
 
 The obligations are summed per (debtor, creditor, currency) in SQL: the netting
 in Python then sees at most n x (n - 1) edges per currency, however many
@@ -15,7 +20,7 @@ obligations there were.
 from __future__ import annotations
 
 import json
-import shutil
+import os
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +30,7 @@ import psycopg
 
 from deltran import config
 from deltran.clearing.netting import NettingResult, PairTotal, net_all
-from deltran.clearing.pacs009 import build_pacs009_for_result, write_pacs009
+from deltran.clearing.pacs009 import build_pacs009_for_result
 from deltran.clearing.windows import check_closing, window_label
 
 WINDOW = timedelta(hours=6)
@@ -41,65 +46,58 @@ create table intermediate.int_obligations (
     own_window_closing timestamptz, is_clearable boolean)
 """
 
-PAIR_TOTALS_SQL = """
-with on_time as (
-    -- accepted in (T - 6h, T] and arrived before T was first cleared
-    select debtor_bic, creditor_bic, currency, sum(amount) as amount, count(*) as obligations
-    from intermediate.int_obligations
-    where is_clearable and own_window_closing = %(closing)s and received_at <= %(first_cleared_at)s
-    group by debtor_bic, creditor_bic, currency
-),
-late as (
-    -- its own window was cleared before it arrived, and this window is the
-    -- first after its own that was still open when it arrived
-    select o.debtor_bic, o.creditor_bic, o.currency, sum(o.amount) as amount, count(*) as obligations
-    from intermediate.int_obligations as o
-    inner join clearing.windows as own on own.window_closing = o.own_window_closing
-    where o.is_clearable
-      and o.own_window_closing >= %(closing)s::timestamptz - %(lookback)s::interval
-      and o.own_window_closing < %(closing)s
-      and own.first_cleared_at < o.received_at
-      and o.received_at < %(first_cleared_at)s
-      and not exists (
-          select 1
-          from generate_series(o.own_window_closing + interval '6 hours', %(closing)s::timestamptz - interval '6 hours', interval '6 hours') as g(w)
-          left join clearing.windows as between_w on between_w.window_closing = g.w
-          where between_w.first_cleared_at is null or between_w.first_cleared_at >= o.received_at
+# A window's first run decides its members and records each one in
+# clearing.cleared_obligations (primary key obligation_id: the database itself
+# refuses to clear a payment twice); its own obligations and the late ones
+# (own window already cleared, not cleared yet). Every re-run nets exactly the
+# recorded members with their recorded amounts, so it rewrites identical rows
+# and pacs.009 bytes, whatever arrived, was rejected or was re-sent meanwhile.
+FIRST_RUN_MEMBERS_SQL = """
+insert into clearing.cleared_obligations
+    (obligation_id, window_closing, debtor_bic, creditor_bic, currency, amount, is_late)
+select o.obligation_id, %(closing)s, o.debtor_bic, o.creditor_bic, o.currency, o.amount,
+       o.own_window_closing <> %(closing)s
+from intermediate.int_obligations as o
+where o.is_clearable
+  and (
+      o.own_window_closing = %(closing)s
+      or (
+          -- late: its own window lies before this one and was already cleared
+          o.own_window_closing >= %(closing)s::timestamptz - %(lookback)s::interval
+          and o.own_window_closing < %(closing)s
+          and exists (select 1 from clearing.windows as own where own.window_closing = o.own_window_closing)
       )
-    group by o.debtor_bic, o.creditor_bic, o.currency
-),
-both_kinds as (
-    select *, 0::bigint as late from on_time
-    union all
-    select *, obligations from late
-)
-select debtor_bic, creditor_bic, currency, sum(amount), sum(obligations)::bigint, sum(late)::bigint
-from both_kinds
+  )
+  and not exists (select 1 from clearing.cleared_obligations as c where c.obligation_id = o.obligation_id)
+"""
+
+PAIR_TOTALS_SQL = """
+select debtor_bic, creditor_bic, currency, sum(amount), count(*)::bigint, count(*) filter (where is_late)::bigint
+from clearing.cleared_obligations
+where window_closing = %(closing)s
 group by debtor_bic, creditor_bic, currency
 """
 
 
-def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> datetime:
-    """Record this run; returns when the window was first cleared (now, on its first run)."""
-    return conn.execute(
+def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> bool:
+    """Record this run; returns whether it is the window's first."""
+    runs = conn.execute(
         "insert into clearing.windows (window_closing, first_cleared_at, last_cleared_at, runs)"
         " values (%s, clock_timestamp(), clock_timestamp(), 1)"
         " on conflict (window_closing) do update set last_cleared_at = excluded.last_cleared_at,"
         " runs = clearing.windows.runs + 1"
-        " returning first_cleared_at",
+        " returning runs",
         (closing,),
     ).fetchone()[0]
+    return runs == 1
 
 
-def select_pair_totals(
-    conn: psycopg.Connection, closing: datetime, first_cleared_at: datetime
-) -> tuple[list[PairTotal], dict[str, int]]:
-    """The window's obligations summed per pair, and the late count per currency."""
+def select_pair_totals(conn: psycopg.Connection, closing: datetime) -> tuple[list[PairTotal], dict[str, int]]:
+    """The window's recorded obligations summed per pair, and the late count per currency."""
     pairs: list[PairTotal] = []
     late: dict[str, int] = {}
-    params = {"closing": closing, "first_cleared_at": first_cleared_at, "lookback": LATE_LOOKBACK}
     # binary results: numeric arrives as Decimal without text parsing
-    rows = conn.cursor(binary=True).execute(PAIR_TOTALS_SQL, params).fetchall()
+    rows = conn.cursor(binary=True).execute(PAIR_TOTALS_SQL, {"closing": closing}).fetchall()
     for debtor, creditor, currency, amount, count, late_count in rows:
         pairs.append(PairTotal(debtor, creditor, currency, amount, count))
         late[currency] = late.get(currency, 0) + late_count
@@ -191,21 +189,40 @@ def _replace_rows(
         )
 
 
-def _write_outbox(closing: datetime, results: Mapping[str, NettingResult], outbox: Path) -> dict[str, str | None]:
+def _pacs009_documents(closing: datetime, results: Mapping[str, NettingResult]) -> dict[str, bytes | None]:
     """One pacs.009 per currency with something to settle; a held currency gets none."""
+    return {
+        ccy: None if not result.instructions or result.settlement_held else build_pacs009_for_result(result, closing)
+        for ccy, result in results.items()
+    }
+
+
+def _outbox_path(closing: datetime, currency: str, outbox: Path) -> Path:
+    return outbox / f"window_{window_label(closing)}" / f"pacs009_{window_label(closing)}_{currency}.xml"
+
+
+def _publish_outbox(closing: datetime, documents: Mapping[str, bytes | None], outbox: Path) -> None:
+    """Called only after the window's rows committed: a payment instruction never
+    leaves for a window the database does not hold. Each file is written under a
+    hidden temporary name and renamed (atomic), so a reader of the outbox never
+    sees half a file; a re-run rewrites identical bytes. Files of this window that
+    it no longer issues (a currency now held) are removed."""
     folder = outbox / f"window_{window_label(closing)}"
-    if folder.exists():
-        shutil.rmtree(folder)  # the window's files are replaced, like its rows
-    folder.mkdir(parents=True)
-    files: dict[str, str | None] = {}
-    for ccy, result in results.items():
-        if not result.instructions or result.settlement_held:
-            files[ccy] = None
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {_outbox_path(closing, ccy, outbox).name for ccy, doc in documents.items() if doc is not None}
+    for ccy, document in documents.items():
+        if document is None:
             continue
-        path = folder / f"pacs009_{window_label(closing)}_{ccy}.xml"
-        write_pacs009(path, build_pacs009_for_result(result, closing))
-        files[ccy] = str(path)
-    return files
+        target = _outbox_path(closing, ccy, outbox)
+        tmp = folder / f".{target.name}.tmp"
+        with tmp.open("wb") as handle:
+            handle.write(document)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    for stale in folder.glob("pacs009_*.xml"):
+        if stale.name not in wanted:
+            stale.unlink()
 
 
 def clear_window(
@@ -218,12 +235,21 @@ def clear_window(
     settings = settings or config.load()
     closing = check_closing(closing)
     caps = settings.net_debit_caps if caps is None else caps
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        # the window commits on its own before any file leaves: never inside a caller's transaction
+        raise RuntimeError("clear_window commits its own transaction: call it outside an open transaction")
     with conn.transaction():
-        first_cleared_at = _mark_cleared(conn, closing)
-        pairs, late = select_pair_totals(conn, closing, first_cleared_at)
+        if _mark_cleared(conn, closing):
+            conn.execute(FIRST_RUN_MEMBERS_SQL, {"closing": closing, "lookback": LATE_LOOKBACK})
+        pairs, late = select_pair_totals(conn, closing)
         results = net_all(pairs, caps)
-        files = _write_outbox(closing, results, settings.outbox)
+        documents = _pacs009_documents(closing, results)
+        files = {
+            ccy: str(_outbox_path(closing, ccy, settings.outbox)) if doc is not None else None
+            for ccy, doc in documents.items()
+        }
         _replace_rows(conn, closing, results, late, files)
+    _publish_outbox(closing, documents, settings.outbox)
     return {
         "window": window_label(closing),
         "currencies": {

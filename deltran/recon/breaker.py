@@ -32,6 +32,7 @@ always written together, under a row lock on the scope.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Iterable
@@ -98,14 +99,31 @@ def _scope(account_id: str) -> str:
     return "network switch '*'" if account_id == NETWORK else f"account {account_id}"
 
 
+def visible_text(value: str | None) -> str:
+    """``value`` without spaces, control and invisible format characters (zero-width space, BOM, ...)."""
+    return "".join(
+        ch
+        for ch in (value or "")
+        if not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
+    )
+
+
 def _required(value: str | None, what: str, action: str) -> str:
     text = (value or "").strip()
-    if not text:
-        raise BreakerError(f"{action} needs a non-empty {what}")
+    if not visible_text(text):
+        raise BreakerError(f"{action} needs a non-empty {what} (visible text)")
     return text
 
 
-def _insert_event(
+def _person(actor: str | None, action: str) -> str:
+    """A person's name: visible, and not the platform's reserved name."""
+    actor = _required(actor, "actor", action)
+    if visible_text(actor).lower() == SYSTEM:
+        raise BreakerError(f"{action}: '{SYSTEM}' is reserved for the platform; give a person's name")
+    return actor
+
+
+def _change(
     conn: psycopg.Connection,
     account_id: str,
     kind: str,
@@ -115,18 +133,14 @@ def _insert_event(
     reason: str,
     outcome: CheckOutcome | None = None,
 ) -> Event:
+    """Append the event and apply it, through the database function that is the only way to do
+    either (control.change_breaker / control.change_suspension; a plain UPDATE of state is refused)."""
+    function = "control.change_breaker" if kind == "breaker" else "control.change_suspension"
     cur = conn.cursor(row_factory=class_row(Event))
     return cur.execute(
-        f"""
-        insert into control.circuit_breaker_events
-            (account_id, kind, from_state, to_state, actor, reason,
-             check_name, run_id, business_date, level, evidence)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        returning {_EVENT_COLUMNS}
-        """,
+        f"select {_EVENT_COLUMNS} from {function}(%s, %s, %s, %s, %s, %s, %s, %s::date, %s, %s)",
         (
             account_id,
-            kind,
             from_state,
             to_state,
             actor,
@@ -147,17 +161,6 @@ def _lock_breaker(conn: psycopg.Connection, account_id: str) -> tuple[str, datet
     ).fetchone()
 
 
-def _set_breaker(conn: psycopg.Connection, event: Event) -> None:
-    conn.execute(
-        """
-        update control.circuit_breakers
-        set state = %s, since = %s, reason = %s, last_event_id = %s
-        where account_id = %s
-        """,
-        (event.to_state, event.at, event.reason, event.event_id, event.account_id),
-    )
-
-
 def register_accounts(conn: psycopg.Connection, account_ids: Iterable[str]) -> None:
     """Make accounts known (closed breaker, no suspension); known ones are left as they are."""
     ids = sorted(set(account_ids))
@@ -165,22 +168,7 @@ def register_accounts(conn: psycopg.Connection, account_ids: Iterable[str]) -> N
         raise BreakerError("'*' is the network switch, not an account")
     with conn.transaction():
         with conn.cursor() as cur:
-            cur.executemany(
-                """
-                insert into control.circuit_breakers (account_id, state, reason)
-                values (%s, 'closed', 'first seen by a threshold check')
-                on conflict (account_id) do nothing
-                """,
-                [(a,) for a in ids],
-            )
-            cur.executemany(
-                """
-                insert into control.payout_suspensions (account_id, is_suspended)
-                values (%s, false)
-                on conflict (account_id) do nothing
-                """,
-                [(a,) for a in ids],
-            )
+            cur.executemany("select control.register_account(%s)", [(a,) for a in ids])
 
 
 def apply_check(conn: psycopg.Connection, outcome: CheckOutcome) -> list[Event]:
@@ -228,11 +216,9 @@ def _apply(conn: psycopg.Connection, outcome: CheckOutcome) -> list[Event]:
             (outcome.account_id, outcome.evidence),
         ).fetchone()
         if not already_acted_on:
-            event = _insert_event(
-                conn, outcome.account_id, "breaker", "closed", "open", SYSTEM, outcome.reason, outcome
+            events.append(
+                _change(conn, outcome.account_id, "breaker", "closed", "open", SYSTEM, outcome.reason, outcome)
             )
-            _set_breaker(conn, event)
-            events.append(event)
 
     if as_of_date is not None and outcome.business_date < as_of_date:
         return events  # a newer date has already decided the suspension
@@ -243,34 +229,15 @@ def _apply(conn: psycopg.Connection, outcome: CheckOutcome) -> list[Event]:
         change = ("suspended", "allowed")
     if change:
         reason = outcome.reason if change[1] == "suspended" else f"lifted: {outcome.reason}"
-        event = _insert_event(conn, outcome.account_id, "suspension", *change, SYSTEM, reason, outcome)
-        conn.execute(
-            """
-            update control.payout_suspensions
-            set is_suspended = %s, since = %s, reason = %s, last_event_id = %s, as_of_date = %s
-            where account_id = %s
-            """,
-            (
-                change[1] == "suspended",
-                event.at,
-                event.reason,
-                event.event_id,
-                outcome.business_date,
-                outcome.account_id,
-            ),
-        )
-        events.append(event)
-    elif as_of_date != outcome.business_date:
-        conn.execute(
-            "update control.payout_suspensions set as_of_date = %s where account_id = %s",
-            (outcome.business_date, outcome.account_id),
-        )
+        events.append(_change(conn, outcome.account_id, "suspension", *change, SYSTEM, reason, outcome))
+    elif as_of_date is None or as_of_date < outcome.business_date:
+        conn.execute("select control.mark_checked(%s, %s)", (outcome.account_id, outcome.business_date))
     return events
 
 
 def _open(conn: psycopg.Connection, account_id: str, reason: str, actor: str) -> Event:
     reason = _required(reason, "reason", f"opening the breaker of {_scope(account_id)}")
-    actor = _required(actor, "actor", f"opening the breaker of {_scope(account_id)}")
+    actor = _person(actor, f"opening the breaker of {_scope(account_id)}")
     with conn.transaction():
         if account_id != NETWORK:
             register_accounts(conn, [account_id])
@@ -280,8 +247,7 @@ def _open(conn: psycopg.Connection, account_id: str, reason: str, actor: str) ->
         state, since, why = current
         if state == "open":
             raise BreakerError(f"the breaker of {_scope(account_id)} is already open (since {_ts(since)}: {why})")
-        event = _insert_event(conn, account_id, "breaker", "closed", "open", actor, reason)
-        _set_breaker(conn, event)
+        event = _change(conn, account_id, "breaker", "closed", "open", actor, reason)
     return event
 
 
@@ -305,7 +271,7 @@ def reset(conn: psycopg.Connection, account_id: str, reason: str, actor: str) ->
     Significant suspension lifts with the next OK/Minor check.
     """
     reason = _required(reason, "reason", f"resetting the breaker of {_scope(account_id)}")
-    actor = _required(actor, "actor", f"resetting the breaker of {_scope(account_id)}")
+    actor = _person(actor, f"resetting the breaker of {_scope(account_id)}")
     with conn.transaction():
         current = _lock_breaker(conn, account_id)
         if current is None:
@@ -315,8 +281,7 @@ def reset(conn: psycopg.Connection, account_id: str, reason: str, actor: str) ->
             raise BreakerError(
                 f"the breaker of {_scope(account_id)} is already closed (since {_ts(since)}); nothing to reset"
             )
-        event = _insert_event(conn, account_id, "breaker", "open", "closed", actor, reason)
-        _set_breaker(conn, event)
+        event = _change(conn, account_id, "breaker", "open", "closed", actor, reason)
     return event
 
 

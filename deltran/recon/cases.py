@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from deltran.recon.breaker import SYSTEM, visible_text
+
 STATES = ("open", "investigating", "resolved", "escalated")
 DEFAULT_OWNER = "operations"
 
@@ -42,8 +44,12 @@ def update(
     """Change a discrepancy's state and/or owner, with a note; recorded with who did it."""
     if state is not None and state not in STATES:
         raise CaseError(f"state must be one of {', '.join(STATES)}, not {state!r}")
-    if not actor or not actor.strip():
-        raise CaseError("an actor is required")
+    if not visible_text(actor):
+        raise CaseError("an actor is required (visible text)")
+    if visible_text(actor).lower() == SYSTEM:
+        raise CaseError(f"'{SYSTEM}' is reserved for the platform; give a person's name")
+    if owner is not None and not visible_text(owner):
+        raise CaseError("an owner must be visible text")
     with conn.transaction():
         found = conn.execute(
             # the case table is the truth; the mart's copy is as of its last build

@@ -12,8 +12,8 @@ read only to cross-check: every account where it differs from what GX decided
 is returned (``level_disagreements``), logged and recorded, and decides nothing.
 
 Then, in one database transaction, it records the run and one row per account
-in ``control.threshold_checks`` (history of every run; re-running a run_id
-replaces that run's rows) and applies each level to the account's breaker and
+in ``control.threshold_checks`` (history of every run, append-only: a retry
+of the same run_id keeps the first record) and applies each level to the account's breaker and
 payout suspension (:func:`deltran.recon.breaker.apply_check`). Running it again
 on the same date and data adds rows for a new run_id but changes no breaker or
 suspension and writes no event.
@@ -282,15 +282,12 @@ def run_threshold_checks(
             log.warning("dbt's threshold_level differs from the checkpoint on %s: %s", business_date, disagreements)
         with conn.transaction():
             conn.execute(
-                "delete from control.threshold_check_runs where run_id = %s and business_date = %s",
-                (run_id, business_date),
-            )
-            conn.execute(
                 """
                 insert into control.threshold_check_runs
                     (run_id, business_date, check_name, gx_success, accounts, level_counts,
                      failed_batch_checks, data_docs_index, data_docs_page)
                 values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                on conflict (run_id, business_date) do nothing
                 """,
                 (
                     run_id,
@@ -312,6 +309,7 @@ def run_threshold_checks(
                          currency, statement_id, bank_closing_balance, ledger_balance, difference,
                          difference_pct, under_backing_pct, mart_threshold_level)
                     values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                    on conflict (run_id, business_date, account_id) do nothing
                     """,
                     [
                         (

@@ -30,7 +30,15 @@ def outcome(account: str, level: str, day: date = DAY1, evidence: str | None = N
 
 
 def gate(conn) -> dict[str, tuple[bool, str | None]]:
-    return {a: (ok, why) for a, ok, why in conn.execute("select * from control.payout_gate").fetchall()}
+    return {
+        a: (ok, why)
+        for a, ok, why in conn.execute("select account_id, payouts_allowed, reason from control.payout_gate").fetchall()
+    }
+
+
+def checked_ok(conn, accounts: list[str]) -> None:
+    """Known accounts whose latest check was OK (a known account never checked may not pay out)."""
+    breaker.apply_checks(conn, [outcome(a, "OK") for a in accounts])
 
 
 def event_count(conn) -> int:
@@ -45,12 +53,14 @@ def test_control_schema_is_idempotent(conn):
 
 def test_known_accounts_are_allowed_and_unknown_ones_are_not(conn):
     breaker.register_accounts(conn, ["ACC-A", "ACC-B"])
+    assert gate(conn) == {"ACC-A": (False, "no threshold check yet"), "ACC-B": (False, "no threshold check yet")}
+    checked_ok(conn, ["ACC-A", "ACC-B"])
     assert gate(conn) == {"ACC-A": (True, None), "ACC-B": (True, None)}
     assert breaker.payouts_allowed(conn, "ACC-NEW")[0] is False
 
 
 def test_network_switch_halts_every_account(conn):
-    breaker.register_accounts(conn, ["ACC-A", "ACC-B"])
+    checked_ok(conn, ["ACC-A", "ACC-B"])
     with pytest.raises(BreakerError, match="non-empty reason"):
         breaker.open_network(conn, " ", "alice")
     breaker.open_network(conn, "settlement bank outage", "alice")
@@ -69,8 +79,11 @@ def test_network_switch_halts_every_account(conn):
 
 
 def test_a_missing_network_row_fails_closed(conn):
-    breaker.register_accounts(conn, ["ACC-A"])
+    checked_ok(conn, ["ACC-A"])
+    # only the owner can take the guard off (here the test's superuser), as a damaged warehouse would be
+    conn.execute("alter table control.circuit_breakers disable trigger circuit_breakers_guarded")
     conn.execute("delete from control.circuit_breakers where account_id = '*'")
+    conn.execute("alter table control.circuit_breakers enable always trigger circuit_breakers_guarded")
     assert gate(conn) == {"ACC-A": (False, "network circuit breaker open: network switch missing")}
 
 
@@ -98,7 +111,7 @@ def test_critical_opens_once_and_only_reset_closes(conn):
 def test_reset_errors_are_clear(conn):
     with pytest.raises(BreakerError, match="no circuit breaker for account ACC-X"):
         breaker.reset(conn, "ACC-X", "why", "alice")
-    breaker.register_accounts(conn, ["ACC-A"])
+    checked_ok(conn, ["ACC-A"])
     with pytest.raises(
         BreakerError, match=r"breaker of account ACC-A is already closed \(since .*\); nothing to reset"
     ):
@@ -127,7 +140,8 @@ def test_reset_is_committed_and_logged_with_actor_and_reason(warehouse_url):
 def test_manual_open_of_an_account(conn):
     event = breaker.open_account(conn, "ACC-A", "fraud investigation", "carol")
     assert (event.actor, event.to_state, event.check_name) == ("carol", "open", None)
-    assert gate(conn)["ACC-A"] == (False, "circuit breaker open: fraud investigation")
+    # opened by hand before any check has seen it: both reasons stand
+    assert gate(conn)["ACC-A"] == (False, "circuit breaker open: fraud investigation; no threshold check yet")
 
 
 def test_significant_suspends_and_same_or_later_ok_or_minor_lifts(conn):
@@ -173,7 +187,7 @@ def test_events_are_append_only(conn):
 
 
 def test_status_lists_scopes_for_the_cli(conn):
-    breaker.register_accounts(conn, ["ACC-OK"])
+    checked_ok(conn, ["ACC-OK"])
     breaker.apply_check(conn, outcome("ACC-CRIT", "Critical"))
     breaker.apply_check(conn, outcome("ACC-SIG", "Significant"))
     status = breaker.status(conn)

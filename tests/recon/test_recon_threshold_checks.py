@@ -128,7 +128,7 @@ def test_critical_opens_the_breaker_and_a_rerun_changes_nothing(mart, conn):
     assert events(conn) == before
     assert gate(conn) == allowed
     counts = dict(conn.execute("select run_id, count(*) from control.threshold_checks group by run_id").fetchall())
-    assert counts == {RUN: len(BANDS), "manual__rerun": len(BANDS)}  # history kept, retry replaced
+    assert counts == {RUN: len(BANDS), "manual__rerun": len(BANDS)}  # history kept, a retry keeps the first record
 
 
 def test_reset_closes_only_with_a_reason_and_new_evidence_reopens(mart, conn):

@@ -70,7 +70,8 @@ compared as (
             else s.bank_opening_balance is not distinct from s.previous_closing_balance end as is_opening_continuous,
         coalesce(s.electronic_seq_nb - s.previous_electronic_seq_nb > 1, false)           as has_sequence_gap,
         s.has_duplicate_statement,
-        s.arithmetic_finding_count
+        s.arithmetic_finding_count,
+        s.balance_finding
     from statements as s
     inner join ledger as l on l.account_id = s.account_id and l.business_date = s.business_date
     left join match_counts as c on c.account_id = s.account_id and c.business_date = s.business_date
@@ -80,8 +81,12 @@ compared as (
 with_pct as (
     select
         *,
-        coalesce(abs(difference) / denominator * 100, 0)                     as difference_pct,
-        coalesce(greatest(-difference, 0) / denominator * 100, 0)            as under_backing_pct
+        -- unknown when a balance is unknown (a statement that failed closed):
+        -- never 0 %, which would read as "all clear"
+        case when difference is not null then coalesce(abs(difference) / denominator * 100, 0) end
+                                                                             as difference_pct,
+        case when difference is not null then coalesce(greatest(-difference, 0) / denominator * 100, 0) end
+                                                                             as under_backing_pct
     from compared
 )
 
@@ -98,6 +103,8 @@ select
     difference_pct,
     under_backing_pct,
     case
+        -- a figure missing: payouts wait (the checkpoint's not-null checks decide the same)
+        when difference_pct is null or under_backing_pct is null then 'Significant'
         when difference_pct > {{ significant }} or under_backing_pct > {{ ok }} then 'Critical'
         when difference_pct > {{ minor }} then 'Significant'
         when difference_pct > {{ ok }} then 'Minor'
@@ -113,5 +120,6 @@ select
     is_opening_continuous,
     has_sequence_gap,
     has_duplicate_statement,
-    arithmetic_finding_count
+    arithmetic_finding_count,
+    balance_finding
 from with_pct

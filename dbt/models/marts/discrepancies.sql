@@ -83,11 +83,30 @@ all_breaks as (
     select * from items
 ),
 
+keyed as (
+    -- what the break is: its type, account, side and the transaction's
+    -- identity (UETR, else EndToEndId, else the bank's reference, else the
+    -- movement itself), or the business date for a balance; never the file
+    -- that delivered it, so a re-sent statement keeps every case attached
+    select
+        *,
+        case when discrepancy_type = 'BalanceMismatch' then 'balance:' || business_date::text
+             else coalesce('uetr:' || uetr, 'e2e:' || end_to_end_id, 'ref:' || acct_svcr_ref,
+                           'bank:' || bank_entry_id, 'ledger:' || ledger_entry_id)
+        end as break_key
+    from all_breaks
+),
+
 identified as (
     select
-        md5(concat_ws('|', discrepancy_type, account_id, business_date, bank_entry_id, ledger_entry_id)) as discrepancy_id,
+        md5(concat_ws('|', discrepancy_type, account_id, coalesce(side, '-'), break_key,
+            -- the n-th break of the same kind on the same transaction (copies)
+            row_number() over (
+                partition by discrepancy_type, account_id, side, break_key
+                order by business_date, bank_entry_id, ledger_entry_id
+            ))) as discrepancy_id,
         *
-    from all_breaks
+    from keyed
 )
 
 select

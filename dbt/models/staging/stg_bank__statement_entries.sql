@@ -1,7 +1,9 @@
 -- One row per booked movement of a kept end-of-day statement: per Ntry, or per
--- TxDtls of a batch-booked Ntry. bank_entry_id is stable across re-runs.
+-- TxDtls of a batch-booked Ntry. bank_entry_id names the movement by account,
+-- statement and position, not by the file that delivered it: stable across
+-- re-runs and across a re-sent statement.
 select
-    md5(concat_ws('|', e.file_id, e.statement_id, e.entry_index, e.detail_index)) as bank_entry_id,
+    md5(concat_ws('|', e.account, e.statement_id, e.entry_index, e.detail_index)) as bank_entry_id,
     e.statement_id,
     e.account                                                                     as account_id,
     e.entry_index,

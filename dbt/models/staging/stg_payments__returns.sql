@@ -1,22 +1,43 @@
--- One row per payment return (pacs.004 TxInf). received_at is when its file was loaded.
+-- One row per payment return (pacs.004 TxInf), by return identity: the
+-- instructing agent + RtrId (else MsgId) + the original payment it returns.
+-- A return delivered again in another file is kept once, the first delivery
+-- winning, so it is never cleared twice. received_at is when its first file was loaded.
+with returns as (
+    select
+        r.*,
+        f.loaded_at,
+        md5(concat_ws('|',
+            btrim(r.instructing_agent_bic),
+            coalesce(nullif(btrim(r.return_id), ''), btrim(r.message_id)),
+            coalesce(lower(nullif(btrim(r.original_uetr), '')), btrim(r.original_tx_id), btrim(r.original_end_to_end_id))
+        )) as return_key
+    from {{ source('raw', 'payment_returns') }} as r
+    inner join {{ source('raw', 'ingested_files') }} as f on f.file_id = r.file_id
+    where r.message_type = 'pacs.004'
+),
+
+ranked as (
+    select *, row_number() over (partition by return_key order by file_id) as delivery_rank
+    from returns
+)
+
 select
-    md5(concat_ws('|', r.message_id, r.return_id, r.original_uetr, r.original_end_to_end_id)) as return_key,
-    r.message_id,
-    r.return_id,
-    r.created_at,
-    r.original_message_id,
-    r.original_instr_id,
-    nullif(nullif(r.original_end_to_end_id, ''), 'NOTPROVIDED') as original_end_to_end_id,
-    r.original_tx_id,
-    lower(nullif(r.original_uetr, ''))                         as original_uetr,
-    r.returned_amount,
-    r.currency,
-    r.settlement_date,
-    r.reason_code,
-    r.instructing_agent_bic,
-    r.instructed_agent_bic,
-    f.loaded_at                                                as received_at,
-    r.file_id
-from {{ source('raw', 'payment_returns') }} as r
-inner join {{ source('raw', 'ingested_files') }} as f on f.file_id = r.file_id
-where r.message_type = 'pacs.004'
+    return_key,
+    message_id,
+    return_id,
+    created_at,
+    original_message_id,
+    original_instr_id,
+    nullif(nullif(original_end_to_end_id, ''), 'NOTPROVIDED') as original_end_to_end_id,
+    original_tx_id,
+    lower(nullif(original_uetr, ''))                         as original_uetr,
+    returned_amount,
+    currency,
+    settlement_date,
+    reason_code,
+    instructing_agent_bic,
+    instructed_agent_bic,
+    loaded_at                                                as received_at,
+    file_id
+from ranked
+where delivery_rank = 1

@@ -17,13 +17,30 @@ create table if not exists raw.ingested_files (
     loaded_at       timestamptz not null default now()
 );
 
+-- One row per quarantined file, even for two files with the same bytes (each
+-- keeps its own reason); written before the file is moved to quarantine.
 create table if not exists raw.quarantined_files (
-    sha256          text primary key,
+    quarantine_id   bigserial primary key,
+    sha256          text not null,
     file_name       text not null,
     error           text not null,
     quarantine_path text not null,
-    quarantined_at  timestamptz not null default now()
+    quarantined_at  timestamptz not null default now(),
+    unique (sha256, file_name)
 );
+
+-- warehouses created before quarantine_id: one row per file instead of per hash
+do $$
+begin
+    if not exists (select 1 from information_schema.columns
+                   where table_schema = 'raw' and table_name = 'quarantined_files'
+                     and column_name = 'quarantine_id') then
+        alter table raw.quarantined_files drop constraint quarantined_files_pkey;
+        alter table raw.quarantined_files add column quarantine_id bigserial primary key;
+        alter table raw.quarantined_files add unique (sha256, file_name);
+    end if;
+end
+$$;
 
 create table if not exists raw.ledger_lines (
     file_id        bigint not null references raw.ingested_files (file_id),

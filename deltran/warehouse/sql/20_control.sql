@@ -100,7 +100,7 @@ create table if not exists control.payout_suspensions (
     last_event_id bigint references control.circuit_breaker_events (event_id)
 );
 
--- One row per threshold check run and business date (re-running a run_id replaces it).
+-- One row per threshold check run and business date (append-only; a retry keeps the first).
 create table if not exists control.threshold_check_runs (
     run_id          text not null,
     business_date   date not null,
@@ -117,7 +117,8 @@ create table if not exists control.threshold_check_runs (
 
 -- One row per run, business date and account: the level GX decided, which
 -- expectations the account's row failed, and the figures it was decided on.
--- History of every run is kept; re-running the same run_id replaces its rows.
+-- History of every run is kept, append-only (50_control_guards.sql); a retry of
+-- the same run_id keeps the first record.
 create table if not exists control.threshold_checks (
     run_id               text not null,
     business_date        date not null,
@@ -136,7 +137,7 @@ create table if not exists control.threshold_checks (
     checked_at           timestamptz not null default now(),
     primary key (run_id, business_date, account_id),
     foreign key (run_id, business_date)
-        references control.threshold_check_runs (run_id, business_date) on delete cascade
+        references control.threshold_check_runs (run_id, business_date)
 );
 
 do $$
@@ -147,30 +148,66 @@ begin
 end
 $$;
 
+-- How old the check a payout decision rests on may be (DELTRAN_PAYOUT_CHECK_HORIZON_HOURS,
+-- applied by deltran.db.ensure_schema): past it the gate says halted, "no check since D".
+create table if not exists control.payout_gate_settings (
+    singleton     boolean primary key default true check (singleton),
+    check_horizon interval not null check (check_horizon > interval '0'),
+    updated_at    timestamptz not null default now()
+);
+
+insert into control.payout_gate_settings (check_horizon) values (interval '48 hours')
+on conflict (singleton) do nothing;
+
 -- What every consumer reads before paying out, and nothing else: one row per
 -- known account. An account with no row is unknown: do not pay. A missing
--- network row counts as an open switch (fail closed).
+-- network row counts as an open switch (fail closed). The decision states its
+-- age: the business date of the latest check applied to the account and when
+-- that check ran; when the end of that business day lies further back than the
+-- horizon, payouts are halted ("no check since D"): a check that could not run
+-- never leaves an old "allowed" standing. (Created when missing or when it lacks
+-- the age columns; create or replace keeps the first three columns as they were.)
 do $$
 begin
-    if to_regclass('control.payout_gate') is null then
-        create view control.payout_gate as
-        select b.account_id,
-               coalesce(net.state, 'open') = 'closed'
-                   and b.state = 'closed'
-                   and not coalesce(s.is_suspended, false) as payouts_allowed,
+    if to_regclass('control.payout_gate') is null
+       or not exists (select 1 from information_schema.columns
+                      where table_schema = 'control' and table_name = 'payout_gate'
+                        and column_name = 'checked_business_date') then
+        create or replace view control.payout_gate as
+        with gate as (
+            select b.account_id, b.state, b.reason as breaker_reason,
+                   net.state as network_state, net.reason as network_reason,
+                   s.is_suspended, s.reason as suspension_reason, s.as_of_date,
+                   s.as_of_date is null
+                       or (s.as_of_date + 1)::timestamp at time zone 'UTC'
+                          + coalesce((select check_horizon from control.payout_gate_settings), interval '48 hours')
+                          < now() as is_stale
+            from control.circuit_breakers as b
+            left join control.payout_suspensions as s on s.account_id = b.account_id
+            left join control.circuit_breakers as net on net.account_id = '*'
+            where b.account_id <> '*'
+        )
+        select g.account_id,
+               coalesce(g.network_state, 'open') = 'closed'
+                   and g.state = 'closed'
+                   and not coalesce(g.is_suspended, false)
+                   and not g.is_stale as payouts_allowed,
                nullif(concat_ws('; ',
-                   case when coalesce(net.state, 'open') = 'open'
-                        then 'network circuit breaker open: ' || coalesce(net.reason, 'network switch missing') end,
-                   case when b.state = 'open' then 'circuit breaker open: ' || b.reason end,
-                   case when s.is_suspended then 'payouts suspended: ' || s.reason end
-               ), '') as reason
-        from control.circuit_breakers as b
-        left join control.payout_suspensions as s on s.account_id = b.account_id
-        left join control.circuit_breakers as net on net.account_id = '*'
-        where b.account_id <> '*';
+                   case when coalesce(g.network_state, 'open') = 'open'
+                        then 'network circuit breaker open: ' || coalesce(g.network_reason, 'network switch missing') end,
+                   case when g.state = 'open' then 'circuit breaker open: ' || g.breaker_reason end,
+                   case when g.is_suspended then 'payouts suspended: ' || g.suspension_reason end,
+                   case when g.as_of_date is null then 'no threshold check yet'
+                        when g.is_stale then 'no check since ' || g.as_of_date::text end
+               ), '') as reason,
+               g.as_of_date as checked_business_date,
+               (select max(t.checked_at) from control.threshold_checks as t
+                where t.account_id = g.account_id and t.business_date = g.as_of_date) as checked_at
+        from gate as g;
         comment on view control.payout_gate is
-            'Read before every payout: payouts_allowed per known account (network switch, '
-            'account breaker, Significant suspension); reason says why not.';
+            'Read before every payout: payouts_allowed per known account (network switch, account breaker, '
+            'Significant suspension, age of the latest check); reason says why not; checked_business_date '
+            'and checked_at say which check the decision rests on.';
     end if;
 end
 $$;

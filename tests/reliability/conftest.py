@@ -1,0 +1,65 @@
+"""A PostgreSQL server of the test's own, so a test can really stop it.
+
+Stopping the shared embedded server would pull the floor from under every other
+test; this one lives in the test's temporary folder, is stopped the way an
+outage stops a server (the postmaster shuts down), and can be started again on
+the same data.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from deltran import db
+
+
+class PrivateServer:
+    def __init__(self, pgdata: Path):
+        self.pgdata = pgdata
+        self.url = ""
+
+    def start(self) -> str:
+        import pgserver
+        from pgserver.postgres_server import PostgresServer
+
+        PostgresServer._instances.pop(self.pgdata.resolve(), None)  # its handle outlives a stop
+        server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+        admin = server.get_uri()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            if not conn.execute("select 1 from pg_database where datname = 'deltran'").fetchone():
+                conn.execute("create database deltran")
+        parts = conninfo_to_dict(admin)
+        parts["dbname"] = "deltran"
+        self.url = make_conninfo(**parts)
+        return self.url
+
+    def stop(self) -> None:
+        """Shut the server down (fast shutdown: every session is cut) and wait until it is gone."""
+        pid_file = self.pgdata / "postmaster.pid"
+        pid = int(pid_file.read_text().split()[0])
+        os.kill(pid, signal.SIGINT)
+        for _ in range(200):
+            if not pid_file.exists():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("the private PostgreSQL did not stop")
+
+
+@pytest.fixture
+def private_server(tmp_path, monkeypatch):
+    server = PrivateServer(tmp_path / "pgdata")
+    url = server.start()
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DELTRAN_HOME", str(tmp_path / "home"))
+    with db.connect(url) as conn:
+        db.ensure_schema(conn)
+    yield server
+    if (server.pgdata / "postmaster.pid").exists():
+        server.stop()
