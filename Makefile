@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Airflow's environment (home, DAG folder, port) is set in one place,
 # deltran/airflow_env.py: always start it through `deltran airflow ...`.
 
-.PHONY: setup demo test test-fast airflow bench-parse bench-clearing bench db-url db-stop clean
+.PHONY: setup demo test test-fast airflow bench-parse bench-clearing bench-intraday bench db-url db-stop clean
 
 setup: $(VENV)/.installed  ## create the virtual environment and install everything
 
@@ -37,7 +37,10 @@ bench-parse: setup
 bench-clearing: setup
 	$(BIN)/python bench/bench_clearing.py
 
-bench: bench-parse bench-clearing
+bench-intraday: setup  ## an intraday (tier 2) run with 10,000 new notifications, beside bare parse + COPY
+	$(BIN)/python bench/bench_intraday.py
+
+bench: bench-parse bench-clearing bench-intraday
 
 db-url: setup
 	@$(BIN)/deltran db url

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from deltran_schedules import CAMT054_NOTIFICATIONS, CutoffTimetable  # plugins/: logical date = the window's closing
 
 DOC = """
 ### Clearing window (multilateral netting)
 
-One run per **window**; the run's data interval ends at the window's closing
-time T (00:00, 06:00, 12:00 or 18:00 UTC) and clears every obligation accepted
+One run per **window**; the run's logical date is the window's closing time T
+(00:00, 06:00, 12:00 or 18:00 UTC; runs are named `..._cutoff_T`) and it clears every obligation accepted
 in (T - 6h, T] that was not rejected (pacs.002 RJCT), plus returns (pacs.004)
 as obligations the other way. An obligation that arrives after its window was
 cleared goes to the next open window and is counted as **late**.
@@ -34,7 +34,7 @@ CLEARING_MARTS = "clearing_windows clearing_positions settlement_instructions"
 
 @dag(
     dag_id="clearing_window",
-    schedule=CronDataIntervalTimetable("0 0,6,12,18 * * *", timezone="UTC"),
+    schedule=CutoffTimetable("0 0,6,12,18 * * *"),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,  # windows clear in order: late items depend on earlier windows
@@ -50,16 +50,27 @@ def clearing_window():
         return pipeline.ingest_files()
 
     @task
+    def loaded_notifications(ingested: dict) -> list:
+        """The camt.054 files this ingest loaded (Airflow maps only over a task's whole return value)."""
+        return ingested["notifications"]
+
+    @task(outlets=[CAMT054_NOTIFICATIONS])
+    def announce_notification(notification: dict, outlet_events=None) -> dict:
+        """One asset event per loaded camt.054 file: tier 1 (notification_reconciliation) runs on it."""
+        outlet_events[CAMT054_NOTIFICATIONS].extra = notification
+        return notification
+
+    @task
     def prepare_obligations(ingested: dict) -> dict:
         from deltran import pipeline
 
         return pipeline.build_marts(select="+int_obligations")
 
     @task
-    def clear_window(prepared: dict, data_interval_end=None) -> dict:
+    def clear_window(prepared: dict, logical_date=None) -> dict:
         from deltran import pipeline
 
-        return pipeline.clear_window(data_interval_end)
+        return pipeline.clear_window(logical_date)
 
     @task
     def build_clearing_marts(cleared: dict) -> dict:
@@ -67,7 +78,9 @@ def clearing_window():
 
         return pipeline.build_marts(select=CLEARING_MARTS)
 
-    build_clearing_marts(clear_window(prepare_obligations(ingest_files())))
+    ingested = ingest_files()
+    announce_notification.expand(notification=loaded_notifications(ingested))
+    build_clearing_marts(clear_window(prepare_obligations(ingested)))
 
 
 clearing_window()

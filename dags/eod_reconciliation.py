@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from deltran_schedules import CAMT054_NOTIFICATIONS, BusinessDateTimetable  # plugins/: logical date = business date
 
 DOC = """
 ### End-of-day reconciliation (tier 3)
 
-One run per **business date** (the run's data interval, UTC). For that day:
+One run per **business date**: the run's logical date *is* the business date D
+(data interval D 00:00 to D+1 00:00 UTC; the scheduled run starts when D has
+ended). Triggering or backfilling the DAG for D reconciles D, and scheduled or
+backfilled runs are named `..._business_date_D`. For that day:
 
 1. **ingest_files**: every file in the inbox (ledger export, camt.053 statements,
    any ISO 20022 file the platform takes) is loaded into the raw tables, one file
@@ -32,7 +35,7 @@ changes nothing that was right.
 
 @dag(
     dag_id="eod_reconciliation",
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    schedule=BusinessDateTimetable(),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,  # the marts are rebuilt whole: one build at a time
@@ -48,24 +51,37 @@ def eod_reconciliation():
         return pipeline.ingest_files()
 
     @task
+    def loaded_notifications(ingested: dict) -> list:
+        """The camt.054 files this ingest loaded (Airflow maps only over a task's whole return value)."""
+        return ingested["notifications"]
+
+    @task(outlets=[CAMT054_NOTIFICATIONS])
+    def announce_notification(notification: dict, outlet_events=None) -> dict:
+        """One asset event per loaded camt.054 file: tier 1 (notification_reconciliation) runs on it."""
+        outlet_events[CAMT054_NOTIFICATIONS].extra = notification
+        return notification
+
+    @task
     def build_marts(ingested: dict) -> dict:
         from deltran import pipeline
 
         return pipeline.build_marts()
 
     @task
-    def check_thresholds(built: dict, data_interval_start=None, run_id=None) -> dict:
+    def check_thresholds(built: dict, logical_date=None, run_id=None) -> dict:
         from deltran import pipeline
 
-        return pipeline.check_thresholds(data_interval_start.date(), run_id)
+        return pipeline.check_thresholds(pipeline.business_date(logical_date), run_id)
 
     @task
-    def publish_reports(checked: dict, data_interval_start=None) -> dict:
+    def publish_reports(checked: dict, logical_date=None) -> dict:
         from deltran import pipeline
 
-        return pipeline.publish_reports(data_interval_start.date())
+        return pipeline.publish_reports(pipeline.business_date(logical_date))
 
-    publish_reports(check_thresholds(build_marts(ingest_files())))
+    ingested = ingest_files()
+    announce_notification.expand(notification=loaded_notifications(ingested))
+    publish_reports(check_thresholds(build_marts(ingested)))
 
 
 eod_reconciliation()

@@ -20,11 +20,8 @@ import json
 import os
 import subprocess
 import sys
-import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-
-from deltran import config
 
 DEMO_DATE = date(2026, 11, 20)
 
@@ -143,48 +140,9 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from deltran import db, report
-    from deltran.demo.generator import generate_day
+    from deltran.demo.runner import run_demo
 
-    settings = config.load()
-    settings.inbox.mkdir(parents=True, exist_ok=True)
-    manifest = generate_day(settings.inbox, args.date, seed=args.seed)
-    print(f"demo: generated {len(manifest.files)} files for {args.date} into {settings.inbox}")
-    print(f"demo: warehouse {db.database_url()}")
-    logs = settings.var / "logs" / "demo"
-    run_airflow(["db", "migrate"], log=logs / "airflow-db-migrate.log")
-    for dag_id, logical in demo_runs(args.date):
-        log = logs / f"{dag_id}_{logical[:16].replace(':', '')}.log"
-        started = time.perf_counter()
-        print(f"demo: airflow dags test {dag_id} {logical} ...", end=" ", flush=True)
-        run_airflow(["dags", "test", dag_id, logical], log=log)
-        finished = [line for line in log.read_text().splitlines() if "DagRun Finished" in line]
-        if not finished or "state=success" not in finished[-1]:  # the exit code alone does not say
-            print(f"FAILED (log: {log})")
-            return 1
-        print(f"success in {time.perf_counter() - started:.0f} s (log: {log})")
-    with db.connect() as conn:
-        print()
-        print(report.format_summary(report.eod_summary(conn, args.date)))
-    print()
-    print(f"Reports: dbt docs    {settings.reports / 'dbt_docs' / 'index.html'}")
-    print(f"         Data Docs   {settings.reports / 'data_docs' / 'index.html'}")
-    print(f"         summary     {settings.reports / 'eod' / (args.date.isoformat() + '.txt')}")
-    print(f"         quarantine  {settings.quarantine}")
-    return 0
-
-
-def demo_runs(business_date: date) -> list[tuple[str, str]]:
-    """The DAG runs of one business day, as (dag_id, logical date).
-
-    A manual run's data interval is the last whole period before its logical
-    date: the clearing window closing at T is the run at T, and the business
-    date D is reconciled by the run at D + 1 day.
-    """
-    windows = [f"{business_date.isoformat()}T{hour:02d}:00:00+00:00" for hour in (0, 6, 12, 18)]
-    return [("clearing_window", t) for t in windows] + [
-        ("eod_reconciliation", (business_date + timedelta(days=1)).isoformat())
-    ]
+    return run_demo(args.date, seed=args.seed)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,19 +11,84 @@ and the breaker only moves on a change.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from deltran import config, db, ingest, report
 from deltran.warehouse import dbt
 
 
+def business_date(logical_date: datetime) -> date:
+    """The business date a daily run works on: its logical date (UTC), see plugins/deltran_schedules.py."""
+    return logical_date.astimezone(timezone.utc).date()
+
+
+# One ingest owner at a time: four DAGs start at the same minutes (00:00, 06:00...)
+# and each begins by ingesting the inbox. A PostgreSQL advisory lock (held for the
+# whole batch, on its own connection) makes the others wait their turn; they then
+# find the files already loaded and archived. Works the same outside Airflow.
+INGEST_LOCK_KEY = 7_020_054_001
+
+
 def ingest_files(settings: config.Settings | None = None) -> dict:
-    outcomes = ingest.ingest_inbox(settings)
+    settings = settings or config.load()
+    with db.connect(db.database_url(settings), autocommit=True) as lock:
+        lock.execute("select pg_advisory_lock(%s)", (INGEST_LOCK_KEY,))
+        try:
+            outcomes = ingest.ingest_inbox(settings)
+        finally:
+            lock.execute("select pg_advisory_unlock(%s)", (INGEST_LOCK_KEY,))
+        loaded = [o for o in outcomes if o.status == "loaded"]
+        notifications = []
+        if any(o.kind == "camt.054" for o in loaded):
+            notifications = [
+                {"file_id": file_id, "file_name": name}
+                for file_id, name in lock.execute(
+                    "select file_id, file_name from raw.ingested_files where sha256 = any(%s) order by file_id",
+                    ([o.sha256 for o in loaded if o.kind == "camt.054"],),
+                )
+            ]
     return {
-        "loaded": [o.file_name for o in outcomes if o.status == "loaded"],
+        "loaded": [o.file_name for o in loaded],
         "duplicates": [o.file_name for o in outcomes if o.status == "duplicate"],
         "quarantined": {o.file_name: o.error for o in outcomes if o.status == "quarantined"},
+        # one asset event each (deltran_schedules.CAMT054_NOTIFICATIONS): tier 1 runs on them
+        "notifications": notifications,
     }
+
+
+def check_notifications(file_ids: list[int], run_id: str, settings: config.Settings | None = None) -> dict:
+    """Tier 1: the given camt.054 files (their partitions replaced), then any loaded file not yet checked."""
+    from deltran.recon import tiers
+
+    settings = settings or config.load()
+    _ensure_registry(settings)
+    with db.connect(db.database_url(settings)) as conn:
+        pending = [file_id for file_id, _ in tiers.notification_files(conn)]
+    results = [
+        tiers.check_notification_file(file_id, run_id, settings).summary()
+        for file_id in dict.fromkeys(list(file_ids) + pending)
+    ]
+    return {"files": results}
+
+
+def check_intraday(cutoff_at: datetime, run_id: str, settings: config.Settings | None = None) -> dict:
+    """Tier 2 at a cut-off (the run's logical date): every registry account."""
+    from deltran.recon import tiers
+
+    settings = settings or config.load()
+    _ensure_registry(settings)
+    return tiers.check_cutoff(cutoff_at, run_id, settings).summary()
+
+
+def _ensure_registry(settings: config.Settings) -> None:
+    """The tier tables exist, and the account registry (a dbt seed) is loaded."""
+    from deltran.recon import tiers
+
+    with db.connect(db.database_url(settings)) as conn:
+        db.ensure_schema(conn)
+        missing = conn.execute(f"select to_regclass('{tiers.REGISTRY}')").fetchone()[0] is None
+    if missing:  # a new warehouse: seed it (dbt build seeds it too, with its tests)
+        dbt.run(["seed", "--select", "account_registry"], settings)
 
 
 def build_marts(settings: config.Settings | None = None, select: str | None = None) -> dict:

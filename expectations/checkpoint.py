@@ -191,3 +191,39 @@ def data_docs_page(context: EphemeralDataContext, result_identifier) -> Path | N
         if url and url.startswith("file://"):
             return Path(url2pathname(urlparse(url).path))
     return None
+
+
+def run_query_checkpoint(
+    query: str,
+    name: str,
+    run_id: str,
+    *,
+    sqlalchemy_url: str,
+    settings: config.Settings,
+    max_rows: int,
+) -> CheckpointResult:
+    """The same threshold suite on the rows of one SELECT (a tier-1 file or a tier-2 cut-off).
+
+    The query must return the suite's columns (``account_id``,
+    ``bank_closing_balance``, ``ledger_balance``, ``difference_pct``,
+    ``under_backing_pct``). No Data Docs action: these checks run every few
+    minutes and their figures are kept row by row in the ``tiers`` tables;
+    rebuilding the Data Docs index each time would cost more than the check.
+    """
+    context = get_context(settings)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You are using a generic SQLDatasource")
+        datasource = context.data_sources.add_sql(name=DATASOURCE_NAME, connection_string=sqlalchemy_url)
+    asset = datasource.add_query_asset(name=name, query=query)
+    batch_definition = asset.add_batch_definition_whole_table(name=name)
+    suite = context.suites.add(build_suite(settings.thresholds))
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(name=name, validation_definitions=[validation], actions=[], result_format=result_format(max_rows))
+    )
+    try:
+        return checkpoint.run(run_id=gx.RunIdentifier(run_name=run_name(run_id)))
+    finally:
+        datasource.get_engine().dispose()

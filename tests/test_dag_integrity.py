@@ -34,7 +34,9 @@ def test_every_dag_is_documented_tagged_retried_and_scheduled(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
         assert dag.doc_md and len(dag.doc_md) > 100, f"{dag_id} has no doc_md for the UI"
-        assert dag.timetable.summary not in ("None", ""), f"{dag_id} has no schedule"
+        # an asset-triggered timetable (tier 1) has no summary in the task SDK: its class says it
+        assert type(dag.timetable).__name__ != "NullTimetable", f"{dag_id} has no schedule"
+        assert getattr(dag.timetable, "summary", "asset") not in ("None", ""), f"{dag_id} has no schedule"
         for task in dag.tasks:
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
@@ -48,11 +50,11 @@ def test_no_cycles(dagbag):
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_dag_files_stay_thin(path):
-    """No work at import: only airflow and the standard library at module top level."""
+    """No work at import: only airflow, the standard library and the schedules plugin at module top level."""
     tree = ast.parse(path.read_text())
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
-            assert module.split(".")[0] in {"airflow", "datetime", "__future__", "pendulum"}, (
+            assert module.split(".")[0] in {"airflow", "datetime", "__future__", "pendulum", "deltran_schedules"}, (
                 f"{path.name} imports {module} at top level: import inside the task instead"
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from decimal import Decimal
 
 import psycopg
@@ -19,6 +19,7 @@ import pytest
 
 from deltran import config
 from deltran.demo import generate_day
+from deltran.demo.runner import Run, replay_day
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 DAY = date(2026, 11, 20)
@@ -35,15 +36,19 @@ def dagbag():
     return bag
 
 
-def run_day(dagbag) -> None:
-    """The DAG runs of DAY, as the scheduler would make them."""
-    for hour in (0, 6, 12, 18):
-        closing = datetime(DAY.year, DAY.month, DAY.day, hour, tzinfo=timezone.utc)
-        run = dagbag.dags["clearing_window"].test(logical_date=closing)
-        assert run.state == "success", f"clearing_window {closing}: {run.state}"
-    eod_logical = datetime(DAY.year, DAY.month, DAY.day, tzinfo=timezone.utc) + timedelta(days=1)
-    run = dagbag.dags["eod_reconciliation"].test(logical_date=eod_logical)
-    assert run.state == "success", f"eod_reconciliation: {run.state}"
+def run_day(dagbag, manifest, holding) -> None:
+    """Every DAG run of DAY, as the scheduler would make them (deltran.demo.runner's replay)."""
+
+    def execute(run: Run, log_name: str) -> bool:
+        kwargs = {"run_conf": run.conf}
+        if run.logical_date is not None:
+            kwargs["logical_date"] = run.logical_date
+        dag_run = dagbag.dags[run.dag_id].test(**kwargs)
+        assert dag_run.state == "success", f"{run.label}: {dag_run.state}"
+        return True
+
+    settings = config.load()
+    assert replay_day(DAY, manifest, holding, settings.inbox, execute)
 
 
 STABLE_TABLES = {
@@ -57,6 +62,10 @@ STABLE_TABLES = {
     "control.circuit_breaker_events": "event_id",
     "raw.ingested_files": "file_id",
     "raw.quarantined_files": "sha256, file_name",
+    "tiers.intraday_checks": "cutoff_at, account_id",
+    "tiers.notification_checks": "file_id, account_id",
+    "tiers.notification_entries": "file_id, entry_index, detail_index",
+    "marts.account_findings": "finding_id",
 }
 
 
@@ -67,6 +76,7 @@ def snapshot(conn) -> dict:
         rows = conn.execute(f"select * from {table} order by {order}").fetchall()
         columns = [c.name for c in conn.execute(f"select * from {table} limit 0").description]
         drop = {"first_cleared_at", "last_cleared_at", "loaded_at", "quarantined_at", "quarantine_path"}
+        drop |= {"run_id", "checked_at"}  # which run wrote a tier partition, and when
         out[table] = [tuple(v for c, v in zip(columns, row) if c not in drop) for row in rows]
     return out
 
@@ -82,9 +92,10 @@ def conn(warehouse_url):
 def test_a_business_day_end_to_end(conn, dagbag):
     settings = config.load()
     settings.inbox.mkdir(parents=True)
-    manifest = generate_day(settings.inbox, DAY)
+    holding = settings.var / "bank_intraday"
+    manifest = generate_day(settings.inbox, DAY, intraday=holding)
 
-    run_day(dagbag)
+    run_day(dagbag, manifest, holding)
 
     # every account gets its intended level, in the mart and as decided by Great Expectations
     levels = dict(
@@ -155,6 +166,50 @@ def test_a_business_day_end_to_end(conn, dagbag):
     assert sums and all(total == 0 for (total,) in sums)
     assert list(settings.outbox.rglob("pacs009_*.xml"))
 
+    # tier 2: one row per registry account and cut-off, every 2 hours and at 23:30
+    cutoffs = conn.execute(
+        "select count(distinct cutoff_at), count(*), count(*) filter (where level is null)"
+        " from marts.intraday_checks where business_date = %s",
+        (DAY,),
+    ).fetchone()
+    assert cutoffs == (12, 12 * len(manifest.accounts), 0)
+    a1, a6 = manifest.account("A1").iban, manifest.account("A6").iban
+    timeline = conn.execute(
+        "select extract(hour from cutoff_at)::int, level, bank_source, drift from marts.intraday_checks"
+        " where account_id = %s order by cutoff_at",
+        (a1,),
+    ).fetchall()
+    by_hour = {hour: level for hour, level, _, _ in timeline}
+    assert by_hour[12] == "Significant" and by_hour[10] in ("OK", "Minor")  # the midday drift ...
+    assert by_hour[16] in ("OK", "Minor") and by_hour[23] in ("OK", "Minor")  # ... recovers
+    assert {source for _, _, source, _ in timeline} == {"camt.052"}
+    assert timeline[0][3] is None and all(d is not None for *_, d in timeline[1:])
+    # tier 1: every notification file checked; an afternoon notification found A6 Critical and opened its breaker
+    checked = conn.execute("select count(distinct file_id) from marts.notification_checks").fetchone()[0]
+    notified = sum(1 for _, name in manifest.intraday_files if name.startswith("camt054"))
+    assert checked == notified > 0
+    first_critical = conn.execute(
+        "select min(cutoff_at) from marts.notification_checks where account_id = %s and level = 'Critical'", (a6,)
+    ).fetchone()[0]
+    assert first_critical is not None and 14 <= first_critical.hour < 24
+    opened_by = conn.execute(
+        "select check_name from control.circuit_breaker_events where account_id = %s and to_state = 'open'", (a6,)
+    ).fetchall()
+    assert opened_by == [("tier1_notification",)]
+    suspended_by_drift = conn.execute(
+        "select count(*) from control.circuit_breaker_events where account_id = %s and kind = 'suspension'"
+        " and to_state = 'suspended' and check_name in ('tier1_notification', 'tier2_intraday')",
+        (a1,),
+    ).fetchone()[0]
+    assert suspended_by_drift >= 1
+    matched = conn.execute(
+        "select count(*) filter (where ledger_entry_id is not null), count(*) from marts.notification_entries"
+    ).fetchone()
+    assert matched[1] > 0 and matched[0] >= matched[1] * 9 // 10
+
+    # the registry: no unknown account, no missing statement in the demo day
+    assert conn.execute("select count(*) from marts.account_findings").fetchone()[0] == 0
+
     # reports were written
     assert (settings.reports / "dbt_docs" / "index.html").exists()
     assert (settings.reports / "data_docs").rglob("index.html")
@@ -162,6 +217,6 @@ def test_a_business_day_end_to_end(conn, dagbag):
 
     # the same day again (the same files dropped in again): no row changes
     before = snapshot(conn)
-    generate_day(settings.inbox, DAY)
-    run_day(dagbag)
+    generate_day(settings.inbox, DAY, intraday=holding)
+    run_day(dagbag, manifest, holding)
     assert snapshot(conn) == before

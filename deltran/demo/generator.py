@@ -40,6 +40,14 @@ MISMATCH_CENTS = 1234  # A3: the bank books 12.34 less (charges deducted on the 
 
 # Thresholds on |bank - ledger| / ledger (DOMAIN.md).
 OK_MAX, MINOR_MAX, SIGNIFICANT_MAX = Decimal("0.0001"), Decimal("0.0005"), Decimal("0.005")
+# The intraday story (tiers 1 and 2): A1's bank credits a large deposit at 11:00
+# that the ledger books only at 14:00 (a drift into Significant around midday
+# that recovers), and A6's tokens are minted without money at 14:40 (the
+# afternoon notifications find the ledger above the bank: Critical).
+DRIFT_BANK_SECONDS, DRIFT_LEDGER_SECONDS = 11 * 3_600, 14 * 3_600
+MINT_SECONDS = 14 * 3_600 + 40 * 60
+NOTIFICATION_HOURS = (4, 8, 12, 16, 20, 24)  # one camt.054 per bank: entries booked in the 4 hours before
+REPORT_SECONDS = (5 * 60, 6 * 3_600, 12 * 3_600, 18 * 3_600)  # one camt.052 per bank: OPBD + ITBD
 INTENDED_LEVELS = {"A1": "OK", "A2": "OK", "A3": "OK", "A4": "Minor", "A5": "Significant", "A6": "Critical"}
 
 
@@ -194,13 +202,22 @@ class _Day:
 
 
 def generate_day(
-    inbox: Path, business_date: date, seed: int = 42, *, opening: bool = True, previous: DemoManifest | None = None
+    inbox: Path,
+    business_date: date,
+    seed: int = 42,
+    *,
+    opening: bool = True,
+    previous: DemoManifest | None = None,
+    intraday: Path | None = None,
 ) -> DemoManifest:
     """Write one business date's files into ``inbox`` and return what they hold.
 
     ``opening`` books the ledger's opening journal (a first day only). Without
     ``previous`` the opening balances are drawn from the seed; with it they are
     the previous day's closing balances and its faults are resolved today.
+    ``intraday``: a folder (not the inbox) for the day's camt.054 notifications
+    and camt.052 reports; ``manifest.intraday_files`` lists them with the time
+    each is created, for a runner to release them as the day goes on.
     """
     if opening and previous is not None:
         raise ValueError("the opening journal belongs to the first day only")
@@ -222,6 +239,7 @@ def generate_day(
         )
     _treasury(day, _rng(seed, business_date, "treasury"), seed)
     _fx(day, _rng(seed, business_date, "fx"))
+    _midday_drift(day, _rng(seed, business_date, "drift"))
     faults = _inject_faults(day, _rng(seed, business_date, "faults"))
     _assign_references(day)
     for item, entry in faults + resolutions:
@@ -238,6 +256,8 @@ def generate_day(
     manifest.bad_files = _write_bad_files(inbox, day, files, interbank)
     manifest.files = sorted(files + manifest.bad_files)
     manifest.rejected, manifest.returned, manifest.cycle = interbank.rejected, interbank.returned, interbank.cycle
+    if intraday is not None:
+        manifest.intraday_files = _write_intraday(Path(intraday), day)
 
     for a in ACCOUNTS:
         bank_close, ledger_close = day.bank_balance(a), day.ledger_balance(a)
@@ -530,9 +550,10 @@ def _inject_faults(day: _Day, rng: random.Random) -> list[tuple[Fault, BankEntry
     # A6: tokens minted without money (ledger exceeds bank by ~0.8 %: Critical).
     a = accounts["A6"]
     amount = bank(a) * 8 // 1_000
+    rng.randint(3_600, 79_200)  # drawn and unused: the mint is at a fixed time, nothing else moves
     journal = double(
         "mint",
-        day.at(rng.randint(3_600, 79_200)),
+        day.at(MINT_SECONDS),
         day.date,
         a.iban,
         _liability(a.currency),
@@ -722,44 +743,51 @@ def _write_statements(inbox: Path, day: _Day, bank: Bank) -> str:
             )
             for code, value in (("OPBD", open_cents), ("CLBD", close_cents))
         ]
-        records = [
-            Entry(
-                "camt.053",
-                message_id,
-                statement_id,
-                account.iban,
-                account.currency,
-                cents(e.cents),
-                account.currency,
-                e.credit_debit,
-                status="BOOK",
-                booking_date=e.booked_at.date(),
-                booking_date_time=e.booked_at,
-                value_date=e.value_date,
-                acct_svcr_ref=e.acct_svcr_ref,
-                is_reversal=e.is_reversal,
-                bank_tx_code=e.bank_tx_code,
-                entry_index=index,
-                transactions=[
-                    TransactionDetails(
-                        end_to_end_id=e.end_to_end_id,
-                        uetr=e.uetr,
-                        acct_svcr_ref=e.acct_svcr_ref,
-                        debtor_name=e.debtor_name,
-                        debtor_account=e.debtor_account,
-                        debtor_agent_bic=e.debtor_agent,
-                        creditor_name=e.creditor_name,
-                        creditor_account=e.creditor_account,
-                        creditor_agent_bic=e.creditor_agent,
-                        remittance_info=e.remittance,
-                    )
-                ],
-            )
-            for index, e in enumerate(entries)
-        ]
+        records = _entries("camt.053", message_id, statement_id, account, entries)
         statements.append((header, balances, records))
     write_bank_to_customer(inbox / name, "camt.053", message_id, created_at, statements)
     return name
+
+
+def _entries(
+    message_type: str, message_id: str, statement_id: str, account: Account, entries: list[BankEntry]
+) -> list[Entry]:
+    """The parser's Entry records of a statement or notification, one per bank entry."""
+    return [
+        Entry(
+            message_type,
+            message_id,
+            statement_id,
+            account.iban,
+            account.currency,
+            cents(e.cents),
+            account.currency,
+            e.credit_debit,
+            status="BOOK",
+            booking_date=e.booked_at.date(),
+            booking_date_time=e.booked_at,
+            value_date=e.value_date,
+            acct_svcr_ref=e.acct_svcr_ref,
+            is_reversal=e.is_reversal,
+            bank_tx_code=e.bank_tx_code,
+            entry_index=index,
+            transactions=[
+                TransactionDetails(
+                    end_to_end_id=e.end_to_end_id,
+                    uetr=e.uetr,
+                    acct_svcr_ref=e.acct_svcr_ref,
+                    debtor_name=e.debtor_name,
+                    debtor_account=e.debtor_account,
+                    debtor_agent_bic=e.debtor_agent,
+                    creditor_name=e.creditor_name,
+                    creditor_account=e.creditor_account,
+                    creditor_agent_bic=e.creditor_agent,
+                    remittance_info=e.remittance,
+                )
+            ],
+        )
+        for index, e in enumerate(entries)
+    ]
 
 
 def _write_bad_files(inbox: Path, day: _Day, files: list[str], interbank: InterbankDay) -> list[str]:
@@ -786,3 +814,78 @@ def _write_bad_files(inbox: Path, day: _Day, files: list[str], interbank: Interb
         day.date,
     )
     return [truncated, unsupported]
+
+
+def _midday_drift(day: _Day, rng: random.Random) -> None:
+    """A1: a deposit of ~0.2 % of the balance, at the bank at 11:00, in the ledger only at 14:00."""
+    a = next(x for x in ACCOUNTS if x.key == "A1")
+    amount = day.ledger_balance(a) * 2 // 1_000
+    journal, _ = day.movement(rng, a, "deposit", amount, DRIFT_BANK_SECONDS, cross_border=True)
+    journal.booked_at = day.at(DRIFT_LEDGER_SECONDS)
+
+
+def _write_intraday(folder: Path, day: _Day) -> list[tuple[datetime, str]]:
+    """camt.054 notifications every 4 hours and camt.052 reports every 6 hours, per bank.
+
+    A notification carries the entries booked in the 4 hours before its
+    creation; a report the opening (OPBD) and the interim booked balance (ITBD)
+    at its creation. Returns (created at, file name), in time order.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    start = datetime.combine(day.date, time(), UTC)
+    out: list[tuple[datetime, str]] = []
+    for bank in EMI_BANKS:
+        accounts = [a for a in ACCOUNTS if a.bank == bank]
+        since = start
+        for hour in NOTIFICATION_HOURS:
+            created = start + timedelta(hours=hour) - (timedelta(seconds=1) if hour == 24 else timedelta())
+            statements = []
+            message_id = f"{bank.short}{day.stamp}N{hour:02d}"
+            for account in accounts:
+                entries = sorted(
+                    (e for e in day.entries if e.account is account and since < e.booked_at <= created),
+                    key=lambda e: (e.booked_at, e.acct_svcr_ref),
+                )
+                if not entries:
+                    continue
+                statement_id = f"{day.stamp}N{hour:02d}-{account.iban}"
+                header = Statement(
+                    "camt.054", message_id, statement_id, account.iban, account.currency, bank.bic, created
+                )
+                statements.append((header, [], _entries("camt.054", message_id, statement_id, account, entries)))
+            since = created
+            if statements:
+                name = f"camt054_{bank.bic}_{created:%Y-%m-%dT%H%M%S}.xml"
+                write_bank_to_customer(folder / name, "camt.054", message_id, created, statements)
+                out.append((created, name))
+        for seconds in REPORT_SECONDS:
+            created = start + timedelta(seconds=seconds)
+            message_id = f"{bank.short}{day.stamp}R{seconds // 60:04d}"
+            statements = []
+            for account in accounts:
+                booked = sum(e.signed_cents for e in day.entries if e.account is account and e.booked_at <= created)
+                interim = day.bank_open[account.key] + booked
+                statement_id = f"{day.stamp}R{seconds // 60:04d}-{account.iban}"
+                header = Statement(
+                    "camt.052", message_id, statement_id, account.iban, account.currency, bank.bic, created
+                )
+                balances = [
+                    Balance(
+                        "camt.052",
+                        message_id,
+                        statement_id,
+                        account.iban,
+                        code,
+                        cents(abs(value)),
+                        account.currency,
+                        CREDIT if value >= 0 else DEBIT,
+                        date=day.date if code == "OPBD" else None,
+                        date_time=created if code == "ITBD" else None,
+                    )
+                    for code, value in (("OPBD", day.bank_open[account.key]), ("ITBD", interim))
+                ]
+                statements.append((header, balances, []))
+            name = f"camt052_{bank.bic}_{created:%Y-%m-%dT%H%M%S}.xml"
+            write_bank_to_customer(folder / name, "camt.052", message_id, created, statements)
+            out.append((created, name))
+    return sorted(out)

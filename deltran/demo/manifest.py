@@ -115,6 +115,8 @@ class DemoManifest:
     returned: ReferencedPayment | None = None
     cycle: list[PaymentIds] = field(default_factory=list)  # A->B->C->A, same currency
     counts: dict[str, int] = field(default_factory=dict)
+    # camt.054 / camt.052 written outside the inbox (generate_day(intraday=...)), with creation times
+    intraday_files: list[tuple[datetime, str]] = field(default_factory=list)
 
     def account(self, key: str) -> AccountExpectation:
         return next(a for a in self.accounts if a.key == key)

@@ -1,4 +1,6 @@
--- One row per EMI account and business date with an end-of-day statement:
+-- One row per registered EMI account (seed account_registry) and business date
+-- with an end-of-day statement (a statement of an account not in the registry
+-- is a finding in account_findings, never a row here):
 -- the ledger balance against the bank's closing balance, the threshold level,
 -- and what the matching and the statement checks found that day.
 -- The level here describes; the Great Expectations checkpoint on this table
@@ -73,6 +75,7 @@ compared as (
         s.arithmetic_finding_count,
         s.balance_finding
     from statements as s
+    inner join {{ ref('account_registry') }} as registered on registered.account_id = s.account_id
     inner join ledger as l on l.account_id = s.account_id and l.business_date = s.business_date
     left join match_counts as c on c.account_id = s.account_id and c.business_date = s.business_date
     left join in_flight as f on f.account_id = s.account_id and f.business_date = s.business_date

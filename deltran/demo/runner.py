@@ -1,0 +1,233 @@
+"""`deltran demo`: a business day through the platform's own DAGs, in one process.
+
+The day's files are generated first: the ledger export, the end-of-day
+statements and the interbank traffic into the inbox, and the intraday bank
+messages (camt.054 notifications every 4 hours, camt.052 reports every 6
+hours) into a holding folder. Then the day is replayed in time order, the way
+the scheduler would run it:
+
+* the clearing windows at 00:00, 06:00, 12:00 and 18:00 (logical date = closing);
+* the intraday check every 2 hours from 02:00, and at 23:30 (logical date = cut-off);
+* before each run, the intraday files the bank had created by then are released
+  into the inbox; after it, ``notification_reconciliation`` once per camt.054
+  file the run loaded (what the asset event would trigger);
+* the end-of-day reconciliation of the business date (logical date = D).
+
+Every run goes through Airflow (``dag.test()``, Airflow's own runner) inside
+this one process: the DAG folder is parsed once, and Airflow, dbt and Great
+Expectations are imported once, instead of once per run. A run's outcome is
+the state Airflow gives its DagRun; each run's log goes to its own file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from deltran import config
+
+UTC = timezone.utc
+CLEARING_HOURS = (0, 6, 12, 18)
+INTRADAY_CUTOFFS = tuple(timedelta(hours=h) for h in range(2, 24, 2)) + (timedelta(hours=23, minutes=30),)
+TIMELINE_ACCOUNT = "A1"  # the account whose intraday timeline the summary prints
+
+
+@dataclass(frozen=True)
+class Run:
+    at: datetime  # when the scheduler would start it (orders the day)
+    dag_id: str
+    logical_date: datetime | None
+    conf: dict | None = None
+
+    @property
+    def label(self) -> str:
+        when = self.logical_date.isoformat() if self.logical_date else "asset-triggered"
+        return f"{self.dag_id} {when}" + (f" {self.conf}" if self.conf else "")
+
+
+def scheduled_runs(business_date: date) -> list[Run]:
+    """The time-scheduled runs of one business date, in the order the scheduler starts them."""
+    start = datetime(business_date.year, business_date.month, business_date.day, tzinfo=UTC)
+    runs = [Run(start + timedelta(hours=h), "clearing_window", start + timedelta(hours=h)) for h in CLEARING_HOURS]
+    runs += [Run(start + cut, "intraday_reconciliation", start + cut) for cut in INTRADAY_CUTOFFS]
+    # the business date is the logical date; the run starts once the day is over
+    runs.append(Run(start + timedelta(days=1, seconds=1), "eod_reconciliation", start))
+    return sorted(runs, key=lambda r: (r.at, r.dag_id))
+
+
+def demo_runs(business_date: date) -> list[tuple[str, str]]:
+    """(dag_id, logical date) of the scheduled runs, as `airflow dags test` takes them."""
+    return [(r.dag_id, r.logical_date.isoformat()) for r in scheduled_runs(business_date)]
+
+
+class DemoFailed(RuntimeError):
+    pass
+
+
+class _Airflow:
+    """The DAG folder, parsed once; runs one DagRun at a time with dag.test()."""
+
+    def __init__(self, logs: Path):
+        from airflow.dag_processing.dagbag import DagBag
+
+        self.logs = logs
+        self.bag = DagBag(dag_folder=str(config.PROJECT_ROOT / "dags"), include_examples=False)
+        if self.bag.import_errors:
+            raise DemoFailed(f"DAG import errors: {self.bag.import_errors}")
+
+    def run(self, run: Run, log_name: str) -> tuple[str, float, Path]:
+        log = self.logs / f"{log_name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        handler = logging.FileHandler(log)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        try:
+            with log.open("a") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                kwargs: dict = {"run_conf": run.conf}
+                if run.logical_date is not None:
+                    kwargs["logical_date"] = run.logical_date
+                dag_run = self.bag.dags[run.dag_id].test(**kwargs)
+            state = str(getattr(dag_run, "state", "none"))
+        except Exception as exc:  # the run itself could not start: its log says why
+            with log.open("a") as out:
+                out.write(f"\n{type(exc).__name__}: {exc}\n")
+            state = "error"
+        finally:
+            root.removeHandler(handler)
+            handler.close()
+        return state, time.perf_counter() - started, log
+
+
+def _release(manifest, holding: Path, inbox: Path, until: datetime) -> list[str]:
+    """Move the intraday files the bank had created by ``until`` into the inbox."""
+    moved = []
+    for created, name in manifest.intraday_files:
+        source = holding / name
+        if created <= until and source.exists():
+            shutil.move(str(source), inbox / name)
+            moved.append(name)
+    return moved
+
+
+def _pending_notifications() -> list[tuple[int, str]]:
+    from deltran import db
+    from deltran.recon import tiers
+
+    with db.connect() as conn:
+        db.ensure_schema(conn)
+        return tiers.notification_files(conn)
+
+
+def replay_day(business_date: date, manifest, holding: Path, inbox: Path, execute) -> bool:
+    """Every run of the day in time order; ``execute(run, log_name) -> bool`` runs one.
+
+    Stops at the first run that fails and returns False.
+    """
+    for run in scheduled_runs(business_date):
+        _release(manifest, holding, inbox, run.at)
+        if not execute(run, f"{run.dag_id}_{run.logical_date:%Y-%m-%dT%H%M}"):
+            return False
+        for file_id, file_name in _pending_notifications():  # what the asset events trigger
+            tier1 = Run(run.at, "notification_reconciliation", None, {"file_id": file_id})
+            if not execute(tier1, f"notification_reconciliation_{file_id:05d}_{Path(file_name).stem}"):
+                return False
+    return True
+
+
+def run_demo(business_date: date, seed: int = 42, out=sys.stdout) -> int:
+    from deltran import db
+    from deltran.airflow_env import airflow_environment
+    from deltran.demo.generator import generate_day
+
+    settings = config.load()
+    # Airflow reads its configuration when first imported: set it up before that.
+    for key, value in airflow_environment(settings).items():
+        if key.startswith("AIRFLOW") or key == "PATH":
+            os.environ[key] = value
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    holding = settings.var / "demo" / "bank_intraday"
+    shutil.rmtree(holding, ignore_errors=True)
+    manifest = generate_day(settings.inbox, business_date, seed=seed, intraday=holding)
+    print(
+        f"demo: generated {len(manifest.files)} files for {business_date} into {settings.inbox}, and "
+        f"{len(manifest.intraday_files)} camt.054/camt.052 the bank sends through the day",
+        file=out,
+    )
+    print(f"demo: warehouse {db.database_url()}", file=out)
+    logs = settings.var / "logs" / "demo"
+    logs.mkdir(parents=True, exist_ok=True)
+    with (logs / "airflow-db-migrate.log").open("w") as log:
+        code = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"], env=dict(os.environ), stdout=log, stderr=log
+        ).returncode
+    if code:
+        print(f"demo: airflow db migrate failed; log: {logs / 'airflow-db-migrate.log'}", file=out)
+        return 1
+    started = time.perf_counter()
+    airflow = _Airflow(logs)
+    print(f"demo: DAGs parsed once ({', '.join(sorted(airflow.bag.dags))})", file=out)
+
+    def execute(run: Run, log_name: str) -> bool:
+        print(f"demo: {run.label} ...", end=" ", flush=True, file=out)
+        state, seconds, log = airflow.run(run, log_name)
+        if state != "success":
+            print(f"FAILED ({state}; log: {log})", file=out)
+            return False
+        print(f"success in {seconds:.1f} s", file=out)
+        return True
+
+    if not replay_day(business_date, manifest, holding, settings.inbox, execute):
+        return 1
+    print(f"demo: every run succeeded, {time.perf_counter() - started:.0f} s in Airflow", file=out)
+    print_summary(business_date, settings, out)
+    return 0
+
+
+def print_summary(business_date: date, settings: config.Settings, out=sys.stdout) -> None:
+    from deltran import db, report
+    from deltran.demo.reference import ACCOUNTS
+    from deltran.recon import tiers
+
+    account = next(a for a in ACCOUNTS if a.key == TIMELINE_ACCOUNT)
+    with db.connect() as conn:
+        print(file=out)
+        print(report.format_summary(report.eod_summary(conn, business_date)), file=out)
+        print(file=out)
+        print(f"Intraday timeline of {account.key} {account.iban} ({account.currency}), tier 2:", file=out)
+        print(
+            f"  {'cut-off':>5}  {'source':8}  {'bank':>16}  {'ledger':>16}  {'difference':>12}  "
+            f"{'%':>8}  {'drift':>12}  level",
+            file=out,
+        )
+        for row in tiers.intraday_timeline(conn, account.iban, business_date):
+            drift = "" if row["drift"] is None else f"{row['drift']:,.2f}"
+            print(
+                f"  {row['cutoff_at']:%H:%M}  {row['bank_source']:8}  {row['bank_balance'] or 0:>16,.2f}  "
+                f"{row['ledger_balance'] or 0:>16,.2f}  {row['difference'] or 0:>12,.2f}  "
+                f"{row['difference_pct']:>8.4f}  {drift:>12}  {row['level']}",
+                file=out,
+            )
+        tier1 = conn.execute(
+            "select c.cutoff_at, c.account_id, c.level, f.file_name from tiers.notification_checks c"
+            " join raw.ingested_files f using (file_id)"
+            " where c.level in ('Significant', 'Critical') and c.business_date = %s order by c.cutoff_at, c.account_id",
+            (business_date,),
+        ).fetchall()
+        print(file=out)
+        print("Notifications (tier 1) that acted at once:", file=out)
+        for at, acct, level, name in tier1:
+            print(f"  {at:%H:%M} {acct} {level:11} {name}", file=out)
+    print(file=out)
+    print(f"Reports: dbt docs    {settings.reports / 'dbt_docs' / 'index.html'}", file=out)
+    print(f"         Data Docs   {settings.reports / 'data_docs' / 'index.html'}", file=out)
+    print(f"         summary     {settings.reports / 'eod' / (business_date.isoformat() + '.txt')}", file=out)
+    print(f"         quarantine  {settings.quarantine}", file=out)

@@ -1,0 +1,106 @@
+-- Tiers 1 and 2 (near real-time and intraday reconciliation), written by
+-- deltran.recon.tiers; dbt exposes them as marts.notification_checks and
+-- marts.intraday_checks (views, documented there).
+-- Each table is partitioned by what one run works on and a run replaces its
+-- own partition in one transaction: a notification file (file_id) for tier 1,
+-- a cut-off (cutoff_at) for tier 2. A rerun or backfill touches no other
+-- partition. Every row keeps the inputs its figures came from.
+-- Idempotent: safe to run on every start.
+
+create schema if not exists tiers;
+
+-- Tier 1: one row per notification file (camt.054) and account it touches.
+create table if not exists tiers.notification_checks (
+    file_id              bigint not null references raw.ingested_files (file_id),
+    account_id           text not null,
+    cutoff_at            timestamptz not null,     -- the notification's creation time
+    business_date        date not null,
+    currency             text,
+    anchor_type          text,                     -- CLBD (last statement), OPBD / ITBD / ITAV (camt.052)
+    anchor_at            timestamptz,
+    anchor_balance       numeric,
+    notified_credits     numeric not null,
+    notified_debits      numeric not null,
+    notified_entries     integer not null,         -- notified entries after the anchor, up to the cut-off
+    bank_balance         numeric,                  -- anchor + credits - debits
+    ledger_balance       numeric,
+    difference           numeric,
+    difference_pct       numeric,
+    under_backing_pct    numeric,
+    file_entries         integer not null,         -- entries of this file on the account
+    file_matched         integer not null,         -- of which matched to a ledger posting
+    level                text check (level in ('OK', 'Minor', 'Significant', 'Critical')),
+    failed_expectations  text[],
+    run_id               text,
+    checked_at           timestamptz not null default now(),
+    primary key (file_id, account_id)
+);
+
+-- Tier 1: one row per notified entry of a file, and its ledger match.
+create table if not exists tiers.notification_entries (
+    file_id          bigint not null references raw.ingested_files (file_id),
+    entry_index      integer not null,
+    detail_index     integer not null,
+    account_id       text,
+    amount           numeric not null,
+    currency         text not null,
+    credit_debit     text not null,
+    booked_at        timestamptz,
+    acct_svcr_ref    text,
+    uetr             text,
+    end_to_end_id    text,
+    ledger_entry_id  text,
+    matched_on       text,                         -- uetr, end_to_end_id, acct_svcr_ref; null: unmatched
+    primary key (file_id, entry_index, detail_index)
+);
+
+-- Tier 2: one row per registry account and cut-off.
+create table if not exists tiers.intraday_checks (
+    cutoff_at            timestamptz not null,
+    account_id           text not null,
+    business_date        date not null,
+    currency             text not null,
+    bank_source          text not null,            -- camt.052, camt.054 (tier-1 running balance) or none
+    anchor_type          text,
+    anchor_at            timestamptz,
+    anchor_balance       numeric,
+    notified_credits     numeric not null,
+    notified_debits      numeric not null,
+    notified_entries     integer not null,
+    bank_balance         numeric,
+    ledger_balance       numeric,
+    ledger_postings      integer not null,         -- postings of the business date up to the cut-off
+    difference           numeric,
+    difference_pct       numeric,
+    under_backing_pct    numeric,
+    previous_cutoff_at   timestamptz,              -- the day's previous check of the account
+    drift                numeric,                  -- difference - the previous check's difference
+    day_max_abs_difference numeric,                -- max |difference| of the day's checks up to this one
+    level                text check (level in ('OK', 'Minor', 'Significant', 'Critical')),
+    failed_expectations  text[],
+    run_id               text,
+    checked_at           timestamptz not null default now(),
+    primary key (cutoff_at, account_id)
+);
+
+-- Indexes the balance-at-a-moment queries read by account; created only when
+-- missing, so a routine start takes no lock on the raw tables.
+do $$
+begin
+    if to_regclass('tiers.intraday_checks_account_idx') is null then
+        create index intraday_checks_account_idx on tiers.intraday_checks (account_id, cutoff_at);
+    end if;
+    if to_regclass('tiers.notification_checks_account_idx') is null then
+        create index notification_checks_account_idx on tiers.notification_checks (account_id, cutoff_at);
+    end if;
+    if to_regclass('raw.bank_balances_account_idx') is null then
+        create index bank_balances_account_idx on raw.bank_balances (account, message_type);
+    end if;
+    if to_regclass('raw.bank_entries_account_idx') is null then
+        create index bank_entries_account_idx on raw.bank_entries (account, message_type);
+    end if;
+    if to_regclass('raw.ledger_lines_account_idx') is null then
+        create index ledger_lines_account_idx on raw.ledger_lines (account, booked_at);
+    end if;
+end
+$$;
