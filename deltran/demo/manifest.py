@@ -103,6 +103,21 @@ class ReferencedPayment:
 
 
 @dataclass
+class MatchingCase:
+    """Movements the matching passes must handle beyond shared references."""
+
+    case: str  # no_reference_unique, no_reference_ambiguous, batch_without_details, instalments
+    account: str  # IBAN
+    account_key: str
+    currency: str
+    amounts: list[Decimal]  # the ledger postings' amounts (for a batch: its postings; the entry is their sum)
+    expected: str  # suggested, unpaired, batch_sum, end_to_end_id
+    bank_entries: int
+    ledger_postings: int
+    end_to_end_id: str | None = None
+
+
+@dataclass
 class DemoManifest:
     business_date: date
     seed: int
@@ -115,6 +130,7 @@ class DemoManifest:
     returned: ReferencedPayment | None = None
     cycle: list[PaymentIds] = field(default_factory=list)  # A->B->C->A, same currency
     counts: dict[str, int] = field(default_factory=dict)
+    matching_cases: list[MatchingCase] = field(default_factory=list)
 
     def account(self, key: str) -> AccountExpectation:
         return next(a for a in self.accounts if a.key == key)
