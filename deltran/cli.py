@@ -8,6 +8,7 @@ deltran parse FILE [--format jsonl|csv] an ISO 20022 file as one record per line
 deltran net OBLIGATIONS.csv             multilateral netting of a CSV of obligations
 deltran breaker status | reset ACCOUNT --reason TEXT [--actor NAME]
 deltran discrepancy update ID [--state S] [--owner O] [--note N] | history ID
+deltran matches list [--account A] | confirm ID --reason R | reject ID --reason R | history ID
 deltran report DATE                     the end-of-day summary of a business date
 deltran airflow ARGS...                 the Airflow CLI with the project's environment
 """
@@ -109,6 +110,37 @@ def _cmd_discrepancy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_matches(args: argparse.Namespace) -> int:
+    from deltran import db
+    from deltran.recon import matches
+
+    with db.connect() as conn:
+        db.ensure_schema(conn)
+        if args.action == "list":
+            rows = matches.waiting(conn, args.account)
+            for match_id, account, day, ccy, bank, ledger, diff, ref, ledger_id in rows:
+                print(
+                    f"{match_id}  {day}  {account:<26} {ccy} bank {bank} {ref or '-'}  ledger {ledger} {ledger_id}"
+                    + (f"  difference {diff}" if diff else "")
+                )
+            print(f"{len(rows)} suggested match(es) waiting")
+            return 0
+        if args.action == "history":
+            for at, actor, decision, reason in matches.history(conn, args.id):
+                print(f"{at:%Y-%m-%d %H:%M:%S} {actor}: {decision}: {reason}")
+            return 0
+        try:
+            made = matches.decide(conn, args.id, args.action, reason=args.reason, actor=args.actor or getpass.getuser())
+        except matches.MatchDecisionError as exc:
+            print(f"deltran matches {args.action}: {exc}", file=sys.stderr)
+            return 2
+    print(
+        f"{made.match_id}: {made.previous} -> {made.decision}ed by {made.actor} ({made.reason});"
+        " the marts show it from their next build"
+    )
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from deltran import db, report
 
@@ -192,6 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
     upd.add_argument("--actor", help="who (default: the login name)")
     dis_sub.add_parser("history", help="every change of a discrepancy").add_argument("id")
     dis.set_defaults(func=_cmd_discrepancy)
+
+    mat = sub.add_parser("matches", help="suggested matches (no shared reference): list, confirm, reject")
+    mat_sub = mat.add_subparsers(dest="action", required=True)
+    mat_sub.add_parser("list", help="suggested matches waiting for a person").add_argument("--account")
+    for action in ("confirm", "reject"):
+        decide = mat_sub.add_parser(action, help=f"{action} a suggested match (recorded with who and why)")
+        decide.add_argument("id", help="marts.transaction_matches.match_id")
+        decide.add_argument("--reason", required=True)
+        decide.add_argument("--actor", help="who (default: the login name)")
+    mat_sub.add_parser("history", help="every decision on a match").add_argument("id")
+    mat.set_defaults(func=_cmd_matches)
 
     rep = sub.add_parser("report", help="the end-of-day summary of a business date")
     rep.add_argument("date", type=date.fromisoformat)

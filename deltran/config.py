@@ -47,6 +47,11 @@ class Settings:
     thresholds: Thresholds
     value_date_tolerance_days: int
     in_flight_grace_days: int
+    # matching: near-equal amounts (|bank - ledger| <= this, in the account's
+    # currency) pair without a shared reference as an AmountMismatch; 0 = equal
+    match_amount_tolerance: Decimal
+    # suggested matches (no shared reference) count as confirmed without a person
+    auto_confirm_suggested_matches: bool
     net_debit_caps: dict[tuple[str, str], Decimal]  # (participant BIC, currency) -> cap
     # past this age of its latest check (from the end of that business day) an account's payouts halt
     payout_check_horizon_hours: int = 48
@@ -91,6 +96,8 @@ class Settings:
             "significant_pct": str(self.thresholds.significant_pct),
             "value_date_tolerance_days": str(self.value_date_tolerance_days),
             "in_flight_grace_days": str(self.in_flight_grace_days),
+            "amount_tolerance": str(self.match_amount_tolerance),
+            "auto_confirm_suggested": "true" if self.auto_confirm_suggested_matches else "false",
         }
 
 
@@ -107,6 +114,17 @@ def parse_caps(text: str) -> dict[tuple[str, str], Decimal]:
     return caps
 
 
+def _non_negative(name: str, default: str) -> Decimal:
+    text = _env(name, default)
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise ValueError(f"{name}: {text!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{name}: {text!r} must be a number >= 0")
+    return value
+
+
 def load() -> Settings:
     """Read the settings from the environment (cheap; call it where needed)."""
     return Settings(
@@ -120,6 +138,9 @@ def load() -> Settings:
         ),
         value_date_tolerance_days=int(_env("DELTRAN_VALUE_DATE_TOLERANCE_DAYS", "2")),
         in_flight_grace_days=int(_env("DELTRAN_IN_FLIGHT_GRACE_DAYS", "0")),
+        match_amount_tolerance=_non_negative("DELTRAN_MATCH_AMOUNT_TOLERANCE", "0"),
+        auto_confirm_suggested_matches=_env("DELTRAN_AUTO_CONFIRM_SUGGESTED_MATCHES", "false").lower()
+        in ("1", "true", "yes"),
         net_debit_caps=parse_caps(_env("DELTRAN_NET_DEBIT_CAPS", "")),
         payout_check_horizon_hours=int(_env("DELTRAN_PAYOUT_CHECK_HORIZON_HOURS", "48")),
     )

@@ -22,10 +22,22 @@ def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
         (business_date,),
     ).fetchall()
     breaks = cur.execute(
-        "select discrepancy_type, side, account_id, currency, difference, severity, state,"
+        "select discrepancy_type, side, missing_from, ageing_bucket, account_id, currency, difference, severity, state,"
         " coalesce(uetr, end_to_end_id, acct_svcr_ref, ledger_entry_id) as reference"
         " from marts.discrepancies where business_date = %s"
         " order by discrepancy_type, account_id, reference",
+        (business_date,),
+    ).fetchall()
+    matching = cur.execute(
+        "select account_id, currency, bank_movement_count, confirmed_movement_count, suggested_count, auto_match_rate,"
+        " in_flight_difference, missing_difference, duplicate_difference, amount_difference, unexplained_difference"
+        " from marts.account_reconciliation where business_date = %s order by servicer_bic, currency, account_id",
+        (business_date,),
+    ).fetchall()
+    suggested = cur.execute(
+        "select match_id, account_id, currency, bank_amount, ledger_amount, amount_difference, bank_acct_svcr_ref,"
+        " ledger_entry_id from marts.transaction_matches where match_status = 'suggested' and business_date <= %s"
+        " order by business_date, account_id, match_id",
         (business_date,),
     ).fetchall()
     breakers = cur.execute(
@@ -52,6 +64,8 @@ def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
         "business_date": business_date.isoformat(),
         "accounts": accounts,
         "discrepancies": breaks,
+        "matching": matching,
+        "suggested_matches": suggested,
         "open_breakers": breakers,
         "payouts_halted": gate,
         "clearing_windows": windows,
@@ -78,12 +92,37 @@ def format_summary(summary: dict) -> str:
         )
     if not summary["accounts"]:
         lines.append("(no end-of-day statement for this date)")
+    lines += ["", "Matching (auto-match rate = confirmed movements / all bank movements of the day):"]
+    for row in summary.get("matching", []):
+        rate = "-" if row["auto_match_rate"] is None else f"{row['auto_match_rate'] * 100:6.2f} %"
+        lines.append(
+            f"  {row['account_id']:<26} {row['currency']:<4} {rate:>8}"
+            f"  ({row['confirmed_movement_count']}/{row['bank_movement_count']}, {row['suggested_count']} suggested)"
+            f"  difference = in flight {_money(row['in_flight_difference'])} + missing {_money(row['missing_difference'])}"
+            f" + duplicate {_money(row['duplicate_difference'])} + amount {_money(row['amount_difference'])}"
+            f" + unexplained {_money(row['unexplained_difference'])}"
+        )
+    waiting = summary.get("suggested_matches", [])
+    lines += [
+        "",
+        f"Suggested matches waiting for a person ({len(waiting)}): `deltran matches confirm|reject ID --reason ...`",
+    ]
+    for row in waiting:
+        diff = f"  difference {_money(row['amount_difference'])}" if row["amount_difference"] else ""
+        lines.append(
+            f"  {row['match_id']}  {row['account_id']:<26} {row['currency']} bank {_money(row['bank_amount'])}"
+            f" ({row['bank_acct_svcr_ref'] or '-'})  ledger {_money(row['ledger_amount'])} ({row['ledger_entry_id']}){diff}"
+        )
     lines += ["", f"Discrepancies ({len(summary['discrepancies'])}):"]
     for row in summary["discrepancies"]:
-        side = f" ({row['side']} side)" if row["side"] else ""
+        if row.get("missing_from"):
+            side = f" (missing from {row['missing_from']})"
+        else:
+            side = f" ({row['side']} side)" if row["side"] else ""
+        age = f"  age {row['ageing_bucket']} d" if row.get("ageing_bucket") else ""
         lines.append(
-            f"  {row['discrepancy_type']:<16}{side:<13} {row['account_id']:<26} {row['currency']}"
-            f" {_money(row['difference']):>16}  {row['severity']:<11} {row['state']:<8} {row['reference'] or ''}"
+            f"  {row['discrepancy_type']:<16}{side:<22} {row['account_id']:<26} {row['currency']}"
+            f" {_money(row['difference']):>16}  {row['severity']:<11} {row['state']:<8} {row['reference'] or ''}{age}"
         )
     lines += ["", f"Open circuit breakers ({len(summary['open_breakers'])}):"]
     for row in summary["open_breakers"]:

@@ -26,7 +26,7 @@ from parsers.writers import write_bank_to_customer
 from . import messages
 from .interbank import InterbankDay, customer_account, generate_interbank, log_uniform_cents, uetr as new_uetr
 from .journal import CREDIT, DEBIT, BankEntry, Journal, Line, cents, double, ledger_delta, to_cents, write_ledger_csv
-from .manifest import AccountExpectation, DemoManifest, Fault, Resolution
+from .manifest import AccountExpectation, DemoManifest, Fault, MatchingCase, Resolution
 from .reference import ACCOUNTS, CLIENTS, EMI_BANKS, FX_MID, HUB, PARTICIPANTS, TREASURY_PAIRS, Account, Bank
 
 UTC = timezone.utc
@@ -241,12 +241,14 @@ def generate_day(
     _fx(day, _rng(seed, business_date, "fx"))
     _midday_drift(day, _rng(seed, business_date, "drift"))
     faults = _inject_faults(day, _rng(seed, business_date, "faults"))
+    matching_cases = _matching_cases(day, _rng(seed, business_date, "matching"))
     _assign_references(day)
     for item, entry in faults + resolutions:
         if entry is not None:
             item.acct_svcr_ref = entry.acct_svcr_ref
 
     manifest = DemoManifest(business_date, seed, faults=[f for f, _ in faults], resolutions=[r for r, _ in resolutions])
+    manifest.matching_cases = matching_cases
     files = [f"ledger_{business_date.isoformat()}.csv"]
     ledger_lines = write_ledger_csv(inbox / files[0], business_date, day.journals)
     for bank in EMI_BANKS:
@@ -573,6 +575,88 @@ def _inject_faults(day: _Day, rng: random.Random) -> list[tuple[Fault, BankEntry
     return out
 
 
+def _matching_cases(day: _Day, rng: random.Random) -> list[MatchingCase]:
+    """Movements that only the later matching passes can pair, each balanced on both
+    books so no account's level moves: a deposit with no shared reference and one
+    candidate (suggested), two equal deposits with no reference (ambiguous: never
+    paired, four MissingTxn), a payout batch the bank books as one entry without
+    details (the sum of one journal's postings), and two instalments of different
+    amounts under one EndToEndId (paired by reference and amount)."""
+    accounts = {a.key: a for a in ACCOUNTS}
+    out: list[MatchingCase] = []
+
+    def unreferenced_deposit(a: Account, amount: int, seconds: int, client: str, named: bool) -> None:
+        agent = rng.choice(PARTICIPANTS)
+        entry = BankEntry(
+            a, amount, CREDIT, day.at(seconds), day.date, "PMNT/RCDT/DMCT",
+            debtor_name=client if named else None, debtor_account=customer_account(agent, rng),
+            debtor_agent=agent.bic, creditor_name=a.owner, creditor_account=a.iban, creditor_agent=a.bank.bic,
+            remittance="cash deposit at counter",
+        )  # fmt: skip
+        day.entries.append(entry)
+        day.journals.append(
+            double(
+                "deposit", day.at(seconds + rng.randint(60, 900)), day.date, a.iban, _liability(a.currency), amount,
+                a.currency, description=f"deposit from {client} (no reference)", counterparty=client if named else None,
+            )
+        )  # fmt: skip
+
+    a = accounts["A1"]
+    amount = log_uniform_cents(rng, 5_000, 90_000, a.currency)
+    unreferenced_deposit(a, amount, rng.randint(3_600, 79_200), rng.choice(CLIENTS), named=True)
+    out.append(MatchingCase("no_reference_unique", a.iban, a.key, a.currency, [cents(amount)], "suggested", 1, 1))
+
+    a = accounts["A2"]
+    amount = log_uniform_cents(rng, 5_000, 90_000, a.currency)
+    client = rng.choice(CLIENTS)
+    for _ in range(2):
+        unreferenced_deposit(a, amount, rng.randint(3_600, 79_200), client, named=False)
+    out.append(MatchingCase("no_reference_ambiguous", a.iban, a.key, a.currency, [cents(amount)] * 2, "unpaired", 2, 2))
+
+    a = accounts["A4"]
+    parts = [log_uniform_cents(rng, 1_000, 40_000, a.currency) for _ in range(3)]
+    seconds = rng.randint(3_600, 72_000)
+    lines: list[Line] = []
+    for part in parts:
+        lines += [Line(_liability(a.currency), "D", part, a.currency), Line(a.iban, "C", part, a.currency)]
+    day.journals.append(Journal("withdrawal", day.at(seconds), day.date, lines, description="payout batch"))
+    day.entries.append(
+        BankEntry(
+            a, sum(parts), DEBIT, day.at(seconds + rng.randint(300, 1_800)), day.date, "PMNT/ICDT/BOOK",
+            remittance="batch of 3 payouts", without_details=True,
+        )
+    )  # fmt: skip
+    out.append(
+        MatchingCase("batch_without_details", a.iban, a.key, a.currency, [cents(p) for p in parts], "batch_sum", 1, 3)
+    )
+
+    a = accounts["A3"]
+    e2e = day.e2e("IN", a)
+    instalments = sorted({log_uniform_cents(rng, 2_000, 60_000, a.currency) for _ in range(2)})
+    for number, part in enumerate(instalments, start=1):
+        at = rng.randint(3_600, 72_000)
+        client = rng.choice(CLIENTS)
+        day.journals.append(
+            double(
+                "withdrawal", day.at(at), day.date, _liability(a.currency), a.iban, part, a.currency,
+                end_to_end_id=e2e, description=f"instalment {number} to {client}",
+            )
+        )  # fmt: skip
+        day.entries.append(
+            BankEntry(
+                a, part, DEBIT, day.at(at + rng.randint(30, 600)), day.date, "PMNT/ICDT/DMCT", None, e2e,
+                a.owner, a.iban, a.bank.bic, client, None, None, remittance=f"instalment {number}",
+            )
+        )  # fmt: skip
+    out.append(
+        MatchingCase(
+            "instalments", a.iban, a.key, a.currency, [cents(p) for p in instalments], "end_to_end_id",
+            len(instalments), len(instalments), e2e,
+        )
+    )  # fmt: skip
+    return out
+
+
 def _resolve(day: _Day, rng: random.Random, previous: DemoManifest) -> list[tuple[Resolution, BankEntry | None]]:
     """Settle yesterday's faults early today, so today ends with only its own."""
     accounts = {a.key: a for a in ACCOUNTS}
@@ -771,7 +855,10 @@ def _entries(
             is_reversal=e.is_reversal,
             bank_tx_code=e.bank_tx_code,
             entry_index=index,
-            transactions=[
+            # a batch booked without details matches by sum (matching pass 2)
+            transactions=[]
+            if e.without_details
+            else [
                 TransactionDetails(
                     end_to_end_id=e.end_to_end_id,
                     uetr=e.uetr,

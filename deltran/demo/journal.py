@@ -30,6 +30,7 @@ LEDGER_FIELDS = (
     "end_to_end_id",
     "bank_reference",
     "description",
+    "counterparty_name",
 )
 KINDS = frozenset({"opening", "deposit", "withdrawal", "fee", "transfer", "fx", "mint", "burn"})
 CREDIT, DEBIT = "CRDT", "DBIT"
@@ -66,6 +67,7 @@ class BankEntry:
     creditor_agent: str | None = None
     remittance: str | None = None
     is_reversal: bool = False
+    without_details: bool = False  # a batch booked as one entry, no TxDtls
     acct_svcr_ref: str = ""  # assigned per bank once the day is complete
 
     @property
@@ -91,6 +93,7 @@ class Journal:
     end_to_end_id: str | None = None
     description: str = ""
     bank_reference: str | None = None
+    counterparty: str | None = None
     # The ledger learnt the bank's reference (a fee notice): shown once assigned.
     bank_entry: BankEntry | None = field(default=None, repr=False)
 
@@ -144,6 +147,7 @@ def write_ledger_csv(path: Path, business_date: date, journals: list[Journal]) -
                         journal.end_to_end_id or "",
                         journal.reference,
                         journal.description,
+                        journal.counterparty or "",
                     )
                 )
     return rows

@@ -103,6 +103,21 @@ class ReferencedPayment:
 
 
 @dataclass
+class MatchingCase:
+    """Movements the matching passes must handle beyond shared references."""
+
+    case: str  # no_reference_unique, no_reference_ambiguous, batch_without_details, instalments
+    account: str  # IBAN
+    account_key: str
+    currency: str
+    amounts: list[Decimal]  # the ledger postings' amounts (for a batch: its postings; the entry is their sum)
+    expected: str  # suggested, unpaired, batch_sum, end_to_end_id
+    bank_entries: int
+    ledger_postings: int
+    end_to_end_id: str | None = None
+
+
+@dataclass
 class DemoManifest:
     business_date: date
     seed: int
@@ -117,6 +132,7 @@ class DemoManifest:
     counts: dict[str, int] = field(default_factory=dict)
     # camt.054 / camt.052 written outside the inbox (generate_day(intraday=...)), with creation times
     intraday_files: list[tuple[datetime, str]] = field(default_factory=list)
+    matching_cases: list[MatchingCase] = field(default_factory=list)
 
     def account(self, key: str) -> AccountExpectation:
         return next(a for a in self.accounts if a.key == key)

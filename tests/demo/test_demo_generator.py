@@ -147,9 +147,44 @@ def test_statement_arithmetic_is_exact(demo):
             expected.bank_closing,
             expected.electronic_seq_nb,
         )
+        batches = {c.account for c in manifest.matching_cases if c.case == "batch_without_details"}
         for e in s.entries:
-            assert e["status"] == "BOOK" and e["details"] == 1 and e["tx_ref"] == e["ref"]
+            # every entry has its one TxDtls, except the payout batch booked without details
+            if e["details"] == 0:
+                assert iban in batches and e["tx_ref"] is None
+            else:
+                assert e["details"] == 1 and e["tx_ref"] == e["ref"]
+            assert e["status"] == "BOOK"
             assert e["currency"] == s.currency and e["booked"].startswith(DAY.isoformat())
+
+
+def test_matching_cases_are_on_both_books(demo):
+    """The cases only the later matching passes pair: no shared reference, a batch
+    without details, instalments under one EndToEndId; each balanced on both books."""
+    inbox, manifest = demo
+    cases = {c.case: c for c in manifest.matching_cases}
+    assert set(cases) == {"no_reference_unique", "no_reference_ambiguous", "batch_without_details", "instalments"}
+    stmts = statements(inbox)
+    ledger = read_ledger(inbox / f"ledger_{DAY.isoformat()}.csv")
+    for case in cases.values():
+        entries = stmts[case.account].entries
+        postings = [r for r in ledger if r["account"] == case.account]
+        if case.case == "batch_without_details":
+            batch = [e for e in entries if e["details"] == 0]
+            assert [e["amount"] for e in batch] == [sum(case.amounts)]
+        for amount in case.amounts:
+            assert any(Decimal(r["amount"]) == amount for r in postings)
+    unique = cases["no_reference_unique"]
+    named = [r for r in ledger if r["account"] == unique.account and Decimal(r["amount"]) == unique.amounts[0]]
+    assert len(named) == 1 and named[0]["counterparty_name"] and not named[0]["uetr"] and not named[0]["end_to_end_id"]
+    instalments_iban = cases["instalments"].account
+    instalments = [
+        r
+        for r in ledger
+        if r["end_to_end_id"] == cases["instalments"].end_to_end_id and r["account"] == instalments_iban
+    ]
+    assert sorted(Decimal(r["amount"]) for r in instalments) == cases["instalments"].amounts
+    assert len(set(cases["instalments"].amounts)) == 2
 
 
 def test_bank_references_are_unique_per_bank(demo):
@@ -212,6 +247,11 @@ def test_only_the_injected_faults_differ(demo):
     for account in ACCOUNTS:
         only_bank = bank[account.iban] - ledger[account.iban]
         only_ledger = ledger[account.iban] - bank[account.iban]
+        # movements with no shared reference are the later matching passes' (not faults)
+        for case in (c for c in manifest.matching_cases if c.account == account.iban and c.case != "instalments"):
+            amounts = set(case.amounts) | {sum(case.amounts)}
+            only_bank = Counter({k: n for k, n in only_bank.items() if k[1] not in amounts})
+            only_ledger = Counter({k: n for k, n in only_ledger.items() if not (k[0] == "" and k[1] in amounts)})
         (fault,) = [f for f in manifest.faults if f.account_key == account.key]
         key = fault.uetr or fault.acct_svcr_ref
         if fault.type == "AmountMismatch":

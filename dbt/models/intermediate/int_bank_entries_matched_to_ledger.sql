@@ -1,13 +1,16 @@
--- One row per bank movement and/or ledger posting on an EMI account, after
--- matching them one to one. A bank entry matches a ledger posting on the same
--- account, currency and direction (bank CRDT = ledger D on the asset account)
--- with value dates within the tolerance, by UETR, else EndToEndId, else the
--- bank's reference (AcctSvcrRef = the ledger's bank_reference), in that order.
--- The second and later copies of one transaction on one side are duplicates
--- and take no part in matching; nor do a bank reversal and the entry it
--- reverses. Two ledger postings the bank never saw that cancel each other are
--- 'reversed' too.
-{% set tolerance = var('value_date_tolerance_days') | int %}
+-- One row per (bank movement, ledger posting) pair after matching, or per
+-- movement or posting left alone. The pairs come from the matching passes, in
+-- order, each over what the earlier ones left:
+--   1. references (int_matches__references): UETR, else EndToEndId, else the
+--      bank's reference, with each TxDtls of a batch matching on its own;
+--   2. batch sum (int_matches__batch_sum): an entry without details against the
+--      set of postings it is the sum of (one bank row, several pairs);
+--   3. suggested (int_matches__suggested): no shared reference, one candidate
+--      on each side; 'suggested' until a person confirms it.
+-- The second and later copies of one transaction (same amount) on one side are
+-- duplicates and take no part in matching; nor do a bank reversal and the
+-- entry it reverses (int_bank_reversals). Two ledger postings the bank never
+-- saw that cancel each other are 'reversed' too.
 {% set grace = var('in_flight_grace_days') | int %}
 
 with coverage as (
@@ -20,79 +23,28 @@ bank_all as (
     select * from {{ ref('int_bank_movements_numbered') }}
 ),
 
--- A reversal entry (RvslInd) cancels an earlier booking of the same
--- transaction in the other direction and for the same amount: the latest copy
--- first, so reversing a duplicate leaves the original to match the ledger.
--- Both sides of a pair are 'reversed' and take no part in matching.
-reversal_candidates as (
-    select
-        r.bank_entry_id as reversal_id,
-        o.bank_entry_id as reversed_id,
-        row_number() over (partition by r.bank_entry_id order by o.copy_number desc, o.booking_date desc, o.bank_entry_id) as reversal_rank,
-        row_number() over (partition by o.bank_entry_id order by r.booking_date, r.bank_entry_id) as reversed_rank
-    from bank_all as r
-    inner join bank_all as o
-        on o.account_id = r.account_id
-        and o.currency = r.currency
-        and o.credit_debit <> r.credit_debit
-        and o.amount = r.amount
-        and coalesce(o.uetr, o.end_to_end_id, o.acct_svcr_ref) = coalesce(r.uetr, r.end_to_end_id, r.acct_svcr_ref)
-        and o.booking_date <= r.booking_date
-        and not o.is_reversal
-    where r.is_reversal
-),
-
-reversals as (
-    select reversal_id, reversed_id from reversal_candidates where reversal_rank = 1 and reversed_rank = 1
-),
-
 reversed_ids as (
-    select reversal_id as bank_entry_id from reversals
+    select reversal_id as bank_entry_id from {{ ref('int_bank_reversals') }}
     union all
-    select reversed_id from reversals
+    select reversed_id from {{ ref('int_bank_reversals') }}
 ),
 
 bank as (
-    select * from bank_all
-    where bank_entry_id not in (select bank_entry_id from reversed_ids)
+    select * from bank_all as b
+    where not exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
 ),
 
 ledger as (
     select * from {{ ref('int_ledger_postings_numbered') }}
 ),
 
-{% for key, bank_col, ledger_col in [('uetr', 'uetr', 'uetr'), ('end_to_end_id', 'end_to_end_id', 'end_to_end_id'), ('acct_svcr_ref', 'acct_svcr_ref', 'bank_reference')] %}
-candidates_{{ key }} as (
-    select
-        b.bank_entry_id,
-        l.ledger_entry_id,
-        '{{ key }}' as matched_on,
-        row_number() over (partition by b.bank_entry_id order by abs(b.effective_value_date - l.effective_value_date), l.ledger_entry_id) as bank_rank,
-        row_number() over (partition by l.ledger_entry_id order by abs(b.effective_value_date - l.effective_value_date), b.bank_entry_id) as ledger_rank
-    from bank as b
-    inner join ledger as l
-        on l.account_id = b.account_id
-        and l.currency = b.currency
-        and l.bank_direction = b.credit_debit
-        and l.{{ ledger_col }} = b.{{ bank_col }}
-    where b.copy_number = 1
-        and l.copy_number = 1
-        and abs(b.effective_value_date - l.effective_value_date) <= {{ tolerance }}
-        {% if not loop.first %}
-        and b.bank_entry_id not in (select bank_entry_id from pairs_{{ loop.index0 }})
-        and l.ledger_entry_id not in (select ledger_entry_id from pairs_{{ loop.index0 }})
-        {% endif %}
+pairs as (
+    select * from {{ ref('int_matches__references') }}
+    union all
+    select * from {{ ref('int_matches__batch_sum') }}
+    union all
+    select * from {{ ref('int_matches__suggested') }}
 ),
-
-pairs_{{ loop.index }} as (
-    {% if not loop.first %}select * from pairs_{{ loop.index0 }} union all{% endif %}
-    select bank_entry_id, ledger_entry_id, matched_on
-    from candidates_{{ key }}
-    where bank_rank = 1 and ledger_rank = 1
-),
-{% endfor %}
-
-pairs as (select * from pairs_3),
 
 matched as (
     select
@@ -101,7 +53,13 @@ matched as (
         b.bank_entry_id,
         l.ledger_entry_id,
         p.matched_on,
-        case when b.amount = l.amount then 'matched' else 'amount_mismatch' end as match_status
+        case
+            when p.match_status = 'suggested' then 'suggested'
+            when p.amount_difference = 0 then 'matched'
+            else 'amount_mismatch'
+        end as match_status,
+        p.match_pass,
+        p.amount_difference
     from pairs as p
     inner join bank as b on b.bank_entry_id = p.bank_entry_id
     inner join ledger as l on l.ledger_entry_id = p.ledger_entry_id
@@ -110,13 +68,14 @@ matched as (
 unmatched_bank as (
     select
         b.account_id, b.currency, b.bank_entry_id, null::text as ledger_entry_id, null::text as matched_on,
-        case when b.copy_number > 1 then 'duplicate_bank' else 'bank_only' end as match_status
+        case when b.copy_number > 1 then 'duplicate_bank' else 'bank_only' end as match_status,
+        null::text as match_pass, null::numeric as amount_difference
     from bank as b
-    where b.bank_entry_id not in (select bank_entry_id from pairs)
+    where not exists (select 1 from pairs as p where p.bank_entry_id = b.bank_entry_id)
 ),
 
 ledger_unmatched as (
-    select * from ledger where ledger_entry_id not in (select ledger_entry_id from pairs)
+    select * from ledger as l where not exists (select 1 from pairs as p where p.ledger_entry_id = l.ledger_entry_id)
 ),
 
 -- The ledger's own reversal: of two postings the bank never saw, the later one
@@ -153,15 +112,16 @@ unmatched_ledger as (
             when l.ledger_entry_id in (select ledger_entry_id from ledger_contra_ids) then 'reversed'
             when l.copy_number > 1 then 'duplicate_ledger'
             else 'ledger_only'
-        end as match_status
+        end as match_status,
+        null::text as match_pass, null::numeric as amount_difference
     from ledger_unmatched as l
 ),
 
 reversed_rows as (
     select b.account_id, b.currency, b.bank_entry_id, null::text as ledger_entry_id, null::text as matched_on,
-        'reversed' as match_status
+        'reversed' as match_status, null::text as match_pass, null::numeric as amount_difference
     from bank_all as b
-    where b.bank_entry_id in (select bank_entry_id from reversed_ids)
+    where exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
 ),
 
 all_rows as (
@@ -177,11 +137,18 @@ select
     r.currency,
     r.match_status,
     r.matched_on,
+    r.match_pass,
+    r.amount_difference,
     r.bank_entry_id,
+    b.entry_ref                                                      as bank_entry_ref,
+    b.acct_svcr_ref                                                  as bank_acct_svcr_ref,
     r.ledger_entry_id,
     b.credit_debit                                                   as bank_direction,
     b.amount                                                         as bank_amount,
     b.signed_amount                                                  as bank_signed_amount,
+    -- the bank side's share of this row: a batch entry matched by sum is
+    -- spread over its postings, so summing this column counts it once
+    case when r.matched_on = 'batch_sum' then l.signed_amount else b.signed_amount end as bank_allocated_signed_amount,
     l.amount                                                         as ledger_amount,
     l.signed_amount                                                  as ledger_signed_amount,
     b.booking_date                                                   as bank_booking_date,

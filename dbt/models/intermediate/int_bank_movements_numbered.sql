@@ -1,13 +1,14 @@
 {{ config(post_hook='analyze {{ this }}') }}
 -- One row per booked bank movement on an EMI account, numbered within its
--- transaction key: copy_number 2 and up are the same transaction booked again.
+-- transaction key and amount: copy_number 2 and up are the same transaction
+-- booked again (instalments of other amounts under one EndToEndId are not copies).
 -- Its own table (analyzed) so the matching joins plan on real row counts.
 select
     e.*,
     coalesce(e.value_date, e.booking_date) as effective_value_date,
     case when coalesce(e.uetr, e.end_to_end_id) is null then 1 else
         row_number() over (
-            partition by e.account_id, e.currency, e.credit_debit, coalesce(e.uetr, e.end_to_end_id)
+            partition by e.account_id, e.currency, e.credit_debit, coalesce(e.uetr, e.end_to_end_id), e.amount
             order by e.booking_date, e.statement_id, e.entry_index, e.detail_index
         )
     end as copy_number

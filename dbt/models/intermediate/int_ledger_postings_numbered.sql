@@ -1,7 +1,8 @@
 {{ config(post_hook='analyze {{ this }}') }}
 -- One row per ledger posting on an EMI account (an account with statements),
--- opening balances excluded, numbered within its transaction key: copy_number
--- 2 and up are the same transaction posted again.
+-- opening balances excluded, numbered within its transaction key and amount:
+-- copy_number 2 and up are the same transaction posted again (instalments of
+-- other amounts under one EndToEndId are not copies).
 with emi_accounts as (
     select distinct account_id from {{ ref('int_bank_statements_daily') }}
 )
@@ -11,7 +12,7 @@ select
     coalesce(l.value_date, l.booking_date) as effective_value_date,
     case when coalesce(l.uetr, l.end_to_end_id) is null then 1 else
         row_number() over (
-            partition by l.account_id, l.currency, l.bank_direction, coalesce(l.uetr, l.end_to_end_id)
+            partition by l.account_id, l.currency, l.bank_direction, coalesce(l.uetr, l.end_to_end_id), l.amount
             order by l.booked_at, l.ledger_entry_id
         )
     end as copy_number

@@ -2,7 +2,10 @@
 -- with an end-of-day statement (a statement of an account not in the registry
 -- is a finding in account_findings, never a row here):
 -- the ledger balance against the bank's closing balance, the threshold level,
--- and what the matching and the statement checks found that day.
+-- and what the matching and the statement checks found that day. The
+-- difference is explained: in flight (expected) + known breaks (missing,
+-- duplicate, amount) + an unexplained remainder, each the sum of the effects
+-- on (bank - ledger) of the movements booked by the day.
 -- The level here describes; the Great Expectations checkpoint on this table
 -- decides (deltran.recon) and drives the circuit breaker.
 {% set ok = var('ok_pct') %}
@@ -32,6 +35,74 @@ match_counts as (
         count(*) filter (where match_status in ('duplicate_bank', 'duplicate_ledger')) as duplicate_count
     from matches
     group by account_id, business_date
+),
+
+-- every matching row's effect on (bank - ledger), on the day each side is booked
+effects as (
+    select
+        account_id,
+        bank_booking_date                                   as effect_date,
+        case
+            when match_status in ('matched', 'amount_mismatch', 'suggested') then 'paired'
+            when match_status = 'bank_only' then 'missing'
+            else 'duplicate'  -- duplicate_bank; a reversed booking while its reversal is still to come
+        end                                                 as effect_kind,
+        greatest(bank_booking_date, ledger_booking_date)    as paired_date,
+        bank_allocated_signed_amount                        as amount
+    from matches
+    where bank_entry_id is not null
+    union all
+    select
+        account_id,
+        ledger_booking_date,
+        case
+            when match_status in ('matched', 'amount_mismatch', 'suggested') then 'paired'
+            when match_status = 'ledger_only' and is_expected then 'expected'
+            when match_status = 'duplicate_ledger' then 'duplicate'
+            else 'missing'  -- ledger_only; a reversed posting (a mint) while its burn is still to come
+        end,
+        greatest(bank_booking_date, ledger_booking_date),
+        -ledger_signed_amount
+    from matches
+    where ledger_entry_id is not null
+),
+
+effect_days as (
+    select account_id, effect_date, effect_kind, paired_date, sum(amount) as amount
+    from effects
+    group by 1, 2, 3, 4
+),
+
+explained as (
+    -- a pair with one side booked by the day is in flight; with both, any
+    -- difference left is an amount break
+    select
+        s.account_id,
+        s.business_date,
+        coalesce(sum(e.amount) filter (
+            where e.effect_kind = 'expected' or (e.effect_kind = 'paired' and e.paired_date > s.business_date)
+        ), 0)                                                                              as in_flight_difference,
+        coalesce(sum(e.amount) filter (where e.effect_kind = 'missing'), 0)                as missing_difference,
+        coalesce(sum(e.amount) filter (where e.effect_kind = 'duplicate'), 0)              as duplicate_difference,
+        coalesce(sum(e.amount) filter (
+            where e.effect_kind = 'paired' and e.paired_date <= s.business_date
+        ), 0)                                                                              as amount_difference
+    from statements as s
+    inner join effect_days as e on e.account_id = s.account_id and e.effect_date <= s.business_date
+    group by s.account_id, s.business_date
+),
+
+movement_counts as (
+    -- the day's bank movements, and those matched without a person's doubt
+    select
+        account_id,
+        bank_booking_date                                                                 as business_date,
+        count(distinct bank_entry_id)                                                     as bank_movement_count,
+        count(distinct bank_entry_id) filter (where match_status in ('matched', 'amount_mismatch')) as confirmed_movement_count,
+        count(distinct bank_entry_id) filter (where match_status = 'suggested')          as suggested_count
+    from matches
+    where bank_entry_id is not null
+    group by 1, 2
 ),
 
 in_flight as (
@@ -73,12 +144,21 @@ compared as (
         coalesce(s.electronic_seq_nb - s.previous_electronic_seq_nb > 1, false)           as has_sequence_gap,
         s.has_duplicate_statement,
         s.arithmetic_finding_count,
-        s.balance_finding
+        s.balance_finding,
+        coalesce(x.in_flight_difference, 0)                                  as in_flight_difference,
+        coalesce(x.missing_difference, 0)                                    as missing_difference,
+        coalesce(x.duplicate_difference, 0)                                  as duplicate_difference,
+        coalesce(x.amount_difference, 0)                                     as amount_difference,
+        coalesce(v.bank_movement_count, 0)                                   as bank_movement_count,
+        coalesce(v.confirmed_movement_count, 0)                              as confirmed_movement_count,
+        coalesce(v.suggested_count, 0)                                       as suggested_count
     from statements as s
     inner join {{ ref('account_registry') }} as registered on registered.account_id = s.account_id
     inner join ledger as l on l.account_id = s.account_id and l.business_date = s.business_date
     left join match_counts as c on c.account_id = s.account_id and c.business_date = s.business_date
     left join in_flight as f on f.account_id = s.account_id and f.business_date = s.business_date
+    left join explained as x on x.account_id = s.account_id and x.business_date = s.business_date
+    left join movement_counts as v on v.account_id = s.account_id and v.business_date = s.business_date
 ),
 
 with_pct as (
@@ -124,5 +204,16 @@ select
     has_sequence_gap,
     has_duplicate_statement,
     arithmetic_finding_count,
-    balance_finding
+    balance_finding,
+    in_flight_difference,
+    missing_difference,
+    duplicate_difference,
+    amount_difference,
+    difference - in_flight_difference - missing_difference - duplicate_difference - amount_difference
+                                as unexplained_difference,
+    bank_movement_count,
+    confirmed_movement_count,
+    suggested_count,
+    case when bank_movement_count > 0
+        then round(confirmed_movement_count::numeric / bank_movement_count, 4) end as auto_match_rate
 from with_pct

@@ -3,6 +3,10 @@
 -- (MissingTxn), a transaction twice on one side (DuplicateTxn), or matched ids
 -- with different amounts (AmountMismatch). Postings still in flight are listed
 -- with state 'expected' and is_expected: they are not breaks until they age.
+-- A BalanceMismatch is only the part of the balance difference that no
+-- movement explains (account_reconciliation.unexplained_difference), so a break
+-- is never counted twice. Each break carries its age against the account's
+-- latest statement (never now(): a rebuild gives the same rows).
 -- Owner, state and resolution note come from the case a person keeps
 -- (`deltran discrepancy update`, control.discrepancy_cases).
 {% set ok = var('ok_pct') %}
@@ -22,13 +26,21 @@ balance_breaks as (
         business_date,
         bank_closing_balance     as bank_amount,
         ledger_balance           as ledger_amount,
-        difference,
-        threshold_level          as severity,
+        unexplained_difference   as difference,
+        case
+            when abs(unexplained_difference) / denominator * 100 > {{ significant }}
+                or (unexplained_difference < 0 and abs(unexplained_difference) / denominator * 100 > {{ ok }}) then 'Critical'
+            when abs(unexplained_difference) / denominator * 100 > {{ minor }} then 'Significant'
+            else 'Minor'
+        end                      as severity,
         false                    as is_expected,
         null::text as uetr, null::text as end_to_end_id, null::text as acct_svcr_ref,
         null::text as bank_entry_id, null::text as ledger_entry_id, statement_id, null::text as journal_id
-    from recon
-    where threshold_level <> 'OK'
+    from (
+        select *, nullif(abs(coalesce(nullif(ledger_balance, 0), bank_closing_balance)), 0) as denominator
+        from recon
+    ) as r
+    where unexplained_difference <> 0
 ),
 
 item_breaks as (
@@ -51,7 +63,8 @@ item_breaks as (
         m.is_expected,
         m.uetr, m.end_to_end_id, m.acct_svcr_ref, m.bank_entry_id, m.ledger_entry_id, m.statement_id, m.journal_id
     from {{ ref('int_bank_entries_matched_to_ledger') }} as m
-    where m.match_status not in ('matched', 'reversed')  -- a reversed pair cancels out
+    -- a reversed pair cancels out; a suggested match waits for a person (transaction_matches)
+    where m.match_status not in ('matched', 'reversed', 'suggested')
 ),
 
 item_severity as (
@@ -97,6 +110,10 @@ keyed as (
     from all_breaks
 ),
 
+as_of as (
+    select account_id as as_of_account_id, max(business_date) as latest_statement_date from recon group by account_id
+),
+
 identified as (
     select
         md5(concat_ws('|', discrepancy_type, account_id, coalesce(side, '-'), break_key,
@@ -131,6 +148,16 @@ select
     bank_entry_id,
     ledger_entry_id,
     statement_id,
-    journal_id
+    journal_id,
+    -- where the lone movement is missing from (the other side of `side`)
+    case discrepancy_type when 'MissingTxn' then case side when 'bank' then 'ledger' else 'bank' end end as missing_from,
+    greatest(coalesce(a.latest_statement_date, b.business_date) - b.business_date, 0)      as age_days,
+    case
+        when coalesce(a.latest_statement_date, b.business_date) - b.business_date <= 1 then '0-1'
+        when coalesce(a.latest_statement_date, b.business_date) - b.business_date <= 7 then '2-7'
+        when coalesce(a.latest_statement_date, b.business_date) - b.business_date <= 30 then '8-30'
+        else '>30'
+    end                                                                                    as ageing_bucket
 from identified as b
 left join {{ source('control', 'discrepancy_cases') }} as c on c.discrepancy_id = b.discrepancy_id
+left join as_of as a on a.as_of_account_id = b.account_id

@@ -6,6 +6,7 @@ select
     md5(concat_ws('|', e.account, e.statement_id, e.entry_index, e.detail_index)) as bank_entry_id,
     e.statement_id,
     e.account                                                                     as account_id,
+    e.entry_ref,
     e.entry_index,
     e.detail_index,
     e.amount,
@@ -22,6 +23,8 @@ select
     nullif(nullif(e.end_to_end_id, ''), 'NOTPROVIDED')                            as end_to_end_id,
     e.is_reversal,
     e.bank_tx_code,
+    -- the other party of the movement: who paid in (CRDT), who was paid (DBIT)
+    nullif(case e.credit_debit when 'CRDT' then e.debtor_name else e.creditor_name end, '') as counterparty_name,
     e.file_id
 from {{ source('raw', 'bank_entries') }} as e
 inner join {{ ref('stg_bank__statements') }} as s

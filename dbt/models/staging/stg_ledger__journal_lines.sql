@@ -25,6 +25,7 @@ select
     nullif(nullif(end_to_end_id, ''), 'NOTPROVIDED')  as end_to_end_id,
     nullif(bank_reference, '')                        as bank_reference,
     description,
+    nullif(counterparty_name, '')                     as counterparty_name,
     file_id
 from ranked
 where version_rank = 1

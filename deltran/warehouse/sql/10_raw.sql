@@ -60,6 +60,9 @@ create table if not exists raw.ledger_lines (
     description    text
 );
 
+-- added after the first release: the ledger's counterparty, optional in the export
+alter table raw.ledger_lines add column if not exists counterparty_name text;
+
 create table if not exists raw.bank_statements (
     file_id              bigint not null references raw.ingested_files (file_id),
     message_type         text not null,

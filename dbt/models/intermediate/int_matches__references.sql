@@ -1,0 +1,82 @@
+{{ config(post_hook='analyze {{ this }}') }}
+-- Matching pass 1 (references) and 2a (batch details). One row per (bank
+-- movement, ledger posting) pair that shares a reference: UETR, else
+-- EndToEndId, else the bank's reference (AcctSvcrRef = the ledger's
+-- bank_reference), on the same account, currency and direction with value
+-- dates within the tolerance. Each TxDtls of a batch-booked entry is its own
+-- movement, so it matches on its own references (matched_on batch_details).
+--
+-- Steps, each only over what earlier steps left:
+--   a. per key in priority order, equal amounts, mutual nearest value date:
+--      instalments (one EndToEndId, several amounts) pair by reference AND amount;
+--   b. per key, different amounts where the pair is the only candidate on both
+--      sides: an amount mismatch. A reference shared by several postings (a
+--      batch booked as one entry) is not a mismatch: pass 2 sums it.
+-- Second copies (copy_number > 1) and reversed bookings never match.
+{% set tolerance = var('value_date_tolerance_days') | int %}
+{% set keys = [('uetr', 'uetr', 'uetr'), ('end_to_end_id', 'end_to_end_id', 'end_to_end_id'), ('acct_svcr_ref', 'acct_svcr_ref', 'bank_reference')] %}
+{% set steps = [] %}
+{% for key in keys %}{% do steps.append((key, true)) %}{% endfor %}
+{% for key in keys %}{% do steps.append((key, false)) %}{% endfor %}
+
+with bank as (
+    select b.*
+    from {{ ref('int_bank_movements_numbered') }} as b
+    where b.copy_number = 1
+        and not exists (
+            select 1 from {{ ref('int_bank_reversals') }} as r
+            where b.bank_entry_id in (r.reversal_id, r.reversed_id)
+        )
+),
+
+ledger as (
+    select * from {{ ref('int_ledger_postings_numbered') }} where copy_number = 1
+),
+
+{% for (key, bank_col, ledger_col), exact in steps %}
+{% set n = loop.index %}
+candidates_{{ n }} as (
+    select
+        b.bank_entry_id,
+        l.ledger_entry_id,
+        case when b.detail_count > 1 then 'batch_details' else '{{ key }}' end as matched_on,
+        b.amount - l.amount as amount_difference,
+        {% if exact %}
+        row_number() over (partition by b.bank_entry_id order by abs(b.effective_value_date - l.effective_value_date), l.ledger_entry_id) as bank_rank,
+        row_number() over (partition by l.ledger_entry_id order by abs(b.effective_value_date - l.effective_value_date), b.bank_entry_id) as ledger_rank
+        {% else %}
+        count(*) over (partition by b.bank_entry_id) as bank_rank,
+        count(*) over (partition by l.ledger_entry_id) as ledger_rank
+        {% endif %}
+    from bank as b
+    inner join ledger as l
+        on l.account_id = b.account_id
+        and l.currency = b.currency
+        and l.bank_direction = b.credit_debit
+        and l.{{ ledger_col }} = b.{{ bank_col }}
+        {% if exact %}and l.amount = b.amount{% endif %}
+    where abs(b.effective_value_date - l.effective_value_date) <= {{ tolerance }}
+        {% if not loop.first %}
+        and not exists (select 1 from pairs_{{ n - 1 }} as p where p.bank_entry_id = b.bank_entry_id)
+        and not exists (select 1 from pairs_{{ n - 1 }} as p where p.ledger_entry_id = l.ledger_entry_id)
+        {% endif %}
+),
+
+pairs_{{ n }} as (
+    {% if not loop.first %}select * from pairs_{{ n - 1 }} union all{% endif %}
+    select bank_entry_id, ledger_entry_id, matched_on, amount_difference
+    from candidates_{{ n }}
+    where bank_rank = 1 and ledger_rank = 1
+),
+{% endfor %}
+
+final as (select * from pairs_{{ steps | length }})
+
+select
+    bank_entry_id,
+    ledger_entry_id,
+    matched_on,
+    'references'::text  as match_pass,
+    'confirmed'::text   as match_status,
+    amount_difference
+from final

@@ -1,0 +1,82 @@
+-- Matching pass 3 (no shared reference). One row per (bank movement, ledger
+-- posting) pair that passes 1 and 2 left, on the same account, currency and
+-- direction, value dates within the tolerance, amounts within the amount
+-- tolerance (0 by default: equal), and the same counterparty name where both
+-- sides have one, when it is the ONLY candidate on both sides. Ambiguous
+-- candidates are never paired. A pair is 'suggested' until a person confirms
+-- it (`deltran matches confirm`, control.match_decisions) or the platform is set
+-- to auto-confirm; a rejected pair is never suggested again.
+{% set tolerance = var('value_date_tolerance_days') | int %}
+{% set amount_tolerance = var('amount_tolerance') %}
+{% set auto_confirm = var('auto_confirm_suggested') | string | lower in ('true', '1', 'yes') %}
+
+with paired as (
+    select bank_entry_id, ledger_entry_id from {{ ref('int_matches__references') }}
+    union all
+    select bank_entry_id, ledger_entry_id from {{ ref('int_matches__batch_sum') }}
+),
+
+decisions as (
+    select distinct on (bank_entry_id, ledger_entry_id) bank_entry_id, ledger_entry_id, decision
+    from {{ source('control', 'match_decisions') }}
+    order by bank_entry_id, ledger_entry_id, decided_at desc, decision_id desc
+),
+
+bank as (
+    select b.*
+    from {{ ref('int_bank_movements_numbered') }} as b
+    where b.copy_number = 1
+        and not exists (select 1 from paired as p where p.bank_entry_id = b.bank_entry_id)
+        and not exists (
+            select 1 from {{ ref('int_bank_reversals') }} as r
+            where b.bank_entry_id in (r.reversal_id, r.reversed_id)
+        )
+),
+
+ledger as (
+    select l.*
+    from {{ ref('int_ledger_postings_numbered') }} as l
+    where l.copy_number = 1
+        and not exists (select 1 from paired as p where p.ledger_entry_id = l.ledger_entry_id)
+),
+
+candidates as (
+    select
+        b.bank_entry_id,
+        l.ledger_entry_id,
+        b.amount - l.amount as amount_difference,
+        count(*) over (partition by b.bank_entry_id)   as bank_candidates,
+        count(*) over (partition by l.ledger_entry_id) as ledger_candidates
+    from bank as b
+    inner join ledger as l
+        on l.account_id = b.account_id
+        and l.currency = b.currency
+        and l.bank_direction = b.credit_debit
+        {% if amount_tolerance | float == 0 %}
+        and l.amount = b.amount
+        {% else %}
+        and l.amount between b.amount - {{ amount_tolerance }} and b.amount + {{ amount_tolerance }}
+        {% endif %}
+    where abs(b.effective_value_date - l.effective_value_date) <= {{ tolerance }}
+        and (b.counterparty_name is null or l.counterparty_name is null
+             or lower(b.counterparty_name) = lower(l.counterparty_name))
+        and not exists (
+            select 1 from decisions as d
+            where d.bank_entry_id = b.bank_entry_id and d.ledger_entry_id = l.ledger_entry_id and d.decision = 'reject'
+        )
+)
+
+select
+    c.bank_entry_id,
+    c.ledger_entry_id,
+    'amount_date'::text  as matched_on,
+    'suggested'::text    as match_pass,
+    case
+        when d.decision = 'confirm' {% if auto_confirm %}or true{% endif %} then 'confirmed'
+        else 'suggested'
+    end                  as match_status,
+    c.amount_difference
+from candidates as c
+left join decisions as d
+    on d.bank_entry_id = c.bank_entry_id and d.ledger_entry_id = c.ledger_entry_id
+where c.bank_candidates = 1 and c.ledger_candidates = 1
