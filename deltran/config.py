@@ -55,6 +55,8 @@ class Settings:
     net_debit_caps: dict[tuple[str, str], Decimal]  # (participant BIC, currency) -> cap
     # past this age of its latest check (from the end of that business day) an account's payouts halt
     payout_check_horizon_hours: int = 48
+    # the folder holding account_registry.csv, the EMI accounts reconciled (a dbt seed)
+    registry_dir: Path = PROJECT_ROOT / "dbt" / "seeds"
 
     @property
     def var(self) -> Path:
@@ -143,4 +145,5 @@ def load() -> Settings:
         in ("1", "true", "yes"),
         net_debit_caps=parse_caps(_env("DELTRAN_NET_DEBIT_CAPS", "")),
         payout_check_horizon_hours=int(_env("DELTRAN_PAYOUT_CHECK_HORIZON_HOURS", "48")),
+        registry_dir=Path(_env("DELTRAN_REGISTRY_DIR", str(PROJECT_ROOT / "dbt" / "seeds"))).resolve(),
     )

@@ -127,7 +127,9 @@ def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
 # Scripts that create or change what deltran_owner owns (history, state, guards,
 # roles): run only by a role that may (superuser, or member of deltran_owner), or
 # by anyone on a warehouse whose roles are not managed (no deltran_owner role).
-OWNER_SCRIPTS = frozenset({"20_control.sql", "40_discrepancy_cases.sql", "50_control_guards.sql", "90_roles.sql"})
+OWNER_SCRIPTS = frozenset(
+    {"20_control.sql", "40_discrepancy_cases.sql", "50_control_guards.sql", "50_match_decisions.sql", "90_roles.sql"}
+)
 
 
 def ensure_schema(conn: psycopg.Connection) -> None:

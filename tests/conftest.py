@@ -72,3 +72,22 @@ def warehouse_url(request, monkeypatch, tmp_path) -> str:
 def conn(warehouse_url):
     with psycopg.connect(warehouse_url) as connection:
         yield connection
+
+
+@pytest.fixture
+def register_accounts(monkeypatch, tmp_path):
+    """An account registry of the test's own accounts, which the platform then reconciles.
+
+    ``register({"ACC-1": "USD", ...})`` writes account_registry.csv into a folder of
+    the test's and points DELTRAN_REGISTRY_DIR (the dbt seed folder) at it.
+    """
+
+    def register(accounts: dict[str, str], bank_bic: str = "TESTGB2LXXX") -> None:
+        folder = tmp_path / "registry"
+        folder.mkdir(exist_ok=True)
+        lines = ["account_id,servicing_bank_bic,currency,opened_on,closed_on,owner"]
+        lines += [f"{account},{bank_bic},{currency},2020-01-01,,test" for account, currency in accounts.items()]
+        (folder / "account_registry.csv").write_text("\n".join(lines) + "\n")
+        monkeypatch.setenv("DELTRAN_REGISTRY_DIR", str(folder))
+
+    return register

@@ -35,6 +35,7 @@ def run(args: list[str], settings: config.Settings | None = None, *, with_vars: 
 
     settings = settings or config.load()
     os.environ.update(profile_env(db.database_url(settings)))
+    os.environ["DELTRAN_SEED_DIR"] = _seed_dir(settings)
     work = settings.var / "dbt"
     full = [
         *args,
@@ -58,6 +59,22 @@ def run(args: list[str], settings: config.Settings | None = None, *, with_vars: 
         detail = "; ".join(failures) or str(result.exception or "see dbt logs in " + str(work / "logs"))
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
     return result.result
+
+
+def _seed_dir(settings: config.Settings) -> str:
+    """dbt_project.yml's seed-paths: the folder of the account registry (account_registry.csv).
+
+    The project's own dbt/seeds by default. Another folder (DELTRAN_REGISTRY_DIR) is
+    copied into dbt's work folder first: dbt writes a seed's run SQL to
+    target/run/<seed path>, which for a seed path outside the project is the CSV
+    itself, so it must never be the user's file.
+    """
+    if settings.registry_dir == settings.dbt_project_dir / "seeds":
+        return "seeds"
+    copy = settings.var / "dbt" / "registry"
+    copy.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(settings.registry_dir / "account_registry.csv", copy / "account_registry.csv")
+    return str(copy)
 
 
 def build(settings: config.Settings | None = None) -> object:

@@ -16,7 +16,10 @@ from .files import DAY, camt053, ledger, statement
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 
 
-def test_duplicate_balances_and_foreign_currencies_fail_closed(conn):
+def test_duplicate_balances_and_foreign_currencies_fail_closed(conn, register_accounts):
+    register_accounts(
+        dict.fromkeys(["ACC-TWO-CLBD", "ACC-NONE-ADDS-UP", "ACC-EUR-BALANCES", "ACC-EUR-ENTRY", "ACC-FINE"], "USD")
+    )
     settings = config.load()
     settings.inbox.mkdir(parents=True)
     statements = [

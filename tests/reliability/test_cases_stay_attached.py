@@ -23,7 +23,8 @@ def _breaks(conn) -> dict[str, tuple]:
     return found
 
 
-def test_a_resent_statement_keeps_every_case_with_its_break(conn):
+def test_a_resent_statement_keeps_every_case_with_its_break(conn, register_accounts):
+    register_accounts({"ACC-CASE": "USD"})
     settings = config.load()
     settings.inbox.mkdir(parents=True)
     document = camt053(

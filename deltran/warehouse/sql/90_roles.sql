@@ -4,7 +4,7 @@
 --                  the functions. Nobody logs in as it.
 --   pipeline       LOGIN, not a superuser, no CREATEROLE/CREATEDB/REPLICATION/BYPASSRLS.
 --                  Everything the platform runs (ingest, dbt, Great Expectations, clearing,
---                  threshold checks) connects as it. Owns raw, clearing and dbt's schemas;
+--                  threshold checks, tiers 1 and 2) connects as it. Owns raw, clearing, tiers and dbt's schemas;
 --                  in control it may read, append check results and case events, and change
 --                  breakers and suspensions only through control.change_breaker /
 --                  change_suspension / register_account / mark_checked. It does not own the
@@ -61,14 +61,14 @@ begin
     -- raw, clearing and dbt's schemas: the pipeline's (it loads, clears and rebuilds them)
     for obj in
         select nspname from pg_namespace
-        where nspname in ('raw', 'clearing', 'staging', 'intermediate', 'marts', 'audit')
+        where nspname in ('raw', 'clearing', 'tiers', 'staging', 'intermediate', 'marts', 'audit')
           and pg_get_userbyid(nspowner) <> 'pipeline'
     loop
         execute format('alter schema %I owner to pipeline', obj.nspname);
     end loop;
     for obj in
         select n.nspname, c.relname, c.relkind from pg_class as c join pg_namespace as n on n.oid = c.relnamespace
-        where n.nspname in ('raw', 'clearing', 'staging', 'intermediate', 'marts', 'audit')
+        where n.nspname in ('raw', 'clearing', 'tiers', 'staging', 'intermediate', 'marts', 'audit')
           and c.relkind in ('r', 'v', 'm', 'p') and pg_get_userbyid(c.relowner) <> 'pipeline'
     loop
         execute format('alter %s %I.%I owner to pipeline',
@@ -88,6 +88,7 @@ begin
     grant insert on control.threshold_check_runs, control.threshold_checks to pipeline;
     grant insert, update on control.discrepancy_cases to pipeline, operator;
     grant insert on control.discrepancy_case_events to pipeline, operator;
+    grant insert on control.match_decisions to pipeline, operator;  -- append-only: a trigger refuses the rest
     grant usage on all sequences in schema control to pipeline, operator;
     -- SELECT ... FOR UPDATE (the row lock that orders concurrent changes) needs an UPDATE
     -- privilege: on account_id only, which the guard trigger never lets change
