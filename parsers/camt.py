@@ -153,9 +153,12 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
                 _finish_entry(entry, element, file, qlen)
             _add_to_statement(current, entry)
             yield entry
-            if batch is not None and batch.element is element:
-                if batch.contrary or (batch.summable and batch.total != entry.amount):
-                    yield from _detail_findings(batch, current.statement)
+            if (
+                batch is not None
+                and batch.element is element
+                and (batch.contrary or (batch.summable and batch.total != entry.amount))
+            ):
+                yield from _detail_findings(batch, current.statement)
             batch = None
         elif tag == statement_tag:
             if current is None or current.element is not element:
