@@ -49,6 +49,7 @@ from parsers.records import (
 
 STATEMENT_ELEMENTS = {"camt.052": "Rpt", "camt.053": "Stmt", "camt.054": "Ntfctn"}
 DETAILS_PER_PART = 1000  # a batch entry with more details is yielded in parts (records.Entry)
+_KEEP_DETAILS = 64  # details of a batch up to this many stay in the tree until their entry ends
 _BOOKED = "BOOK"
 _OPENING, _PREVIOUS_CLOSING = "OPBD", "PRCD"  # PRCD stands in when there is no OPBD
 _CLOSING = "CLBD"
@@ -134,6 +135,8 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
             batch.details.append(detail)
             if len(batch.details) == DETAILS_PER_PART:
                 yield _part(batch, more=True)
+            if batch.count < _KEEP_DETAILS:
+                continue  # the entry's release takes them; a long batch is released as it goes
         elif tag == entry_tag:
             parent = element.getparent()
             if parent is None or parent.tag != statement_tag:
@@ -150,7 +153,11 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
                 _finish_entry(entry, element, file, qlen)
             _add_to_statement(current, entry)
             yield entry
-            if batch is not None and batch.element is element:
+            if (
+                batch is not None
+                and batch.element is element
+                and (batch.contrary or (batch.summable and batch.total != entry.amount))
+            ):
                 yield from _detail_findings(batch, current.statement)
             batch = None
         elif tag == statement_tag:
@@ -336,7 +343,9 @@ def _balance(element: etree._Element, statement: Statement, file: str, qlen: int
     for child in element:
         name = child.tag[qlen:]
         if name in _BALANCE_SINGLES:
-            values.once(file, child, name, seen)
+            if name in seen:
+                values.once(file, child, name, seen)
+            seen.add(name)
         if name == "Tp":
             choice = next((c for c in child if c.tag[qlen:] == "CdOrPrtry"), child)
             type_code = values.code_choice(choice)
@@ -374,20 +383,25 @@ def _entry(element: etree._Element, statement: Statement, index: int, file: str,
     reversal = False
     batch: dict[str, object] = {}
     seen: set[str] = set()
+    additional = None
     for child in element:
         name = child.tag[qlen:]
         if name in _ENTRY_SINGLES:
-            values.once(file, child, name, seen)
+            if name in seen:
+                values.once(file, child, name, seen)
+            seen.add(name)
         if name == "Amt":
             amount, currency = values.amount(file, child)
         elif name == "CdtDbtInd":
             direction = values.credit_debit(file, child)
         elif name == "Sts":
-            status = values.code_choice(child)
+            status = values.code_choice(child, qlen)
         elif name == "BookgDt":
-            booking_date, booking_moment = values.date_choice(file, child)
+            booking_date, booking_moment = values.date_choice(file, child, qlen)
         elif name == "ValDt":
-            value_date = values.date_choice(file, child)[0]
+            value_date = values.date_choice(file, child, qlen)[0]
+        elif name == "AddtlNtryInf":
+            additional = values.text(child)
         elif name == "AcctSvcrRef":
             servicer_ref = values.text(child)
         elif name == "NtryRef":
@@ -422,18 +436,21 @@ def _entry(element: etree._Element, statement: Statement, index: int, file: str,
         is_reversal=reversal,
         bank_tx_code=code,
         entry_index=index,
+        additional_info=additional,
         line=element.sourceline,
         **batch,
     )
 
 
 def _finish_entry(entry: Entry, element: etree._Element, file: str, qlen: int) -> None:
-    """What the entry holds after its details: AddtlNtryInf."""
-    lines = [child for child in element if child.tag[qlen:] == "AddtlNtryInf"]
-    if len(lines) > 1:
-        raise values.error(file, lines[1], "AddtlNtryInf appears more than once in one Ntry")
-    if lines:
-        entry.additional_info = values.text(lines[0])
+    """What a batch entry holds after its details: AddtlNtryInf, the last child the schema allows."""
+    count = len(element)
+    last = element[count - 1] if count else None
+    if last is None or last.tag[qlen:] != "AddtlNtryInf":
+        return
+    if count > 1 and element[count - 2].tag[qlen:] == "AddtlNtryInf":
+        raise values.error(file, last, "AddtlNtryInf appears more than once in one Ntry")
+    entry.additional_info = values.text(last)
 
 
 def _batch(element: etree._Element, file: str, qlen: int) -> dict[str, object]:
@@ -482,7 +499,9 @@ def _details(element: etree._Element, file: str, qlen: int) -> TransactionDetail
     for child in element:
         name = child.tag[qlen:]
         if name in _DETAIL_SINGLES:
-            values.once(file, child, name, seen)
+            if name in seen:
+                values.once(file, child, name, seen)
+            seen.add(name)
         if name == "Refs":
             _references(tx, child, file, qlen)
         elif name == "Amt":
@@ -503,13 +522,13 @@ def _details(element: etree._Element, file: str, qlen: int) -> TransactionDetail
             for party in child:
                 party_name = party.tag[qlen:]
                 if party_name == "Dbtr":
-                    tx.debtor_name = values.party_name(party)
+                    tx.debtor_name = values.party_name(party, qlen)
                 elif party_name == "DbtrAcct":
-                    tx.debtor_account = values.account_id(party)
+                    tx.debtor_account = values.account_id(party, qlen)
                 elif party_name == "Cdtr":
-                    tx.creditor_name = values.party_name(party)
+                    tx.creditor_name = values.party_name(party, qlen)
                 elif party_name == "CdtrAcct":
-                    tx.creditor_account = values.account_id(party)
+                    tx.creditor_account = values.account_id(party, qlen)
         elif name == "RltdAgts":
             for agent in child:
                 agent_name = agent.tag[qlen:]
@@ -555,25 +574,27 @@ def _references(tx: TransactionDetails, element: etree._Element, file: str, qlen
             kind, value = values.text(fields.get("Tp")), values.text(fields.get("Ref"))
             proprietary.append(f"{kind}={value}" if kind else value or "")
             continue
-        values.once(file, ref, name, seen)
-        if name == "EndToEndId":
-            tx.end_to_end_id = values.text(ref)
-        elif name == "UETR":
-            tx.uetr = values.text(ref)
-        elif name == "TxId":
-            tx.tx_id = values.text(ref)
-        elif name == "InstrId":
-            tx.instr_id = values.text(ref)
-        elif name == "MsgId":
-            tx.msg_id = values.text(ref)
-        elif name == "AcctSvcrRef":
-            tx.acct_svcr_ref = values.text(ref)
-        elif name == "PmtInfId":
-            tx.payment_info_id = values.text(ref)
-        elif name == "MndtId":
-            tx.mandate_id = values.text(ref)
+        if name in seen:
+            values.once(file, ref, name, seen)
+        seen.add(name)
+        attribute = _REFERENCES.get(name)
+        if attribute is not None:
+            value = ref.text
+            setattr(tx, attribute, value.strip() or None if value is not None else None)
     if proprietary:
         tx.proprietary_refs = "\n".join(proprietary)
+
+
+_REFERENCES = {
+    "EndToEndId": "end_to_end_id",
+    "UETR": "uetr",
+    "TxId": "tx_id",
+    "InstrId": "instr_id",
+    "MsgId": "msg_id",
+    "AcctSvcrRef": "acct_svcr_ref",
+    "PmtInfId": "payment_info_id",
+    "MndtId": "mandate_id",
+}
 
 
 def _amount_details(tx: TransactionDetails, element: etree._Element, file: str, qlen: int) -> None:

@@ -57,6 +57,7 @@ _ELEMENT_SUFFIX = re.compile(r"(?:V\d{2}|S2)$")
 _VERSION = re.compile(r"([a-z]{4}\.\d{3})\.\d{3}\.\d{2}(?:S2|\.ch\.\d{2})?")
 _CHUNK = 64 * 1024
 _DETECT_LIMIT = 4 * 1024 * 1024  # AppHdr with signatures stays far below
+_DETECT_EVENTS = 20_000  # start and end events before the message element (a signed AppHdr has a few hundred)
 # The most a message may hold between two reported elements (entries, transactions,
 # headers): no real entry or transaction comes near it; an element flood does.
 MAX_UNREPORTED_BYTES = 1024 * 1024
@@ -143,6 +144,7 @@ def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
     document: etree._Element | None = None  # a Document whose first child is the message
     message_definition: str | None = None  # AppHdr/MsgDefIdr
     header: dict[str, object] = {}  # AppHdr fields
+    seen = 0  # start and end events so far
     while True:
         chunk = stream.read(_CHUNK)
         if not isinstance(chunk, bytes):
@@ -161,6 +163,15 @@ def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
                 if root is None:
                     root = element
                     _refuse_dtd(element, file)
+                seen += 1
+                if seen > _DETECT_EVENTS:
+                    raise ParseError(
+                        f"more than {_DETECT_EVENTS // 2:,} elements before the message element: an element flood, "
+                        "not a wrapper or business application header",
+                        file=file,
+                        line=element.sourceline,
+                        path=element_path(element),
+                    )
                 namespace, _, name = element.tag.rpartition("}")
                 namespace = namespace[1:] or None
                 if event == "end":

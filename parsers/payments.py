@@ -248,6 +248,9 @@ def _execution_date(element: etree._Element | None, file: str) -> date | None:
     return values.to_date(file, element)
 
 
+_MAX_GROUP_STATUSES = 10_000
+
+
 def read_status_reports(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator[Record]:
     """pacs.002 and pain.002: one StatusReport per TxInfAndSts; else, in a pain.002,
     one per OrgnlPmtInfAndSts with a PmtInfSts; else one per group status."""
@@ -264,6 +267,8 @@ def read_status_reports(stream: BinaryIO, info: MessageInfo, file: str) -> Itera
             group = values.group_header(element, file, qlen)
             continue
         if tag == original_tag:
+            if len(originals) == _MAX_GROUP_STATUSES:  # each is held until the end: bound them
+                raise values.error(file, element, f"more than {_MAX_GROUP_STATUSES:,} OrgnlGrpInfAndSts in one report")
             originals.append((values.children(element, qlen, file), element.sourceline))
             continue
         group = _require_group(group, element, file)

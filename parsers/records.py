@@ -51,7 +51,9 @@ class Statement:
     summary_credit_sum: Decimal | None = None
     summary_debit_count: int | None = None
     summary_debit_sum: Decimal | None = None
-    additional_info: str | None = None  # AddtlStmtInf
+    # AddtlStmtInf: written after the entries, so read only for a statement without
+    # entries (the header record is yielded before the first entry, to stream)
+    additional_info: str | None = None
     copy_duplicate: str | None = None  # CpyDplctInd: CODU, COPY, DUPL
     page_number: int | None = None  # GrpHdr/MsgPgntn
     last_page: bool | None = None

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from parsers.currencies import InvalidAmount, parse_amount
+from parsers.currencies import MINOR_UNITS, InvalidAmount, parse_amount
 from parsers.errors import ParseError
 
 # [0-9], not \d: Python's \d also matches other scripts' digits, which Decimal would accept
@@ -65,10 +65,17 @@ def text(element: etree._Element | None) -> str | None:
     return element.text.strip() or None
 
 
+_COMMON_AMOUNT = re.compile(r"[1-9][0-9]{0,14}\.[0-9]{2}|0\.[0-9]{2}")  # 0.00 .. 15 digits .00: most amounts
+_TWO_DIGIT = frozenset(code for code, units in MINOR_UNITS.items() if units >= 2)
+
+
 def amount(file: str, element: etree._Element) -> tuple[Decimal, str]:
     """(amount, currency) of an ActiveOrHistoricCurrencyAndAmount element (``currencies.parse_amount``)."""
-    raw = (element.text or "").strip()
+    raw = element.text
     currency = element.get("Ccy")
+    if raw is not None and currency in _TWO_DIGIT and _COMMON_AMOUNT.fullmatch(raw):
+        return Decimal(raw), currency  # what parse_amount would accept as it is, decided in one match
+    raw = (raw or "").strip()
     if currency is None:
         raise error(file, element, f"amount {raw[:40]} has no Ccy attribute")
     currency = currency.strip()
@@ -127,9 +134,10 @@ def _prefix(element: etree._Element) -> int:
     return element.tag.find("}") + 1
 
 
-def date_choice(file: str, element: etree._Element) -> tuple[date | None, datetime | None]:
+def date_choice(file: str, element: etree._Element, cut: int = -1) -> tuple[date | None, datetime | None]:
     """(date, date-time) of a Dt/DtTm choice; the date is derived from a date-time."""
-    cut = _prefix(element)
+    if cut < 0:
+        cut = _prefix(element)
     for child in element:
         name = child.tag[cut:]
         if name == "Dt":
@@ -140,11 +148,12 @@ def date_choice(file: str, element: etree._Element) -> tuple[date | None, dateti
     return None, None
 
 
-def code_choice(element: etree._Element | None) -> str | None:
+def code_choice(element: etree._Element | None, cut: int = -1) -> str | None:
     """Cd, else Prtry, of a code-or-proprietary choice; a plain code as it is."""
     if element is None:
         return None
-    cut = _prefix(element)
+    if cut < 0:
+        cut = _prefix(element)
     value = None
     for child in element:
         name = child.tag[cut:]
@@ -155,11 +164,12 @@ def code_choice(element: etree._Element | None) -> str | None:
     return value if value is not None else text(element)
 
 
-def account_id(account: etree._Element | None) -> str | None:
+def account_id(account: etree._Element | None, cut: int = -1) -> str | None:
     """IBAN, else Othr/Id (PrtryAcct/Id, BBAN, UPIC in .001.01) of a CashAccount's Id."""
     if account is None:
         return None
-    cut = _prefix(account)
+    if cut < 0:
+        cut = _prefix(account)
     for identification in account:
         if identification.tag[cut:] != "Id":
             continue
@@ -185,17 +195,19 @@ def agent_bic(agent: etree._Element | None) -> str | None:
     return None
 
 
-def party_name(party: etree._Element | None) -> str | None:
+def party_name(party: etree._Element | None, cut: int = -1) -> str | None:
     """Nm of a party: directly (up to .001.07) or under Pty (Party40Choice and later)."""
     if party is None:
         return None
-    cut = _prefix(party)
+    if cut < 0:
+        cut = _prefix(party)
     for child in party:
         name = child.tag[cut:]
         if name == "Nm":
-            return text(child)
+            value = child.text
+            return value.strip() or None if value is not None else None
         if name == "Pty":
-            return party_name(child)
+            return party_name(child, cut)
     return None
 
 

@@ -30,6 +30,7 @@ written before the bad record is then an incomplete file.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -109,11 +110,17 @@ def write_bank_to_customer(
             xf.write("\n")
             with xf.element(message_tag):
                 xf.write("\n")
+                statements = iter(statements)
+                first = next(statements, None)
                 header = etree.Element("GrpHdr")
                 _text(header, "MsgId", message_id)
                 _text(header, "CreDtTm", created_at.isoformat())
+                if first is not None and first[0].page_number is not None:
+                    paging = etree.SubElement(header, "MsgPgntn")
+                    _text(paging, "PgNb", str(first[0].page_number))
+                    _text(paging, "LastPgInd", "true" if first[0].last_page else "false")
                 xf.write(header, pretty_print=True)
-                for statement, balances, entries in statements:
+                for statement, balances, entries in itertools.chain([first] if first else [], statements):
                     _check_statement(message_type, statement, balances)
                     with xf.element(statement_tag):
                         xf.write("\n")
@@ -162,6 +169,8 @@ def _statement_header(
         _text(period, "FrDtTm", statement.from_at.isoformat())
         _text(period, "ToDtTm", statement.to_at.isoformat())
         out.append(period)
+    if statement.copy_duplicate:
+        out.append(_leaf("CpyDplctInd", statement.copy_duplicate))
     account = etree.Element("Acct")
     _account_id(account, statement.account)
     if statement.account_currency:
@@ -229,19 +238,33 @@ def _entry(entry: Entry, flavour: _Flavour) -> etree._Element:
         _text(ntry, "AcctSvcrRef", entry.acct_svcr_ref)
     code = etree.SubElement(ntry, "BkTxCd")
     if entry.bank_tx_code:
-        domain = _DOMAIN_CODE.fullmatch(entry.bank_tx_code)
-        if domain:
-            _text(code, "Cd", domain.group(1), into="Domn")
-            family = _path(code, "Domn", "Fmly")
-            _text(family, "Cd", domain.group(2))
-            _text(family, "SubFmlyCd", domain.group(3))
-        else:
-            _text(_path(code, "Prtry"), "Cd", entry.bank_tx_code)
-    if entry.transactions:
+        _bank_tx_code(code, entry.bank_tx_code)
+    batch = (entry.batch_message_id, entry.batch_payment_info_id, entry.batch_tx_count, entry.batch_total_amount)
+    if entry.transactions or any(value is not None for value in batch):
         details = etree.SubElement(ntry, "NtryDtls")
+        if any(value is not None for value in batch):
+            _second_round(flavour, "NtryDtls/Btch")
+            element = etree.SubElement(details, "Btch")
+            if entry.batch_message_id:
+                _text(element, "MsgId", entry.batch_message_id)
+            if entry.batch_payment_info_id:
+                _text(element, "PmtInfId", entry.batch_payment_info_id)
+            if entry.batch_tx_count is not None:
+                _text(element, "NbOfTxs", str(entry.batch_tx_count))
+            if entry.batch_total_amount is not None:
+                _amount(element, "TtlAmt", entry.batch_total_amount, entry.currency)
         for tx in entry.transactions:
             _transaction(details, tx, entry, flavour)
+    if entry.additional_info:
+        _second_round(flavour, "AddtlNtryInf")
+        _text(ntry, "AddtlNtryInf", entry.additional_info)
     return ntry
+
+
+def _second_round(flavour: _Flavour, name: str) -> None:
+    """The fields added in the readers' second round are written from .001.08 on, where they were checked."""
+    if not flavour.choices:
+        raise ValueError(f"{name} is written from .001.08 on")
 
 
 def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, flavour: _Flavour) -> None:
@@ -249,16 +272,31 @@ def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, f
     refs = (
         ("MsgId", tx.msg_id),
         ("AcctSvcrRef", tx.acct_svcr_ref),
+        ("PmtInfId", tx.payment_info_id),
         ("InstrId", tx.instr_id),
         ("EndToEndId", tx.end_to_end_id),
         ("UETR", tx.uetr if flavour.choices else None),
         ("TxId", tx.tx_id),
+        ("MndtId", tx.mandate_id),
     )
-    if any(value for _, value in refs):
+    second = (
+        tx.payment_info_id, tx.mandate_id, tx.proprietary_refs, tx.instructed_amount, tx.exchange_rate,
+        tx.bank_tx_code, tx.charges_amount, tx.charge_bearer, tx.local_instrument, tx.purpose,
+        tx.creditor_reference, tx.referred_documents, tx.accepted_at, tx.settlement_date,
+        tx.return_reason_code, tx.return_additional_info, tx.additional_info,
+    )  # fmt: skip
+    if any(value is not None for value in second):
+        _second_round(flavour, "the second round's TxDtls fields")
+    if any(value for _, value in refs) or tx.proprietary_refs:
         ref_element = etree.SubElement(element, "Refs")
         for name, value in refs:
             if value:
                 _text(ref_element, name, value)
+        for line in (tx.proprietary_refs or "").split("\n") if tx.proprietary_refs else ():
+            kind, _, value = line.partition("=")
+            proprietary = etree.SubElement(ref_element, "Prtry")
+            _text(proprietary, "Tp", kind)
+            _text(proprietary, "Ref", value)
 
     amount, currency, direction = tx.amount, tx.currency, tx.credit_debit
     if flavour.tx_amount_required and amount is None:
@@ -271,6 +309,22 @@ def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, f
             _amount(element, "Amt", amount, currency or entry.currency)
         if direction is not None or flavour.tx_amount_required:
             _text(element, "CdtDbtInd", direction or entry.credit_debit)
+    if tx.instructed_amount is not None:
+        instructed = _path(element, "AmtDtls", "InstdAmt")
+        _amount(instructed, "Amt", tx.instructed_amount, tx.instructed_currency or entry.currency)
+        if tx.exchange_rate is not None:
+            exchange = etree.SubElement(instructed, "CcyXchg")
+            _text(exchange, "SrcCcy", tx.instructed_currency or entry.currency)
+            _text(exchange, "XchgRate", format(tx.exchange_rate, "f"))
+    if tx.bank_tx_code:
+        _bank_tx_code(etree.SubElement(element, "BkTxCd"), tx.bank_tx_code)
+    if tx.charges_amount is not None:
+        charges = etree.SubElement(element, "Chrgs")
+        _amount(charges, "TtlChrgsAndTaxAmt", tx.charges_amount, tx.charges_currency or entry.currency)
+        if tx.charge_bearer:
+            record = etree.SubElement(charges, "Rcrd")
+            _amount(record, "Amt", tx.charges_amount, tx.charges_currency or entry.currency)
+            _text(record, "Br", tx.charge_bearer)
 
     parties = (
         ("Dbtr", tx.debtor_name, "DbtrAcct", tx.debtor_account),
@@ -284,16 +338,88 @@ def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, f
                 _text(etree.SubElement(holder, "Pty") if flavour.choices else holder, "Nm", name)
             if account:
                 _account_id(etree.SubElement(related, account_tag), account)
-    agents = (("DbtrAgt", tx.debtor_agent_bic), ("CdtrAgt", tx.creditor_agent_bic))
-    if any(bic for _, bic in agents):
+    agents = (
+        ("DbtrAgt", tx.debtor_agent_bic, tx.debtor_agent),
+        ("CdtrAgt", tx.creditor_agent_bic, tx.creditor_agent),
+    )
+    if any(bic or key for _, bic, key in agents):
         related = etree.SubElement(element, "RltdAgts")
-        for agent, bic in agents:
-            if bic:
-                _text(_path(related, agent, "FinInstnId"), flavour.bic, bic)
-    if tx.remittance_info:
+        for agent, bic, key in agents:
+            if bic or key:
+                _institution(_path(related, agent, "FinInstnId"), bic, key, flavour)
+    if tx.local_instrument:
+        _code_choice(element, "LclInstrm", tx.local_instrument)
+    if tx.purpose:
+        _code_choice(element, "Purp", tx.purpose)
+    if tx.remittance_info or tx.creditor_reference or tx.referred_documents:
         remittance = etree.SubElement(element, "RmtInf")
-        for line in _ustrd_lines(tx.remittance_info):
+        for line in _ustrd_lines(tx.remittance_info or ""):
             _text(remittance, "Ustrd", line)
+        if tx.creditor_reference or tx.referred_documents:
+            structured = etree.SubElement(remittance, "Strd")
+            for number in (tx.referred_documents or "").split("\n") if tx.referred_documents else ():
+                _text(etree.SubElement(structured, "RfrdDocInf"), "Nb", number)
+            if tx.creditor_reference:
+                reference = etree.SubElement(structured, "CdtrRefInf")
+                if tx.creditor_reference_type:
+                    _code_choice(
+                        etree.SubElement(reference, "Tp"), "CdOrPrtry", tx.creditor_reference_type, _REFERENCE_TYPES
+                    )
+                _text(reference, "Ref", tx.creditor_reference)
+    if tx.accepted_at is not None or tx.settlement_date is not None:
+        dates = etree.SubElement(element, "RltdDts")
+        if tx.accepted_at is not None:
+            _text(dates, "AccptncDtTm", tx.accepted_at.isoformat())
+        if tx.settlement_date is not None:
+            _text(dates, "IntrBkSttlmDt", tx.settlement_date.isoformat())
+    if tx.return_reason_code or tx.return_additional_info:
+        returned = etree.SubElement(element, "RtrInf")
+        if tx.return_reason_code:
+            _code_choice(returned, "Rsn", tx.return_reason_code)
+        for line in (tx.return_additional_info or "").split("\n") if tx.return_additional_info else ():
+            _text(returned, "AddtlInf", line)
+    if tx.additional_info:
+        _text(element, "AddtlTxInf", tx.additional_info)
+
+
+_MEMBER_KEY = re.compile(r"([A-Z]{5}):(.+)")
+
+
+def _institution(parent: etree._Element, bic: str | None, key: str | None, flavour: _Flavour) -> None:
+    """FinInstnId from a BIC, else from the participant key the reader gives (values.participant)."""
+    if bic:
+        _text(parent, flavour.bic, bic)
+        return
+    _second_round(flavour, "an agent without a BIC")
+    if key.startswith("LEI:"):
+        _text(parent, "LEI", key[4:])
+    elif member := _MEMBER_KEY.fullmatch(key):
+        clearing = etree.SubElement(parent, "ClrSysMmbId")
+        _text(etree.SubElement(clearing, "ClrSysId"), "Cd", member.group(1))
+        _text(clearing, "MmbId", member.group(2))
+    else:
+        raise ValueError(f"agent {key!r}: neither a BIC, a clearing-system member id nor an LEI")
+
+
+_REFERENCE_TYPES = frozenset({"RADM", "RPIN", "FXDR", "DISP", "PUOR", "SCOR"})  # DocumentType3Code
+
+
+def _code_choice(parent: etree._Element, name: str, code: str, closed: frozenset[str] | None = None) -> None:
+    """A code-or-proprietary choice: Cd when the value is a code there (an external code's form,
+    or one of a closed list), else Prtry."""
+    known = code in closed if closed is not None else _EXTERNAL_CODE.fullmatch(code)
+    _text(etree.SubElement(parent, name), "Cd" if known else "Prtry", code)
+
+
+def _bank_tx_code(code: etree._Element, value: str) -> None:
+    domain = _DOMAIN_CODE.fullmatch(value)
+    if domain:
+        _text(code, "Cd", domain.group(1), into="Domn")
+        family = _path(code, "Domn", "Fmly")
+        _text(family, "Cd", domain.group(2))
+        _text(family, "SubFmlyCd", domain.group(3))
+    else:
+        _text(_path(code, "Prtry"), "Cd", value)
 
 
 def _ustrd_lines(remittance: str) -> Iterable[str]:

@@ -157,3 +157,22 @@ def test_the_prolog_scan_reads_each_byte_a_bounded_number_of_times() -> None:
     scanner.check(head, "<test>", complete=False)
     assert scanner.done
     assert _CountingBuffer.searched < 3 * len(head)
+
+
+def test_a_flood_before_the_message_element_is_refused_at_once() -> None:
+    """Wrappers and the business application header are looked through, but only so far."""
+    fed = 0
+
+    def pieces() -> Iterator[bytes]:
+        nonlocal fed
+        yield b"<Envelope><AppHdr>"
+        for _ in range(1_000_000):
+            fed += 4
+            yield b"<a/>"
+        yield b'</AppHdr><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10"/></Envelope>'
+
+    with pytest.raises(ParseError, match="elements before the message element") as raised:
+        for _ in iter_records(_Stream(pieces())):
+            pass
+    assert raised.value.path == "/Envelope/AppHdr/a"
+    assert fed < 256 * 1024

@@ -69,6 +69,15 @@ ibans = st.from_regex(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{12,30}", fullmatch=True)
 accounts = ibans | st.from_regex(r"[0-9]{6,20}", fullmatch=True)
 bics = st.from_regex(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?", fullmatch=True)
 uetrs = st.uuids(version=4).map(str)
+participants_without_bic = st.from_regex(r"USABA:[0-9]{9}", fullmatch=True) | st.from_regex(
+    r"LEI:[A-Z0-9]{18}[0-9]{2}", fullmatch=True
+)
+proprietary_refs = st.builds(
+    lambda kind, ref: f"{kind}={ref}", st.from_regex(r"[A-Z]{3,10}", fullmatch=True), identifiers
+)
+rates = st.builds(lambda digits, places: Decimal(digits).scaleb(-places), st.integers(1, 10**10), st.integers(0, 10))
+codes = st.from_regex(r"[A-Z0-9]{4}", fullmatch=True) | st.from_regex(r"[A-Z]{5,12}", fullmatch=True)
+short_names = st.text(_TEXT, min_size=1, max_size=105).map(str.strip).filter(bool)
 bank_codes = (
     st.none()
     | st.from_regex(r"[A-Z]{4}/[A-Z]{4}/[A-Z]{4}", fullmatch=True)
@@ -101,8 +110,33 @@ def transaction_details(draw, currency: str) -> TransactionDetails:
         creditor_agent_bic=draw(_optional(bics)),
         remittance_info=draw(_optional(st.lists(names, min_size=1, max_size=3).map("\n".join))),
     )
-    # the participant key of an agent with a BIC is its BIC
-    details.debtor_agent, details.creditor_agent = details.debtor_agent_bic, details.creditor_agent_bic
+    # the participant key of an agent with a BIC is its BIC; without one, a clearing-system id or an LEI
+    for role in ("debtor", "creditor"):
+        bic = getattr(details, f"{role}_agent_bic")
+        setattr(details, f"{role}_agent", bic if bic else draw(st.none() | participants_without_bic))
+    # the second round's fields
+    details.bank_tx_code = draw(bank_codes)
+    details.additional_info = draw(_optional(names))
+    details.payment_info_id = draw(_optional(identifiers))
+    details.mandate_id = draw(_optional(identifiers))
+    details.proprietary_refs = draw(_optional(st.lists(proprietary_refs, min_size=1, max_size=3).map("\n".join)))
+    if draw(st.booleans()):
+        details.instructed_currency = draw(currencies)
+        details.instructed_amount = draw(amounts(details.instructed_currency))
+        details.exchange_rate = draw(_optional(rates))
+    if draw(st.booleans()):
+        details.charges_amount = draw(amounts(currency))
+        details.charges_currency = currency
+        details.charge_bearer = draw(_optional(st.sampled_from(["DEBT", "CRED", "SHAR", "SLEV"])))
+    details.purpose = draw(_optional(codes))
+    details.local_instrument = draw(_optional(codes))
+    details.return_reason_code = draw(_optional(codes))
+    details.return_additional_info = draw(_optional(st.lists(short_names, min_size=1, max_size=2).map("\n".join)))
+    details.creditor_reference = draw(_optional(identifiers))
+    details.creditor_reference_type = draw(_optional(codes)) if details.creditor_reference else None
+    details.referred_documents = draw(_optional(st.lists(identifiers, min_size=1, max_size=3).map("\n".join)))
+    details.accepted_at = draw(_optional(moments))
+    details.settlement_date = draw(_optional(days))
     return details
 
 
@@ -135,11 +169,14 @@ def entries(draw, header: Statement, index: int) -> Entry:
         bank_tx_code=draw(bank_codes),
         entry_index=index,
         transactions=details,
+        additional_info=draw(_optional(names)),
+        batch_message_id=draw(_optional(identifiers)),
+        batch_tx_count=draw(_optional(st.integers(0, 10**6))),
     )
 
 
 @st.composite
-def statements(draw, message_type: str, message_id: str):
+def statements(draw, message_type: str, message_id: str, page: tuple[int, bool] | None = None):
     """A statement whose TxsSummry and closing balance agree with its entries."""
     period = draw(_optional(st.tuples(moments, moments)))
     header = Statement(
@@ -154,6 +191,9 @@ def statements(draw, message_type: str, message_id: str):
         to_at=period[1] if period else None,
         electronic_seq_nb=draw(_optional(st.integers(0, 10**9))),
         legal_seq_nb=draw(_optional(st.integers(0, 10**9))),
+        copy_duplicate=draw(_optional(st.sampled_from(["CODU", "COPY", "DUPL"]))),
+        page_number=page[0] if page else None,
+        last_page=page[1] if page else None,
     )
     items = [draw(entries(header, index)) for index in range(draw(st.integers(0, 6)))]
     credits = [entry.amount for entry in items if entry.credit_debit == CREDIT]
@@ -201,7 +241,13 @@ def messages(draw):
     message_type = draw(st.sampled_from(["camt.052", "camt.053", "camt.054"]))
     message_id = draw(identifiers)
     count = draw(st.integers(1, 3))
-    return message_type, message_id, draw(moments), [draw(statements(message_type, message_id)) for _ in range(count)]
+    page = draw(_optional(st.tuples(st.integers(1, 99999), st.booleans())))  # GrpHdr/MsgPgntn: every statement's
+    return (
+        message_type,
+        message_id,
+        draw(moments),
+        [draw(statements(message_type, message_id, page)) for _ in range(count)],
+    )
 
 
 def _write(message) -> bytes:
