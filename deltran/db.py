@@ -177,6 +177,7 @@ def _apply_gate_settings(conn: psycopg.Connection, settings: config.Settings) ->
 
 def stop_embedded(settings: config.Settings | None = None) -> bool:
     """Stop the embedded server if it runs (fast shutdown); returns whether it ran."""
+    import atexit
     import os
     import signal
     import time
@@ -199,7 +200,9 @@ def stop_embedded(settings: config.Settings | None = None) -> bool:
     try:  # pgserver keeps a handle per folder; a stale one would not start the server again
         from pgserver.postgres_server import PostgresServer
 
-        PostgresServer._instances.pop(settings.pgdata.resolve(), None)
+        stale = PostgresServer._instances.pop(settings.pgdata.resolve(), None)
+        if stale is not None:
+            atexit.unregister(stale._cleanup)  # it would look itself up again at exit
     except ImportError:
         pass
     return True
