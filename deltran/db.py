@@ -138,6 +138,9 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     Run as the pipeline role it sets up only what the pipeline owns (raw,
     clearing) and checks that the owner has set up control.
     """
+    # one at a time: parallel tasks (two clearing windows, the day's checks) all start here,
+    # and two sessions replacing the same function or grant at once would fail each other
+    conn.execute("select pg_advisory_xact_lock(hashtext('deltran.ensure_schema'))")
     is_owner = conn.execute(
         # CASE, not OR: pg_has_role raises when the role does not exist
         "select case when r.rolsuper then true"
