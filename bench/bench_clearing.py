@@ -5,8 +5,8 @@
 in one run, on the same data:
 
 - the platform: deltran.clearing.store.clear_window, from the query to the
-  instructions written (members recorded in clearing.cleared_obligations, rows
-  in clearing.*, pacs.009 files in the outbox), each timed run a first run;
+  instructions written (pair totals recorded in clearing.window_pair_totals,
+  rows in clearing.*, pacs.009 files in the outbox), each timed run a first run;
   a re-run of the cleared window is printed beside it;
 - the limit: a plain SQL GROUP BY computing the same net positions.
 
@@ -87,8 +87,8 @@ def load(conn: psycopg.Connection, count: int, participants: int, seed: int) -> 
 
 
 def forget_window(conn: psycopg.Connection) -> None:
-    """Untimed: the window as never cleared, so each timed run is a first run (it records its members)."""
-    conn.execute("delete from clearing.cleared_obligations where window_closing = %s", (CLOSING,))
+    """Untimed: the window as never cleared, so each timed run is a first run (it records what it nets)."""
+    conn.execute("delete from clearing.window_pair_totals where window_closing = %s", (CLOSING,))
     conn.execute("delete from clearing.windows where window_closing = %s", (CLOSING,))
     conn.commit()
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'plain SQL GROUP BY net positions (the limit)':<58} {group_by:>9.3f}")
     print(f"{'clear_window: query -> netting -> rows + pacs.009 written':<58} {platform:>9.3f}")
     print(f"{'ratio platform / plain GROUP BY':<58} {platform / group_by:>9.2f}")
-    print(f"{'re-run of the cleared window (recorded members)':<58} {rerun:>9.3f}")
+    print(f"{'re-run of the cleared window (recorded pair totals)':<58} {rerun:>9.3f}")
     print(f"{'target':<58} {TARGET_SECONDS:>9.3f}  {'PASS' if platform < TARGET_SECONDS else 'FAIL'}")
     print(
         f"positions equal to the GROUP BY's: yes ({len(stored)}); instructions: {instructions}; pacs.009 files: {len(files)}"
