@@ -94,17 +94,8 @@ group by debtor_bic, creditor_bic, currency
 # clearing.window_pair_totals; every re-run nets exactly that record, so it
 # rewrites identical rows and pacs.009 bytes whatever arrived, was rejected or
 # was re-sent since (a rejection after clearing is a return, not a re-run).
-RECORD_PAIR_TOTALS_SQL = (
-    """
-insert into clearing.window_pair_totals
-    (window_closing, debtor_bic, creditor_bic, currency, amount, obligation_count, late_count)
-select %(closing)s, debtor_bic, creditor_bic, currency, amount, obligations, late
-from ("""
-    + FIRST_RUN_PAIR_TOTALS_SQL
-    + """) as first_run (debtor_bic, creditor_bic, currency, amount, obligations, late)
-"""
-)
-
+# (Selected, then copied in: an INSERT ... SELECT would run the aggregation
+# without PostgreSQL's parallel workers.)
 PAIR_TOTALS_SQL = """
 select debtor_bic, creditor_bic, currency, amount, obligation_count, late_count
 from clearing.window_pair_totals
@@ -126,12 +117,24 @@ def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> tuple[datetime
     return first_cleared_at, runs == 1
 
 
-def select_pair_totals(conn: psycopg.Connection, closing: datetime) -> tuple[list[PairTotal], dict[str, int]]:
-    """The window's recorded pair totals (what its first run netted), and the late count per currency."""
+def select_pair_totals(
+    conn: psycopg.Connection, closing: datetime, first_cleared_at: datetime | None = None
+) -> tuple[list[PairTotal], dict[str, int]]:
+    """The window's pair totals and late count per currency.
+
+    With ``first_cleared_at`` (the window's first run) they are selected from
+    the obligations and recorded; without, read from that record.
+    """
     pairs: list[PairTotal] = []
     late: dict[str, int] = {}
-    # binary results: numeric arrives as Decimal without text parsing
-    rows = conn.cursor(binary=True).execute(PAIR_TOTALS_SQL, {"closing": closing}).fetchall()
+    cur = conn.cursor(binary=True)  # binary results: numeric arrives as Decimal without text parsing
+    if first_cleared_at is None:
+        rows = cur.execute(PAIR_TOTALS_SQL, {"closing": closing}).fetchall()
+    else:
+        params = {"closing": closing, "first_cleared_at": first_cleared_at, "lookback": LATE_LOOKBACK}
+        rows = sorted(cur.execute(FIRST_RUN_PAIR_TOTALS_SQL, params).fetchall(), key=lambda r: r[:3])
+        with conn.cursor() as copy_cur:
+            _copy(copy_cur, "window_pair_totals", ((closing, *row) for row in rows))
     for debtor, creditor, currency, amount, count, late_count in rows:
         pairs.append(PairTotal(debtor, creditor, currency, amount, count))
         late[currency] = late.get(currency, 0) + late_count
@@ -274,12 +277,7 @@ def clear_window(
         raise RuntimeError("clear_window commits its own transaction: call it outside an open transaction")
     with conn.transaction():
         first_cleared_at, is_first_run = _mark_cleared(conn, closing)
-        if is_first_run:
-            conn.execute(
-                RECORD_PAIR_TOTALS_SQL,
-                {"closing": closing, "first_cleared_at": first_cleared_at, "lookback": LATE_LOOKBACK},
-            )
-        pairs, late = select_pair_totals(conn, closing)
+        pairs, late = select_pair_totals(conn, closing, first_cleared_at if is_first_run else None)
         results = net_all(pairs, caps)
         documents = _pacs009_documents(closing, results)
         files = {
