@@ -140,6 +140,9 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     Run as the pipeline role it sets up only what the pipeline owns (raw,
     clearing) and checks that the owner has set up control.
     """
+    # one at a time: parallel tasks (two clearing windows, the day's checks) all start here,
+    # and two sessions replacing the same function or grant at once would fail each other
+    conn.execute("select pg_advisory_xact_lock(hashtext('deltran.ensure_schema'))")
     is_owner = conn.execute(
         # CASE, not OR: pg_has_role raises when the role does not exist
         "select case when r.rolsuper then true"
@@ -179,6 +182,7 @@ def _apply_gate_settings(conn: psycopg.Connection, settings: config.Settings) ->
 
 def stop_embedded(settings: config.Settings | None = None) -> bool:
     """Stop the embedded server if it runs (fast shutdown); returns whether it ran."""
+    import atexit
     import os
     import signal
     import time
@@ -201,7 +205,9 @@ def stop_embedded(settings: config.Settings | None = None) -> bool:
     try:  # pgserver keeps a handle per folder; a stale one would not start the server again
         from pgserver.postgres_server import PostgresServer
 
-        PostgresServer._instances.pop(settings.pgdata.resolve(), None)
+        stale = PostgresServer._instances.pop(settings.pgdata.resolve(), None)
+        if stale is not None:
+            atexit.unregister(stale._cleanup)  # it would look itself up again at exit
     except ImportError:
         pass
     return True

@@ -1,12 +1,13 @@
 """One clearing window against the warehouse: select, net, replace, write pacs.009.
 
 The window closing at T clears every obligation of intermediate.int_obligations
-accepted in (T - 6h, T], plus the late ones: obligations not cleared yet whose
-own window had already been cleared go to the next window that clears. The
-first run of a window records its members in clearing.cleared_obligations, one
-row per payment identity (its primary key): a payment is cleared once, even if
-it arrives again in another file, and re-running a window (or backfilling a
-month) nets the recorded members again and gives identical rows and pacs.009.
+accepted in (T - 6h, T] that had arrived when T was first cleared, plus the late
+ones: obligations whose own window had already been cleared when they arrived
+go to the next window that had not. A payment is one obligation however often
+its file was re-sent (staging knows it by its identity and keeps its first
+delivery), so it is cleared once. The first run of a window records what it
+netted (clearing.window_pair_totals); re-running the window (a retry, a
+backfill) nets that record again and gives identical rows and pacs.009.
 
 The pacs.009 files are published only after the window's transaction has
 committed (temporary name, then rename): the outbox never holds an instruction
@@ -46,58 +47,94 @@ create table intermediate.int_obligations (
     own_window_closing timestamptz, is_clearable boolean)
 """
 
-# A window's first run decides its members and records each one in
-# clearing.cleared_obligations (primary key obligation_id: the database itself
-# refuses to clear a payment twice); its own obligations and the late ones
-# (own window already cleared, not cleared yet). Every re-run nets exactly the
-# recorded members with their recorded amounts, so it rewrites identical rows
-# and pacs.009 bytes, whatever arrived, was rejected or was re-sent meanwhile.
-FIRST_RUN_MEMBERS_SQL = """
-insert into clearing.cleared_obligations
-    (obligation_id, window_closing, debtor_bic, creditor_bic, currency, amount, is_late)
-select o.obligation_id, %(closing)s, o.debtor_bic, o.creditor_bic, o.currency, o.amount,
-       o.own_window_closing <> %(closing)s
-from intermediate.int_obligations as o
-where o.is_clearable
-  and (
-      o.own_window_closing = %(closing)s
-      or (
-          -- late: its own window lies before this one and was already cleared
-          o.own_window_closing >= %(closing)s::timestamptz - %(lookback)s::interval
-          and o.own_window_closing < %(closing)s
-          and exists (select 1 from clearing.windows as own where own.window_closing = o.own_window_closing)
+# The first run of a window decides its members: the obligations of its own
+# window that had arrived when it was first cleared, plus the late ones (their
+# own window was already cleared when they arrived, and this is the first window
+# still open at their arrival). A payment is one row of int_obligations however
+# often it was delivered (staging keeps its first delivery by payment identity),
+# and its arrival time never changes, so it falls in exactly one window.
+FIRST_RUN_PAIR_TOTALS_SQL = """
+with on_time as (
+    -- accepted in (T - 6h, T] and arrived before T was first cleared
+    select debtor_bic, creditor_bic, currency, sum(amount) as amount, count(*) as obligations
+    from intermediate.int_obligations
+    where is_clearable and own_window_closing = %(closing)s and received_at <= %(first_cleared_at)s
+    group by debtor_bic, creditor_bic, currency
+),
+late as (
+    -- its own window was cleared before it arrived, and this window is the
+    -- first after its own that was still open when it arrived
+    select o.debtor_bic, o.creditor_bic, o.currency, sum(o.amount) as amount, count(*) as obligations
+    from intermediate.int_obligations as o
+    inner join clearing.windows as own on own.window_closing = o.own_window_closing
+    where o.is_clearable
+      and o.own_window_closing >= %(closing)s::timestamptz - %(lookback)s::interval
+      and o.own_window_closing < %(closing)s
+      and own.first_cleared_at < o.received_at
+      and o.received_at < %(first_cleared_at)s
+      and not exists (
+          select 1
+          from generate_series(o.own_window_closing + interval '6 hours', %(closing)s::timestamptz - interval '6 hours', interval '6 hours') as g(w)
+          left join clearing.windows as between_w on between_w.window_closing = g.w
+          where between_w.first_cleared_at is null or between_w.first_cleared_at >= o.received_at
       )
-  )
-  and not exists (select 1 from clearing.cleared_obligations as c where c.obligation_id = o.obligation_id)
-"""
-
-PAIR_TOTALS_SQL = """
-select debtor_bic, creditor_bic, currency, sum(amount), count(*)::bigint, count(*) filter (where is_late)::bigint
-from clearing.cleared_obligations
-where window_closing = %(closing)s
+    group by o.debtor_bic, o.creditor_bic, o.currency
+),
+both_kinds as (
+    select *, 0::bigint as late from on_time
+    union all
+    select *, obligations from late
+)
+select debtor_bic, creditor_bic, currency, sum(amount), sum(obligations)::bigint, sum(late)::bigint
+from both_kinds
 group by debtor_bic, creditor_bic, currency
 """
 
+# What the first run netted, summed per pair, is recorded in
+# clearing.window_pair_totals; every re-run nets exactly that record, so it
+# rewrites identical rows and pacs.009 bytes whatever arrived, was rejected or
+# was re-sent since (a rejection after clearing is a return, not a re-run).
+# (Selected, then copied in: an INSERT ... SELECT would run the aggregation
+# without PostgreSQL's parallel workers.)
+PAIR_TOTALS_SQL = """
+select debtor_bic, creditor_bic, currency, amount, obligation_count, late_count
+from clearing.window_pair_totals
+where window_closing = %(closing)s
+order by debtor_bic, creditor_bic, currency
+"""
 
-def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> bool:
-    """Record this run; returns whether it is the window's first."""
-    runs = conn.execute(
+
+def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> tuple[datetime, bool]:
+    """Record this run; returns when the window was first cleared and whether this is that run."""
+    first_cleared_at, runs = conn.execute(
         "insert into clearing.windows (window_closing, first_cleared_at, last_cleared_at, runs)"
         " values (%s, clock_timestamp(), clock_timestamp(), 1)"
         " on conflict (window_closing) do update set last_cleared_at = excluded.last_cleared_at,"
         " runs = clearing.windows.runs + 1"
-        " returning runs",
+        " returning first_cleared_at, runs",
         (closing,),
-    ).fetchone()[0]
-    return runs == 1
+    ).fetchone()
+    return first_cleared_at, runs == 1
 
 
-def select_pair_totals(conn: psycopg.Connection, closing: datetime) -> tuple[list[PairTotal], dict[str, int]]:
-    """The window's recorded obligations summed per pair, and the late count per currency."""
+def select_pair_totals(
+    conn: psycopg.Connection, closing: datetime, first_cleared_at: datetime | None = None
+) -> tuple[list[PairTotal], dict[str, int]]:
+    """The window's pair totals and late count per currency.
+
+    With ``first_cleared_at`` (the window's first run) they are selected from
+    the obligations and recorded; without, read from that record.
+    """
     pairs: list[PairTotal] = []
     late: dict[str, int] = {}
-    # binary results: numeric arrives as Decimal without text parsing
-    rows = conn.cursor(binary=True).execute(PAIR_TOTALS_SQL, {"closing": closing}).fetchall()
+    cur = conn.cursor(binary=True)  # binary results: numeric arrives as Decimal without text parsing
+    if first_cleared_at is None:
+        rows = cur.execute(PAIR_TOTALS_SQL, {"closing": closing}).fetchall()
+    else:
+        params = {"closing": closing, "first_cleared_at": first_cleared_at, "lookback": LATE_LOOKBACK}
+        rows = sorted(cur.execute(FIRST_RUN_PAIR_TOTALS_SQL, params).fetchall(), key=lambda r: r[:3])
+        with conn.cursor() as copy_cur:
+            _copy(copy_cur, "window_pair_totals", ((closing, *row) for row in rows))
     for debtor, creditor, currency, amount, count, late_count in rows:
         pairs.append(PairTotal(debtor, creditor, currency, amount, count))
         late[currency] = late.get(currency, 0) + late_count
@@ -239,9 +276,8 @@ def clear_window(
         # the window commits on its own before any file leaves: never inside a caller's transaction
         raise RuntimeError("clear_window commits its own transaction: call it outside an open transaction")
     with conn.transaction():
-        if _mark_cleared(conn, closing):
-            conn.execute(FIRST_RUN_MEMBERS_SQL, {"closing": closing, "lookback": LATE_LOOKBACK})
-        pairs, late = select_pair_totals(conn, closing)
+        first_cleared_at, is_first_run = _mark_cleared(conn, closing)
+        pairs, late = select_pair_totals(conn, closing, first_cleared_at if is_first_run else None)
         results = net_all(pairs, caps)
         documents = _pacs009_documents(closing, results)
         files = {

@@ -63,7 +63,7 @@ def update(
         current_state, current_owner, current_note = found
         new_state = state or current_state
         new_owner = owner or current_owner or DEFAULT_OWNER
-        if new_state == "resolved" and current_state != "resolved" and not (note or "").strip():
+        if new_state == "resolved" and current_state != "resolved" and not visible_text(note):
             raise CaseError("resolving a discrepancy needs a resolution note (--note)")
         # the resolution note is the one given when resolving; reopening clears it
         new_note = (note or current_note) if new_state == "resolved" else None

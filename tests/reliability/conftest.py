@@ -8,6 +8,7 @@ the same data.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import time
@@ -29,7 +30,9 @@ class PrivateServer:
         import pgserver
         from pgserver.postgres_server import PostgresServer
 
-        PostgresServer._instances.pop(self.pgdata.resolve(), None)  # its handle outlives a stop
+        stale = PostgresServer._instances.pop(self.pgdata.resolve(), None)  # its handle outlives a stop
+        if stale is not None:
+            atexit.unregister(stale._cleanup)
         server = pgserver.get_server(self.pgdata, cleanup_mode=None)
         admin = server.get_uri()
         with psycopg.connect(admin, autocommit=True) as conn:

@@ -16,19 +16,23 @@
 -- HOOK (account registry, seed account_registry): once it lands, the account's
 -- currency is the registry's, and a statement Acct/Ccy that differs from it is
 -- a currency finding too: join it in `statement_currency` below.
-with statement_currency as (
+with closing_currencies as (
+    -- the one currency a statement's closing balances are in (null when they disagree)
+    select statement_id, account_id, case when count(distinct currency) = 1 then min(currency) end as currency
+    from {{ ref('stg_bank__statement_balances') }}
+    where balance_type = 'CLBD'
+    group by statement_id, account_id
+),
+
+statement_currency as (
     select
         s.statement_id,
         s.account_id,
-        coalesce(
-            s.currency,
-            -- no Acct/Ccy: the closing balances' currency, when they agree on one
-            (select min(b.currency) from {{ ref('stg_bank__statement_balances') }} as b
-             where b.statement_id = s.statement_id and b.account_id is not distinct from s.account_id
-               and b.balance_type = 'CLBD'
-             having count(distinct b.currency) = 1)
-        ) as account_currency
+        -- the statement's Acct/Ccy, else (no Acct/Ccy) its closing balances' one currency
+        coalesce(s.currency, cc.currency) as account_currency
     from {{ ref('stg_bank__statements') }} as s
+    left join closing_currencies as cc
+        on cc.statement_id = s.statement_id and cc.account_id is not distinct from s.account_id
 ),
 
 currency_findings as (
@@ -108,43 +112,46 @@ supported_pairs as (
     where o.amount + coalesce(m.net_movement, 0) = c.amount
 ),
 
+single_values as (
+    select
+        statement_id,
+        account_id,
+        min(amount) filter (where balance_type = 'OPBD')               as opbd,
+        min(amount) filter (where balance_type = 'PRCD')               as prcd,
+        min(amount) filter (where balance_type = 'CLBD')               as clbd,
+        max(balance_date) filter (where balance_type = 'CLBD')         as closing_date,
+        case when count(*) filter (where balance_type = 'CLAV') = 1
+             then min(amount) filter (where balance_type = 'CLAV') end as clav
+    from balance_values
+    group by statement_id, account_id
+),
+
+supported as (
+    select statement_id, account_id, count(*) as pairs, min(opening) as opening, min(closing) as closing
+    from supported_pairs
+    group by statement_id, account_id
+),
+
 balances as (
+    -- one value per type (the usual case): taken as given (the parser's
+    -- arithmetic check reports a statement that does not add up); several
+    -- values of a type: the one pair the arithmetic supports, else unknown
     select
         k.statement_id,
         k.account_id,
         k.duplicate_finding,
-        case
-            -- one value per type (the usual case): taken as given; the
-            -- parser's arithmetic check reports a statement that does not add up
-            when k.most_values = 1 then (
-                select v.amount from balance_values as v
-                where v.statement_id = k.statement_id and v.account_id is not distinct from k.account_id
-                  and v.balance_type in ('OPBD', 'PRCD')
-                order by v.balance_type limit 1)
-            when (select count(*) from supported_pairs as p
-                  where p.statement_id = k.statement_id and p.account_id is not distinct from k.account_id) = 1
-            then (select p.opening from supported_pairs as p
-                  where p.statement_id = k.statement_id and p.account_id is not distinct from k.account_id)
-        end as opening,
-        case
-            when k.most_values = 1 then (
-                select v.amount from balance_values as v
-                where v.statement_id = k.statement_id and v.account_id is not distinct from k.account_id
-                  and v.balance_type = 'CLBD')
-            when (select count(*) from supported_pairs as p
-                  where p.statement_id = k.statement_id and p.account_id is not distinct from k.account_id) = 1
-            then (select p.closing from supported_pairs as p
-                  where p.statement_id = k.statement_id and p.account_id is not distinct from k.account_id)
-        end as closing,
-        (select max(v.balance_date) from balance_values as v
-         where v.statement_id = k.statement_id and v.account_id is not distinct from k.account_id
-           and v.balance_type = 'CLBD')                                            as closing_date,
-        (select min(v.amount) from balance_values as v
-         where v.statement_id = k.statement_id and v.account_id is not distinct from k.account_id
-           and v.balance_type = 'CLAV'
-         having count(*) = 1)                                                      as clav,
-        k.most_values > 1                                                          as has_conflicting_balances
+        case when k.most_values = 1 then coalesce(v.opbd, v.prcd)
+             when sp.pairs = 1 then sp.opening end as opening,
+        case when k.most_values = 1 then v.clbd
+             when sp.pairs = 1 then sp.closing end as closing,
+        v.closing_date,
+        v.clav,
+        k.most_values > 1                          as has_conflicting_balances
     from balance_counts as k
+    left join single_values as v
+        on v.statement_id = k.statement_id and v.account_id is not distinct from k.account_id
+    left join supported as sp
+        on sp.statement_id = k.statement_id and sp.account_id is not distinct from k.account_id
 ),
 
 findings as (

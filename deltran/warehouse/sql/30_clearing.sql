@@ -13,21 +13,19 @@ create table if not exists clearing.windows (
     runs             integer not null
 );
 
--- Every obligation a window cleared, recorded by its first run: one row per
--- payment identity (UETR, else instructing agent + MsgId + TxId/EndToEndId, see
--- stg_payments__interbank_transfers), so the same payment re-sent in another
--- file can never be cleared a second time. Re-runs net exactly these rows.
-create table if not exists clearing.cleared_obligations (
-    obligation_id  text primary key,
-    window_closing timestamptz not null references clearing.windows (window_closing),
-    debtor_bic     text not null,
-    creditor_bic   text not null,
-    currency       char(3) not null,
-    amount         numeric not null,
-    is_late        boolean not null
+-- What the first run of a window netted, per (debtor, creditor, currency): the
+-- window's members summed. Every re-run nets exactly these rows, so it rewrites
+-- identical results and pacs.009 bytes whatever arrived or was rejected since.
+create table if not exists clearing.window_pair_totals (
+    window_closing   timestamptz not null,
+    debtor_bic       text not null,
+    creditor_bic     text not null,
+    currency         char(3) not null,
+    amount           numeric not null,
+    obligation_count bigint not null,
+    late_count       bigint not null,
+    primary key (window_closing, debtor_bic, creditor_bic, currency)
 );
-
-create index if not exists cleared_obligations_window_idx on clearing.cleared_obligations (window_closing);
 
 create table if not exists clearing.window_currencies (
     window_closing        timestamptz not null,

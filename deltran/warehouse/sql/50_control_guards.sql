@@ -40,7 +40,8 @@ begin
             ('discrepancy_case_events', 'discrepancy_case_events_actor_visible',
              'check (control.is_valid_actor(actor))'),
             ('discrepancy_cases', 'discrepancy_cases_by_visible',
-             'check (control.is_valid_actor(updated_by) and control.visible_text(owner) is not null)')
+             'check (control.is_valid_actor(updated_by) and control.visible_text(owner) is not null'
+             ' and (state <> ''resolved'' or control.visible_text(resolution_note) is not null))')
         ) as t(table_name, constraint_name, definition)
     loop
         if not exists (select 1 from pg_constraint where conname = target.constraint_name) then
