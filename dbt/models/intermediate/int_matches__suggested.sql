@@ -1,3 +1,6 @@
+{{ config(pre_hook="set local enable_nestloop = off") }}
+-- The anti-joins below run against CTEs the planner cannot count: a nested
+-- loop over them is quadratic, so this model's transaction plans without one.
 -- Matching pass 3 (no shared reference). One row per (bank movement, ledger
 -- posting) pair that passes 1 and 2 left, on the same account, currency and
 -- direction, value dates within the tolerance, amounts within the amount
