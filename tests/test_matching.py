@@ -276,6 +276,20 @@ def test_a_person_confirms_or_rejects_a_suggested_match(warehouse_url, capsys):
             ("alice", "confirm"),
             ("bob", "reject"),
         ]
+        # a person pairs the two lone items by hand
+        bank_id, ledger_id = conn.execute(
+            "select bank_entry_id, ledger_entry_id from control.match_decisions order by decision_id limit 1"
+        ).fetchone()
+        with pytest.raises(matches.MatchDecisionError, match="is not alone"):
+            matches.pair(conn, bank_id, "nope", reason="typo", actor="carol")
+        assert (
+            cli.main(["matches", "pair", bank_id, ledger_id, "--reason", "phoned the client", "--actor", "carol"]) == 0
+        )
+        build()
+        assert conn.execute(
+            "select matched_on, match_status from marts.transaction_matches where match_id = %s", (suggested,)
+        ).fetchone() == ("manual", "confirmed")
+
         # the decisions are append-only
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute("update control.match_decisions set decision = 'confirm'")
