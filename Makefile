@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Airflow's environment (home, DAG folder, port) is set in one place,
 # deltran/airflow_env.py: always start it through `deltran airflow ...`.
 
-.PHONY: setup demo test test-fast airflow bench-parse bench-clearing bench-intraday bench db-url db-stop clean
+.PHONY: setup demo test test-fast airflow bench-parse bench-clearing bench-intraday bench-recon bench db-url db-stop clean
 
 setup: $(VENV)/.installed  ## create the virtual environment and install everything
 
@@ -40,7 +40,10 @@ bench-clearing: setup
 bench-intraday: setup  ## an intraday (tier 2) run with 10,000 new notifications, beside bare parse + COPY
 	$(BIN)/python bench/bench_intraday.py
 
-bench: bench-parse bench-clearing bench-intraday
+bench-recon: setup  ## end of day for 1,000,000 bank entries vs 1,000,000 ledger postings (ENTRIES=100000 for a smaller day)
+	$(BIN)/python bench/bench_recon.py $(if $(ENTRIES),--entries $(ENTRIES))
+
+bench: bench-parse bench-clearing bench-intraday bench-recon
 
 db-url: setup
 	@$(BIN)/deltran db url

@@ -8,7 +8,7 @@ deltran parse FILE [--format jsonl|csv] an ISO 20022 file as one record per line
 deltran net OBLIGATIONS.csv             multilateral netting of a CSV of obligations
 deltran breaker status | reset ACCOUNT --reason TEXT [--actor NAME]
 deltran discrepancy update ID [--state S] [--owner O] [--note N] | history ID
-deltran matches list [--account A] | confirm ID --reason R | reject ID --reason R | history ID
+deltran matches list [--account A] | confirm|reject ID --reason R | pair BANK LEDGER --reason R | history ID
 deltran report DATE                     the end-of-day summary of a business date
 deltran airflow ARGS...                 the Airflow CLI with the project's environment
 """
@@ -129,13 +129,18 @@ def _cmd_matches(args: argparse.Namespace) -> int:
             for at, actor, decision, reason in matches.history(conn, args.id):
                 print(f"{at:%Y-%m-%d %H:%M:%S} {actor}: {decision}: {reason}")
             return 0
+        actor = args.actor or getpass.getuser()
         try:
-            made = matches.decide(conn, args.id, args.action, reason=args.reason, actor=args.actor or getpass.getuser())
+            if args.action == "pair":
+                made = matches.pair(conn, args.bank_entry_id, args.ledger_entry_id, reason=args.reason, actor=actor)
+            else:
+                made = matches.decide(conn, args.id, args.action, reason=args.reason, actor=actor)
         except matches.MatchDecisionError as exc:
             print(f"deltran matches {args.action}: {exc}", file=sys.stderr)
             return 2
+    done = {"confirm": "confirmed", "reject": "rejected", "pair": "paired by hand"}[made.decision]
     print(
-        f"{made.match_id}: {made.previous} -> {made.decision}ed by {made.actor} ({made.reason});"
+        f"{made.match_id}: {made.previous} -> {done} by {made.actor} ({made.reason});"
         " the marts show it from their next build"
     )
     return 0
@@ -233,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
         decide.add_argument("id", help="marts.transaction_matches.match_id")
         decide.add_argument("--reason", required=True)
         decide.add_argument("--actor", help="who (default: the login name)")
+    hand = mat_sub.add_parser("pair", help="pair a lone bank movement with a lone ledger posting by hand (recorded)")
+    hand.add_argument("bank_entry_id", help="bank_entry_id of a bank_only movement")
+    hand.add_argument("ledger_entry_id", help="ledger entry_id of a ledger_only posting")
+    hand.add_argument("--reason", required=True)
+    hand.add_argument("--actor", help="who (default: the login name)")
     mat_sub.add_parser("history", help="every decision on a match").add_argument("id")
     mat.set_defaults(func=_cmd_matches)
 

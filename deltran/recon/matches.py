@@ -6,7 +6,10 @@ date, and no other candidate on either side, are paired as 'suggested'
 reason; the decision is appended to control.match_decisions (who, when, why:
 never updated or deleted) and the models read the latest decision per pair, so
 it holds through every rebuild. A confirmed pair counts as matched; a rejected
-one is never suggested again and both sides go back to being breaks.
+one is never suggested again and both sides go back to being breaks. A person
+can also pair a lone bank movement with a lone ledger posting of the same
+account and currency by hand (`deltran matches pair`, matched_on 'manual');
+rejecting that match undoes it.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def _pair(conn: psycopg.Connection, match_id: str) -> tuple[str, str, str] | Non
     """(bank_entry_id, ledger_entry_id, current state) of a pass-3 pair, from the mart or from earlier decisions."""
     found = conn.execute(
         "select bank_entry_id, ledger_entry_id, match_status from marts.transaction_matches"
-        " where match_id = %s and matched_on = 'amount_date'",
+        " where match_id = %s and matched_on in ('amount_date', 'manual')",
         (match_id,),
     ).fetchone()
     latest = conn.execute(
@@ -46,7 +49,7 @@ def _pair(conn: psycopg.Connection, match_id: str) -> tuple[str, str, str] | Non
         (match_id,),
     ).fetchone()
     if latest is not None:  # the decisions are the truth; the mart is as of its last build
-        return latest[0], latest[1], "confirmed" if latest[2] == "confirm" else "rejected"
+        return latest[0], latest[1], "rejected" if latest[2] == "reject" else "confirmed"
     return found
 
 
@@ -71,6 +74,41 @@ def decide(conn: psycopg.Connection, match_id: str, decision: str, *, reason: st
             (bank_entry_id, ledger_entry_id, decision, reason.strip(), actor.strip()),
         )
     return Decision(match_id, bank_entry_id, ledger_entry_id, decision, current, reason.strip(), actor.strip())
+
+
+def pair(conn: psycopg.Connection, bank_entry_id: str, ledger_entry_id: str, *, reason: str, actor: str) -> Decision:
+    """Pair a lone bank movement with a lone ledger posting by hand; appended with who and why."""
+    if not (reason or "").strip():
+        raise MatchDecisionError("a reason is required (--reason)")
+    if not (actor or "").strip():
+        raise MatchDecisionError("an actor is required")
+    with conn.transaction():
+        lone = dict(
+            conn.execute(
+                "select coalesce(bank_entry_id, ledger_entry_id), (account_id, currency, match_status)::text"
+                " from intermediate.int_bank_entries_matched_to_ledger"
+                " where (bank_entry_id = %s and ledger_entry_id is null) or (ledger_entry_id = %s and bank_entry_id is null)",
+                (bank_entry_id, ledger_entry_id),
+            ).fetchall()
+        )
+        bank, ledger = lone.get(bank_entry_id, ""), lone.get(ledger_entry_id, "")
+        if not bank.endswith(",bank_only)"):
+            raise MatchDecisionError(f"bank movement {bank_entry_id} is not alone (bank_only): {bank or 'not found'}")
+        if not ledger.endswith(",ledger_only)"):
+            raise MatchDecisionError(
+                f"ledger posting {ledger_entry_id} is not alone (ledger_only): {ledger or 'not found'}"
+            )
+        if bank.rsplit(",", 1)[0] != ledger.rsplit(",", 1)[0]:
+            raise MatchDecisionError(f"not the same account and currency: {bank} vs {ledger}")
+        conn.execute(
+            "insert into control.match_decisions (bank_entry_id, ledger_entry_id, decision, reason, decided_by)"
+            " values (%s, %s, 'pair', %s, %s)",
+            (bank_entry_id, ledger_entry_id, reason.strip(), actor.strip()),
+        )
+        match_id = conn.execute(
+            "select md5(concat_ws('|', %s::text, %s::text))", (bank_entry_id, ledger_entry_id)
+        ).fetchone()[0]
+    return Decision(match_id, bank_entry_id, ledger_entry_id, "pair", "unmatched", reason.strip(), actor.strip())
 
 
 def waiting(conn: psycopg.Connection, account_id: str | None = None) -> list[tuple]:

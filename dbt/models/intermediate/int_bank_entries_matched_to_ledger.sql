@@ -1,3 +1,6 @@
+{{ config(pre_hook="set local enable_nestloop = off") }}
+-- The anti-joins below run against CTEs the planner cannot count: a nested
+-- loop over them is quadratic, so this model's transaction plans without one.
 -- One row per (bank movement, ledger posting) pair after matching, or per
 -- movement or posting left alone. The pairs come from the matching passes, in
 -- order, each over what the earlier ones left:

@@ -1,4 +1,6 @@
-{{ config(post_hook='analyze {{ this }}') }}
+{{ config(pre_hook="set local enable_nestloop = off", post_hook='analyze {{ this }}') }}
+-- (No nested loop: the staging views estimate a few rows where there are millions,
+-- and a nested loop over them is quadratic: 1e8 comparisons at 100,000 entries.)
 -- One row per ledger posting on an EMI account (an account with statements),
 -- opening balances excluded, numbered within its transaction key and amount:
 -- copy_number 2 and up are the same transaction posted again (instalments of

@@ -1,3 +1,6 @@
+{{ config(pre_hook="set local enable_nestloop = off") }}
+-- The anti-joins below run against CTEs the planner cannot count: a nested
+-- loop over them is quadratic, so this model's transaction plans without one.
 -- Matching pass 2b (batch sum, one to many). One row per (bank entry, ledger
 -- posting) pair where a batch-booked entry WITHOUT transaction details equals
 -- the sum of a set of at least two postings on the same account, currency and

@@ -1,4 +1,6 @@
-{{ config(post_hook='analyze {{ this }}') }}
+{{ config(pre_hook="set local enable_nestloop = off", post_hook='analyze {{ this }}') }}
+-- The anti-joins below run against CTEs the planner cannot count: a nested
+-- loop over them is quadratic, so this model's transaction plans without one.
 -- Matching pass 1 (references) and 2a (batch details). One row per (bank
 -- movement, ledger posting) pair that shares a reference: UETR, else
 -- EndToEndId, else the bank's reference (AcctSvcrRef = the ledger's

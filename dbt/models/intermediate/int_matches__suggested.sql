@@ -1,3 +1,6 @@
+{{ config(pre_hook="set local enable_nestloop = off") }}
+-- The anti-joins below run against CTEs the planner cannot count: a nested
+-- loop over them is quadratic, so this model's transaction plans without one.
 -- Matching pass 3 (no shared reference). One row per (bank movement, ledger
 -- posting) pair that passes 1 and 2 left, on the same account, currency and
 -- direction, value dates within the tolerance, amounts within the amount
@@ -5,7 +8,9 @@
 -- sides have one, when it is the ONLY candidate on both sides. Ambiguous
 -- candidates are never paired. A pair is 'suggested' until a person confirms
 -- it (`deltran matches confirm`, control.match_decisions) or the platform is set
--- to auto-confirm; a rejected pair is never suggested again.
+-- to auto-confirm; a rejected pair is never suggested again. A person may also
+-- pair two lone items by hand (`deltran matches pair`): matched_on 'manual',
+-- taken before the suggestions, so neither side is suggested elsewhere.
 {% set tolerance = var('value_date_tolerance_days') | int %}
 {% set amount_tolerance = var('amount_tolerance') %}
 {% set auto_confirm = var('auto_confirm_suggested') | string | lower in ('true', '1', 'yes') %}
@@ -40,6 +45,24 @@ ledger as (
         and not exists (select 1 from paired as p where p.ledger_entry_id = l.ledger_entry_id)
 ),
 
+-- pairs a person made by hand, each side in one such pair only
+manual as (
+    select * from (
+        select
+            b.bank_entry_id,
+            l.ledger_entry_id,
+            b.amount - l.amount as amount_difference,
+            count(*) over (partition by b.bank_entry_id)   as bank_pairs,
+            count(*) over (partition by l.ledger_entry_id) as ledger_pairs
+        from decisions as d
+        inner join bank as b on b.bank_entry_id = d.bank_entry_id
+        inner join ledger as l
+            on l.ledger_entry_id = d.ledger_entry_id and l.account_id = b.account_id and l.currency = b.currency
+        where d.decision = 'pair'
+    ) as m
+    where bank_pairs = 1 and ledger_pairs = 1
+),
+
 candidates as (
     select
         b.bank_entry_id,
@@ -64,6 +87,8 @@ candidates as (
             select 1 from decisions as d
             where d.bank_entry_id = b.bank_entry_id and d.ledger_entry_id = l.ledger_entry_id and d.decision = 'reject'
         )
+        and not exists (select 1 from manual as m where m.bank_entry_id = b.bank_entry_id)
+        and not exists (select 1 from manual as m where m.ledger_entry_id = l.ledger_entry_id)
 )
 
 select
@@ -80,3 +105,8 @@ from candidates as c
 left join decisions as d
     on d.bank_entry_id = c.bank_entry_id and d.ledger_entry_id = c.ledger_entry_id
 where c.bank_candidates = 1 and c.ledger_candidates = 1
+
+union all
+
+select bank_entry_id, ledger_entry_id, 'manual', 'manual', 'confirmed', amount_difference
+from manual

@@ -1,5 +1,5 @@
 -- What a person decided about a suggested match (pass 3: no shared reference,
--- a unique candidate on each side). Written only by deltran.recon.matches
+-- a unique candidate on each side), or a pair a person made by hand ('pair'). Written only by deltran.recon.matches
 -- (`deltran matches confirm|reject`); append-only, so every decision keeps who,
 -- when and why. The latest decision on a pair wins; int_matches__suggested reads
 -- it, so a decision survives every rebuild of the marts.
@@ -10,7 +10,7 @@ create table if not exists control.match_decisions (
     decision_id     bigserial primary key,
     bank_entry_id   text not null,
     ledger_entry_id text not null,
-    decision        text not null check (decision in ('confirm', 'reject')),
+    decision        text not null check (decision in ('confirm', 'reject', 'pair')),
     reason          text not null check (btrim(reason) <> ''),
     decided_by      text not null check (btrim(decided_by) <> ''),
     decided_at      timestamptz not null default now()
