@@ -28,9 +28,10 @@ from pathlib import Path
 
 import psycopg
 
+# the bench's own database, chosen before deltran reads its settings
 os.environ.setdefault("DELTRAN_DATABASE", "deltran_bench")
-from deltran import config, db  # noqa: E402  (after the database is chosen)
-from deltran.clearing import store  # noqa: E402
+from deltran import config, db
+from deltran.clearing import store
 
 CLOSING = datetime(2026, 11, 20, 6, tzinfo=timezone.utc)
 CURRENCIES = ("USD", "EUR", "AED", "ILS", "GBP")
@@ -39,7 +40,8 @@ TARGET_SECONDS = 1.5
 NET_POSITIONS_SQL = """
 select participant, currency, sum(amount) as net
 from (
-    select creditor_bic as participant, currency, amount from intermediate.int_obligations where own_window_closing = %(t)s
+    select creditor_bic as participant, currency, amount
+    from intermediate.int_obligations where own_window_closing = %(t)s
     union all
     select debtor_bic, currency, -amount from intermediate.int_obligations where own_window_closing = %(t)s
 ) as legs
@@ -118,13 +120,13 @@ def main(argv: list[str] | None = None) -> int:
             group_by, rows = timed(lambda: conn.execute(NET_POSITIONS_SQL, {"t": CLOSING}).fetchall(), args.repeat)
             platform, summary = timed(lambda: store.clear_window(conn, CLOSING, settings, caps={}), args.repeat)
             positions = {(p, c): n for p, c, n in rows}
-            stored = dict(
-                ((p, c), n)
+            stored = {
+                (p, c): n
                 for p, c, n in conn.execute(
                     "select participant, currency, net_amount from clearing.positions where window_closing = %s",
                     (CLOSING,),
                 )
-            )
+            }
             files = sorted(Path(home, "var", "outbox").rglob("*.xml"))
     if positions != stored:
         print("MISMATCH: the platform's net positions differ from the plain GROUP BY", file=sys.stderr)
@@ -137,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'ratio platform / plain GROUP BY':<58} {platform / group_by:>9.2f}")
     print(f"{'target':<58} {TARGET_SECONDS:>9.3f}  {'PASS' if platform < TARGET_SECONDS else 'FAIL'}")
     print(
-        f"positions equal to the GROUP BY's: yes ({len(stored)}); instructions: {instructions}; pacs.009 files: {len(files)}"
+        f"positions equal to the GROUP BY's: yes ({len(stored)}); instructions: {instructions}; "
+        f"pacs.009 files: {len(files)}"
     )
     print(
         "efficiency per currency: "

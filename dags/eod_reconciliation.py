@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
@@ -33,7 +33,7 @@ changes nothing that was right.
 @dag(
     dag_id="eod_reconciliation",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,  # the marts are rebuilt whole: one build at a time
     doc_md=DOC,

@@ -18,8 +18,7 @@ LEVELS = ("OK", "Minor", "Significant", "Critical")
 
 
 def _env(name: str, default: str) -> str:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+    return os.environ.get(name) or default
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,7 @@ class Settings:
     value_date_tolerance_days: int
     in_flight_grace_days: int
     net_debit_caps: dict[tuple[str, str], Decimal]  # (participant BIC, currency) -> cap
+    alert_webhook_url: str | None = None  # where task-failure alerts are POSTed; None: log only
 
     @property
     def var(self) -> Path:
@@ -119,4 +119,5 @@ def load() -> Settings:
         value_date_tolerance_days=int(_env("DELTRAN_VALUE_DATE_TOLERANCE_DAYS", "2")),
         in_flight_grace_days=int(_env("DELTRAN_IN_FLIGHT_GRACE_DAYS", "0")),
         net_debit_caps=parse_caps(_env("DELTRAN_NET_DEBIT_CAPS", "")),
+        alert_webhook_url=os.environ.get("DELTRAN_ALERT_WEBHOOK_URL", "").strip() or None,
     )

@@ -23,7 +23,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 FIELDS = (
     "entry_id",
@@ -65,7 +65,8 @@ def parse_amount(text: object) -> Decimal:
         raise ValueError(f"amount {text!r} is not a finite number")
     if amount < 0:
         raise ValueError(f"amount {text!r} is negative (the side says the direction)")
-    if -amount.as_tuple().exponent > MAX_FRACTION_DIGITS:
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_FRACTION_DIGITS:
         raise ValueError(f"amount {text!r} has more than {MAX_FRACTION_DIGITS} fraction digits")
     return amount
 
@@ -74,7 +75,9 @@ def _typed(raw: dict, file: str, line: int) -> dict:
     missing = [name for name in REQUIRED if not (raw.get(name) or "").__str__().strip()]
     if missing:
         raise LedgerFormatError(file, line, f"missing {', '.join(missing)}")
-    row = {name: (str(raw[name]).strip() if raw.get(name) not in (None, "") else None) for name in FIELDS}
+    row: dict[str, Any] = {
+        name: (str(raw[name]).strip() if raw.get(name) not in (None, "") else None) for name in FIELDS
+    }
     try:
         row["amount"] = parse_amount(raw["amount"])
         booked_at = datetime.fromisoformat(row["booked_at"])

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from lxml import etree
 
@@ -117,7 +117,7 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
     statement_id = account = currency = servicer = None
     electronic = legal = None
     created_at = from_at = to_at = None
-    summary: dict[str, object] = {}
+    summary: dict[str, Any] = {}
     has_account = False
     balance_elements = []
     for child in element:
@@ -174,7 +174,7 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
     return _Open(element, statement, balances)
 
 
-def _summary(element: etree._Element, file: str, qlen: int) -> dict[str, object]:
+def _summary(element: etree._Element, file: str, qlen: int) -> dict[str, Any]:
     fields: dict[str, object] = {}
     prefixes = {"TtlNtries": "summary_entry", "TtlCdtNtries": "summary_credit", "TtlDbtNtries": "summary_debit"}
     for part in element:
@@ -206,6 +206,7 @@ def _balance(element: etree._Element, statement: Statement, file: str, qlen: int
     for value, name in ((type_code, "Tp"), (amount, "Amt"), (direction, "CdtDbtInd")):
         if value is None:
             raise values.missing(file, element, name)
+    assert type_code is not None and amount is not None and currency is not None and direction is not None
     return Balance(
         message_type=statement.message_type,
         message_id=statement.message_id,
@@ -252,7 +253,7 @@ def _entry(element: etree._Element, statement: Statement, index: int, file: str,
                     transactions.append(_details(detail, file, qlen))
         elif name == "TxDtls":  # .001.01 has no NtryDtls
             transactions.append(_details(child, file, qlen))
-    if amount is None:
+    if amount is None or currency is None:
         raise values.missing(file, element, "Amt")
     if direction is None:
         raise values.missing(file, element, "CdtDbtInd")

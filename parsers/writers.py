@@ -162,7 +162,7 @@ def _statement_header(
         _text(period, "ToDtTm", statement.to_at.isoformat())
         out.append(period)
     account = etree.Element("Acct")
-    _account_id(account, statement.account)
+    _account_id(account, statement.account or "")  # _check_statement refused a statement without one
     if statement.account_currency:
         _text(account, "Ccy", statement.account_currency)
     if statement.servicer_bic:
@@ -275,12 +275,12 @@ def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, f
         ("Dbtr", tx.debtor_name, "DbtrAcct", tx.debtor_account),
         ("Cdtr", tx.creditor_name, "CdtrAcct", tx.creditor_account),
     )
-    if any(name or account for _, name, _, account in parties):
+    if any(party_name or account for _, party_name, _, account in parties):
         related = etree.SubElement(element, "RltdPties")
-        for party, name, account_tag, account in parties:
-            if name:
+        for party, party_name, account_tag, account in parties:
+            if party_name:
                 holder = etree.SubElement(related, party)
-                _text(etree.SubElement(holder, "Pty") if flavour.choices else holder, "Nm", name)
+                _text(etree.SubElement(holder, "Pty") if flavour.choices else holder, "Nm", party_name)
             if account:
                 _account_id(etree.SubElement(related, account_tag), account)
     agents = (("DbtrAgt", tx.debtor_agent_bic), ("CdtrAgt", tx.creditor_agent_bic))

@@ -53,6 +53,7 @@ def format_amount(amount: Decimal) -> str:
     if amount < 0:
         raise ValueError(f"amount {amount} is negative")
     sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # a finite Decimal
     while exponent < -_MAX_FRACTION_DIGITS and len(digits) > 1 and digits[-1] == 0:
         digits, exponent = digits[:-1], exponent + 1
     if exponent < -_MAX_FRACTION_DIGITS:

@@ -19,11 +19,11 @@ import shutil
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Iterable, Mapping
 
 import psycopg
 
-from deltran import config
+from deltran import config, db
 from deltran.clearing.netting import NettingResult, PairTotal, net_all
 from deltran.clearing.pacs009 import build_pacs009_for_result, write_pacs009
 from deltran.clearing.windows import check_closing, window_label
@@ -62,7 +62,11 @@ late as (
       and o.received_at < %(first_cleared_at)s
       and not exists (
           select 1
-          from generate_series(o.own_window_closing + interval '6 hours', %(closing)s::timestamptz - interval '6 hours', interval '6 hours') as g(w)
+          from generate_series(
+              o.own_window_closing + interval '6 hours',
+              %(closing)s::timestamptz - interval '6 hours',
+              interval '6 hours'
+          ) as g(w)
           left join clearing.windows as between_w on between_w.window_closing = g.w
           where between_w.first_cleared_at is null or between_w.first_cleared_at >= o.received_at
       )
@@ -81,14 +85,15 @@ group by debtor_bic, creditor_bic, currency
 
 def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> datetime:
     """Record this run; returns when the window was first cleared (now, on its first run)."""
-    return conn.execute(
+    cleared = conn.execute(
         "insert into clearing.windows (window_closing, first_cleared_at, last_cleared_at, runs)"
         " values (%s, clock_timestamp(), clock_timestamp(), 1)"
         " on conflict (window_closing) do update set last_cleared_at = excluded.last_cleared_at,"
         " runs = clearing.windows.runs + 1"
         " returning first_cleared_at",
         (closing,),
-    ).fetchone()[0]
+    )
+    return db.one(cleared)[0]
 
 
 def select_pair_totals(
@@ -106,7 +111,7 @@ def select_pair_totals(
     return pairs, late
 
 
-def _copy(cur: psycopg.Cursor, table: str, rows) -> None:
+def _copy(cur: psycopg.Cursor[Any], table: str, rows: Iterable[tuple[object, ...]]) -> None:
     with cur.copy(f"copy clearing.{table} from stdin") as copy:
         for row in rows:
             copy.write_row(row)
@@ -123,7 +128,7 @@ def _replace_rows(
         conn.execute(f"delete from clearing.{table} where window_closing = %s", (closing,))
     with conn.cursor() as cur:
         cur.executemany(
-            "insert into clearing.window_currencies values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            f"insert into clearing.window_currencies values ({', '.join(['%s'] * 18)})",
             [
                 (
                     closing,

@@ -53,7 +53,7 @@ def amount_text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _sub(parent, tag: str, text: str | None = None, **attrib) -> etree._Element:
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
     """A child in the parent's namespace (every element of a message shares one)."""
     element = etree.SubElement(parent, etree.QName(etree.QName(parent).namespace, tag), attrib)
     if text is not None:
@@ -66,15 +66,15 @@ def _document(message: str, root: str) -> tuple[etree._Element, etree._Element]:
     return doc, _sub(doc, root)
 
 
-def _agent(parent, tag: str, bic: str) -> None:
+def _agent(parent: etree._Element, tag: str, bic: str) -> None:
     _sub(_sub(_sub(parent, tag), "FinInstnId"), "BICFI", bic)
 
 
-def _party(parent, tag: str, name: str) -> None:
+def _party(parent: etree._Element, tag: str, name: str) -> None:
     _sub(_sub(parent, tag), "Nm", name)
 
 
-def _account(parent, tag: str, account: str) -> None:
+def _account(parent: etree._Element, tag: str, account: str) -> None:
     """An IBAN where it is one, else a plain account number (US, SG)."""
     ident = _sub(_sub(parent, tag), "Id")
     if account[:2].isalpha():

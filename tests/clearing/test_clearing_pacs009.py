@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,11 +22,9 @@ from deltran.clearing.pacs009 import (
     write_pacs009,
 )
 
-# The schemas are read where they are shared, never copied into the project.
-SAMPLES = Path(
-    os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")
-)
-XSD = SAMPLES / "xsd" / "pacs.009.001.08.xsd"
+import iso20022_corpus
+
+XSD = iso20022_corpus.XSD / "pacs.009.001.08.xsd"
 NS = {"p": NAMESPACE}
 D = Decimal
 CLOSING = datetime(2025, 3, 10, 12, tzinfo=timezone.utc)
@@ -37,8 +33,7 @@ UUID4 = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f
 
 @pytest.fixture(scope="module")
 def schema() -> etree.XMLSchema:
-    if not XSD.exists():
-        pytest.skip(f"ISO 20022 schema not found at {XSD} (set DELTRAN_ISO20022_SAMPLES)")
+    iso20022_corpus.require(XSD)
     return etree.XMLSchema(etree.parse(str(XSD)))
 
 
@@ -57,9 +52,9 @@ HAND = [
 
 def test_sample_validates_with_the_same_schema(schema):
     # the harness itself: a published pacs.009.001.08 sample passes
-    sample = SAMPLES / "pacs.009" / "phoughton-cbpr-ur__pacs.009.001.08__pacs009_fi_transfer_sample.xml"
-    if not sample.exists():
-        pytest.skip(f"{sample} not found")
+    sample = iso20022_corpus.require(
+        iso20022_corpus.SAMPLES / "pacs.009" / "phoughton-cbpr-ur__pacs.009.001.08__pacs009_fi_transfer_sample.xml"
+    )
     doc = etree.parse(str(sample))
     document = doc.getroot() if doc.getroot().tag.endswith("Document") else doc.find(".//{*}Document")
     schema.assertValid(etree.ElementTree(document))
@@ -137,7 +132,7 @@ def test_amounts_written_exactly(amount, text, schema):
 
 @pytest.mark.parametrize("amount", ["0.000001", "1.123456", "99999999999999.99999", "-1"])
 def test_amounts_that_cannot_be_written_exactly_raise(amount):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="fraction digits|digits|negative"):
         format_amount(D(amount))
 
 

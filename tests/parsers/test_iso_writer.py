@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -16,12 +15,8 @@ from parsers import iter_records
 from parsers.records import Balance, Entry, Statement, TransactionDetails
 from parsers.writers import write_bank_to_customer
 
-XSD = (
-    Path(
-        os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")
-    )
-    / "xsd"
-)
+from iso20022_corpus import XSD
+
 SCHEMAS = sorted(path for path in XSD.glob("camt.05[234].001.*.xsd") if not path.stem.endswith(".01"))
 CREATED = datetime(2024, 5, 2, 6, 0, tzinfo=timezone(timedelta(hours=4)))
 
