@@ -83,12 +83,15 @@ class Settings:
 
     def dbt_vars(self) -> dict[str, str]:
         """The settings dbt models read with var(); strings keep decimals exact."""
+        from deltran.clearing.windows import WINDOW_HOURS  # a constant, declared with the window rule
+
         return {
             "ok_pct": str(self.thresholds.ok_pct),
             "minor_pct": str(self.thresholds.minor_pct),
             "significant_pct": str(self.thresholds.significant_pct),
             "value_date_tolerance_days": str(self.value_date_tolerance_days),
             "in_flight_grace_days": str(self.in_flight_grace_days),
+            "clearing_window_hours": str(WINDOW_HOURS),
         }
 
 

@@ -26,9 +26,8 @@ import psycopg
 from deltran import config, db
 from deltran.clearing.netting import NettingResult, PairTotal, net_all
 from deltran.clearing.pacs009 import build_pacs009_for_result, write_pacs009
-from deltran.clearing.windows import check_closing, window_label
+from deltran.clearing.windows import WINDOW_LENGTH, check_closing, window_label
 
-WINDOW = timedelta(hours=6)
 # how far back a late obligation's own window may lie (bounds the late scan)
 LATE_LOOKBACK = timedelta(days=7)
 
@@ -63,9 +62,9 @@ late as (
       and not exists (
           select 1
           from generate_series(
-              o.own_window_closing + interval '6 hours',
-              %(closing)s::timestamptz - interval '6 hours',
-              interval '6 hours'
+              o.own_window_closing + %(window)s::interval,
+              %(closing)s::timestamptz - %(window)s::interval,
+              %(window)s::interval
           ) as g(w)
           left join clearing.windows as between_w on between_w.window_closing = g.w
           where between_w.first_cleared_at is null or between_w.first_cleared_at >= o.received_at
@@ -102,7 +101,12 @@ def select_pair_totals(
     """The window's obligations summed per pair, and the late count per currency."""
     pairs: list[PairTotal] = []
     late: dict[str, int] = {}
-    params = {"closing": closing, "first_cleared_at": first_cleared_at, "lookback": LATE_LOOKBACK}
+    params = {
+        "closing": closing,
+        "first_cleared_at": first_cleared_at,
+        "lookback": LATE_LOOKBACK,
+        "window": WINDOW_LENGTH,
+    }
     # binary results: numeric arrives as Decimal without text parsing
     rows = conn.cursor(binary=True).execute(PAIR_TOTALS_SQL, params).fetchall()
     for debtor, creditor, currency, amount, count, late_count in rows:

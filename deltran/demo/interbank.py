@@ -17,14 +17,16 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+from deltran.clearing.windows import CLOSING_HOURS, WINDOW_LENGTH
+
 from . import messages
 from .manifest import PaymentIds, ReferencedPayment
 from .messages import Transfer
 from .reference import BANK_A, BANK_B, BANK_C, CLIENTS, CURRENCIES, HUB, PARTICIPANTS, USD_PER_UNIT, Bank, iban
 
 UTC = timezone.utc
-WINDOW_HOURS = (0, 6, 12, 18)
-WINDOW = timedelta(hours=6)
+WINDOW_HOURS = CLOSING_HOURS
+WINDOW = WINDOW_LENGTH
 PAYMENTS_PER_WINDOW = (140, 160)
 REJECT_REASON = ("AC04", "Closed account number")
 RETURN_REASON = ("AC06", "Blocked account")
