@@ -21,8 +21,10 @@ value the records leave open, the writer fills it and says so here:
 * ``RmtInf/Ustrd`` holds at most 140 characters: longer text is cut at spaces
   into several ``Ustrd``, which the reader joins with one space again.
 
-Values the schema cannot hold (negative amounts, more than 5 decimals, a
-camt.053 without balances, a camt.054 with balances, an unknown version) raise
+Amounts are written by ``parsers.xmlwrite.format_amount``, exactly, in their
+currency's minor units. Values the schema cannot hold (negative amounts, more
+fraction digits than the currency has, a camt.053 without balances, a camt.054
+with balances, an unknown version) raise
 ``ValueError`` instead of being written; as the output streams, what was
 written before the bad record is then an incomplete file.
 """
@@ -38,6 +40,7 @@ from typing import BinaryIO, Iterable
 
 from lxml import etree
 
+from parsers import xmlwrite
 from parsers.records import Balance, Entry, Statement, TransactionDetails
 
 ISO_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:"
@@ -203,7 +206,7 @@ def _summary(statement: Statement) -> etree._Element | None:
         if count is not None:
             _text(part, "NbOfNtries", str(count))
         if total is not None:
-            _text(part, "Sum", _decimal_text(total))
+            _text(part, "Sum", xmlwrite.format_decimal(total))
     return summary
 
 
@@ -327,16 +330,7 @@ def _date_choice(parent: etree._Element, name: str, day: date | None, moment: da
 
 
 def _amount(parent: etree._Element, name: str, amount: Decimal, currency: str) -> None:
-    if amount < 0:
-        raise ValueError(f"{name} {amount}: ISO amounts are never negative (CdtDbtInd carries the sign)")
-    _text(parent, name, _decimal_text(amount)).set("Ccy", currency)
-
-
-def _decimal_text(value: Decimal) -> str:
-    exponent = value.as_tuple().exponent
-    if not value.is_finite() or (isinstance(exponent, int) and exponent < -5):
-        raise ValueError(f"{value}: at most 5 decimals")
-    return format(value, "f")
+    xmlwrite.amount(parent, name, amount, currency)
 
 
 def _leaf(name: str, text: str) -> etree._Element:
