@@ -32,6 +32,7 @@ import psycopg
 os.environ.setdefault("DELTRAN_DATABASE", "deltran_bench")
 from deltran import config, db
 from deltran.clearing import store
+from deltran.warehouse import dbt
 
 CLOSING = datetime(2026, 11, 20, 6, tzinfo=timezone.utc)
 CURRENCIES = ("USD", "EUR", "AED", "ILS", "GBP")
@@ -60,13 +61,20 @@ def loaded(conn: psycopg.Connection, count: int, participants: int, seed: int) -
 
 
 def load(conn: psycopg.Connection, count: int, participants: int, seed: int) -> None:
-    conn.execute("create schema if not exists intermediate")
-    conn.execute("drop table if exists intermediate.int_obligations")
-    conn.execute(store.INT_OBLIGATIONS_STANDIN_DDL)
+    # the model's own table: built by dbt on this database's raw tables, which the bench leaves empty
+    conn.commit()  # nothing of ours open while dbt replaces the table
+    dbt.run_model("int_obligations", config.load())
+    conn.execute("truncate intermediate.int_obligations")
     rng = random.Random(seed)
     banks = [f"BK{chr(65 + n // 26)}{chr(65 + n % 26)}AE2LXXX" for n in range(participants)]  # well-formed BICs
     received = (CLOSING - timedelta(hours=7)).isoformat()
-    with conn.cursor() as cur, cur.copy("copy intermediate.int_obligations from stdin") as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "copy intermediate.int_obligations (obligation_id, obligation_kind, debtor_bic, creditor_bic, currency,"
+            " amount, accepted_at, received_at, original_transfer_id, own_window_closing, is_clearable) from stdin"
+        ) as copy,
+    ):
         buffer = io.StringIO()
         for n in range(count):
             debtor, creditor = rng.sample(banks, 2)
@@ -80,7 +88,6 @@ def load(conn: psycopg.Connection, count: int, participants: int, seed: int) -> 
                 copy.write(buffer.getvalue())
                 buffer = io.StringIO()
         copy.write(buffer.getvalue())
-    conn.execute("create index on intermediate.int_obligations (own_window_closing)")
     conn.execute("analyze intermediate.int_obligations")
     conn.execute(f"comment on table intermediate.int_obligations is 'bench {count} {participants} {seed}'")
     conn.commit()

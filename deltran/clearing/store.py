@@ -31,15 +31,6 @@ from deltran.clearing.windows import WINDOW_LENGTH, check_closing, window_label
 # how far back a late obligation's own window may lie (bounds the late scan)
 LATE_LOOKBACK = timedelta(days=7)
 
-# The columns of intermediate.int_obligations (built by dbt) this module reads;
-# benchmarks and tests that load obligations directly create this stand-in.
-INT_OBLIGATIONS_STANDIN_DDL = """
-create table intermediate.int_obligations (
-    obligation_id text, obligation_kind text, debtor_bic text, creditor_bic text, currency text,
-    amount numeric, accepted_at timestamptz, received_at timestamptz, original_transfer_id text,
-    own_window_closing timestamptz, is_clearable boolean)
-"""
-
 PAIR_TOTALS_SQL = """
 with on_time as (
     -- accepted in (T - 6h, T] and arrived before T was first cleared
