@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Airflow's environment (home, DAG folder, port) is set in one place,
 # deltran/airflow_env.py: always start it through `deltran airflow ...`.
 
-.PHONY: setup demo test test-fast airflow bench-parse bench-clearing bench-intraday bench-recon bench db-url db-stop clean
+.PHONY: setup demo test test-fast lint airflow bench-parse bench-clearing bench-intraday bench-recon bench db-url db-stop clean
 
 setup: $(VENV)/.installed  ## create the virtual environment and install everything
 
@@ -25,8 +25,13 @@ demo: setup  ## generate a business day and run it through the platform's DAGs
 test: setup  ## the whole suite, slow end-to-end tests included
 	$(BIN)/python -m pytest
 
+lint: setup  ## ruff (lint and format check) and mypy; .pre-commit-config.yaml runs the same
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 test-fast: setup  ## unit tests only (no database, dbt, GX or Airflow)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not db and not airflow"
 
 airflow: setup  ## the Airflow UI on http://localhost:8080 (login printed at start)
 	$(BIN)/deltran airflow standalone

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from deltran.clearing import Obligation, aggregate, net_all  # noqa: E402
+from deltran.clearing import Obligation, aggregate, net_all
 
 CURRENCIES = ["USD", "EUR", "AED", "ILS", "JPY", "GBP", "CHF", "SGD"]
 MINOR_UNITS = {"JPY": 0}

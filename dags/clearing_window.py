@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import dag, task
 from deltran_schedules import CAMT054_NOTIFICATIONS, CutoffTimetable  # plugins/: logical date = the window's closing
@@ -35,7 +35,7 @@ CLEARING_MARTS = "clearing_windows clearing_positions settlement_instructions"
 @dag(
     dag_id="clearing_window",
     schedule=CutoffTimetable("0 0,6,12,18 * * *"),
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,  # windows clear in order: late items depend on earlier windows
     doc_md=DOC,

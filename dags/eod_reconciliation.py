@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import dag, task
 from deltran_schedules import CAMT054_NOTIFICATIONS, BusinessDateTimetable  # plugins/: logical date = business date
@@ -36,7 +36,7 @@ changes nothing that was right.
 @dag(
     dag_id="eod_reconciliation",
     schedule=BusinessDateTimetable(),
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,  # the marts are rebuilt whole: one build at a time
     doc_md=DOC,

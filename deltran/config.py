@@ -18,8 +18,7 @@ LEVELS = ("OK", "Minor", "Significant", "Critical")
 
 
 def _env(name: str, default: str) -> str:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+    return os.environ.get(name) or default
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,7 @@ class Settings:
     payout_check_horizon_hours: int = 48
     # the folder holding account_registry.csv, the EMI accounts reconciled (a dbt seed)
     registry_dir: Path = PROJECT_ROOT / "dbt" / "seeds"
+    alert_webhook_url: str | None = None  # where task-failure alerts are POSTed; None: log only
 
     @property
     def var(self) -> Path:
@@ -92,6 +92,8 @@ class Settings:
 
     def dbt_vars(self) -> dict[str, str]:
         """The settings dbt models read with var(); strings keep decimals exact."""
+        from deltran.clearing.windows import WINDOW_HOURS  # a constant, declared with the window rule
+
         return {
             "ok_pct": str(self.thresholds.ok_pct),
             "minor_pct": str(self.thresholds.minor_pct),
@@ -100,6 +102,7 @@ class Settings:
             "in_flight_grace_days": str(self.in_flight_grace_days),
             "amount_tolerance": str(self.match_amount_tolerance),
             "auto_confirm_suggested": "true" if self.auto_confirm_suggested_matches else "false",
+            "clearing_window_hours": str(WINDOW_HOURS),
         }
 
 
@@ -146,4 +149,5 @@ def load() -> Settings:
         net_debit_caps=parse_caps(_env("DELTRAN_NET_DEBIT_CAPS", "")),
         payout_check_horizon_hours=int(_env("DELTRAN_PAYOUT_CHECK_HORIZON_HOURS", "48")),
         registry_dir=Path(_env("DELTRAN_REGISTRY_DIR", str(PROJECT_ROOT / "dbt" / "seeds"))).resolve(),
+        alert_webhook_url=os.environ.get("DELTRAN_ALERT_WEBHOOK_URL", "").strip() or None,
     )

@@ -16,6 +16,7 @@ import functools
 import logging
 from importlib import resources
 from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote
 
 import psycopg
@@ -100,7 +101,7 @@ def sqlalchemy_url(url: str | None = None) -> str:
     """
     from sqlalchemy.engine import URL
 
-    parts = {k: v for k, v in conninfo_to_dict(url or database_url()).items() if v not in (None, "")}
+    parts = {k: str(v) for k, v in conninfo_to_dict(url or database_url()).items() if v not in (None, "")}
     host = parts.pop("host", None)
     port = parts.pop("port", None)
     query: dict[str, str] = {k: str(v) for k, v in parts.items() if k not in ("user", "password", "dbname")}
@@ -120,8 +121,22 @@ def sqlalchemy_url(url: str | None = None) -> str:
     ).render_as_string(hide_password=False)
 
 
-def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
-    return psycopg.connect(url or database_url(), **kwargs)
+def connect(url: str | None = None, *, settings: config.Settings | None = None, **kwargs: Any) -> psycopg.Connection:
+    """A connection to ``url``, else to the warehouse ``settings`` (default: the environment's) name."""
+    return psycopg.connect(url or database_url(settings), **kwargs)
+
+
+RowT = TypeVar("RowT")
+
+
+def one(cursor: psycopg.Cursor[RowT]) -> RowT:
+    """The row a statement always returns (INSERT ... RETURNING, an aggregate, a lookup by key)."""
+    return cursor.fetchone() or no_row()
+
+
+def no_row() -> NoReturn:
+    """For ``cursor.fetchone() or db.no_row()``: a statement that must return a row returned none."""
+    raise LookupError("the statement returned no row")
 
 
 # Scripts that create or change what deltran_owner owns (history, state, guards,

@@ -119,7 +119,8 @@ def _rows_of(path: Path) -> tuple[str, str | None, Iterator[tuple[str, dict]]]:
 
         return info.message_type, info.version, rows()
     raise BadFile(
-        f"unsupported file type {suffix or '(none)'}: expected .xml (ISO 20022) or {', '.join(LEDGER_SUFFIXES)} (ledger export)"
+        f"unsupported file type {suffix or '(none)'}: "
+        f"expected .xml (ISO 20022) or {', '.join(LEDGER_SUFFIXES)} (ledger export)"
     )
 
 
@@ -128,7 +129,7 @@ def _spool(rows: Iterable[tuple[str, dict]]) -> dict[str, tuple[IO[str], int]]:
     for kind, row in rows:
         if kind not in RAW_TABLES:
             raise BadFile(f"record kind {kind!r} has no raw table")
-        handle, count = spools.get(kind) or (tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY_BYTES, mode="w+"), 0)
+        handle, count = spools.get(kind) or (tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY_BYTES, mode="w+"), 0)  # noqa: SIM115
         handle.write("\t".join(_copy_text(row.get(column)) for column in _columns(kind)))
         handle.write("\n")
         spools[kind] = (handle, count + 1)
@@ -150,11 +151,12 @@ def _load(conn: psycopg.Connection, path: Path, sha256: str) -> FileOutcome:
         with conn.transaction():
             # Timestamps written without an offset in the file are taken as UTC.
             conn.execute("set local timezone = 'UTC'")
-            file_id = conn.execute(
+            inserted = conn.execute(
                 "insert into raw.ingested_files (sha256, file_name, file_kind, message_version, size_bytes, row_counts)"
                 " values (%s, %s, %s, %s, %s, %s::jsonb) returning file_id",
                 (sha256, path.name, file_kind, version, path.stat().st_size, Json(counts)),
-            ).fetchone()[0]
+            )
+            file_id = db.one(inserted)[0]
             with conn.cursor() as cur:
                 for kind, (handle, _) in spools.items():
                     columns = ", ".join(f'"{name}"' for name in ("file_id",) + _columns(kind))

@@ -28,7 +28,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from parsers.currencies import InvalidAmount, is_currency
 from parsers.currencies import parse_amount as parse_currency_amount
@@ -82,7 +82,9 @@ def _typed(raw: dict, file: str, line: int) -> dict:
     missing = [name for name in REQUIRED if not (raw.get(name) or "").__str__().strip()]
     if missing:
         raise LedgerFormatError(file, line, f"missing {', '.join(missing)}")
-    row = {name: (str(raw[name]).strip() if raw.get(name) not in (None, "") else None) for name in FIELDS}
+    row: dict[str, Any] = {
+        name: (str(raw[name]).strip() if raw.get(name) not in (None, "") else None) for name in FIELDS
+    }
     currency = row["currency"]
     if not _CODE.fullmatch(currency) or not is_currency(currency):
         raise LedgerFormatError(file, line, f"currency {currency[:20]!r} is not an ISO 4217 currency code in use")

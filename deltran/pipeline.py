@@ -101,7 +101,8 @@ def clear_window(closing: datetime, settings: config.Settings | None = None) -> 
     """Net the window closing at ``closing`` and write its pacs.009 files."""
     from deltran.clearing import store
 
-    with db.connect() as conn:
+    settings = settings or config.load()
+    with db.connect(settings=settings) as conn:
         db.ensure_schema(conn)
         return store.clear_window(conn, closing, settings)
 
@@ -124,7 +125,7 @@ def publish_reports(business_date: date, settings: config.Settings | None = None
     """dbt docs and the day's summary (text and JSON) into the reports folder."""
     settings = settings or config.load()
     docs = dbt.generate_docs(settings)
-    with db.connect() as conn:
+    with db.connect(settings=settings) as conn:
         summary = report.eod_summary(conn, business_date)
     folder = settings.reports / "eod"
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -44,7 +45,8 @@ def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
         "select account_id, state, since, reason from control.circuit_breakers where state = 'open' order by account_id"
     ).fetchall()
     gate = cur.execute(
-        "select account_id, payouts_allowed, reason from control.payout_gate where not payouts_allowed order by account_id"
+        "select account_id, payouts_allowed, reason from control.payout_gate"
+        " where not payouts_allowed order by account_id"
     ).fetchall()
     windows = (
         cur.execute(
@@ -73,8 +75,9 @@ def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
     }
 
 
-def _exists(cur, table: str) -> bool:
-    return cur.execute("select to_regclass(%s) is not null as found", (table,)).fetchone()["found"]
+def _exists(cur: psycopg.Cursor[Any], table: str) -> bool:
+    found = cur.execute("select to_regclass(%s) is not null as found", (table,)).fetchone()
+    return bool(found and found["found"])
 
 
 def _money(value: Decimal | None) -> str:
@@ -135,7 +138,8 @@ def format_summary(summary: dict) -> str:
         lines.append(
             f"  {row['window_closing']:%Y-%m-%d %H:%M} {row['currency']}  obligations {row['obligation_count']:>4}"
             f" (late {row['late_count']})  gross {_money(row['gross_amount']):>18}  net {_money(row['net_amount']):>16}"
-            f"  efficiency {row['netting_efficiency'] * 100:6.2f} %  instructions {row['instruction_count']}/{row['instruction_bound']}"
+            f"  efficiency {row['netting_efficiency'] * 100:6.2f} %"
+            f"  instructions {row['instruction_count']}/{row['instruction_bound']}"
             + (f"  CAP BREACHES {row['cap_breach_count']}" if row["cap_breach_count"] else "")
         )
     lines += ["", f"Quarantined files ({len(summary['quarantined_files'])}):"]

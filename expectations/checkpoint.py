@@ -38,6 +38,7 @@ from great_expectations.data_context.types.base import (
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
+from great_expectations.datasource.fluent import SQLDatasource
 
 from deltran import config
 from expectations.threshold_suite import INDEX_COLUMN, build_suite
@@ -45,6 +46,7 @@ from expectations.threshold_suite import INDEX_COLUMN, build_suite
 if TYPE_CHECKING:
     from great_expectations.checkpoint import CheckpointResult
     from great_expectations.data_context import EphemeralDataContext
+    from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
 
 CHECKPOINT_NAME = "account_reconciliation_thresholds"
 DATASOURCE_NAME = "warehouse"
@@ -174,6 +176,7 @@ def run_checkpoint(
     context = get_context(settings)
     checkpoint = add_threshold_checkpoint(context, sqlalchemy_url, settings.thresholds, max_rows)
     datasource = context.data_sources.get(DATASOURCE_NAME)
+    assert isinstance(datasource, SQLDatasource)  # add_threshold_checkpoint made it with add_sql
     try:
         result = checkpoint.run(
             batch_parameters=batch_parameters(business_date),
@@ -184,7 +187,7 @@ def run_checkpoint(
     return result, context
 
 
-def data_docs_page(context: EphemeralDataContext, result_identifier) -> Path | None:
+def data_docs_page(context: EphemeralDataContext, result_identifier: ValidationResultIdentifier) -> Path | None:
     """The Data Docs page of one validation result, as a local path."""
     for site in context.get_docs_sites_urls(resource_identifier=result_identifier, site_name=DATA_DOCS_SITE):
         url = site.get("site_url")

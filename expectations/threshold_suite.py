@@ -72,7 +72,9 @@ def _pct(value: Decimal, name: str) -> float:
     return as_float
 
 
-def _at_most(check: str, column: str, bound: Decimal, bound_name: str, level: str, text: str):
+def _at_most(
+    check: str, column: str, bound: Decimal, bound_name: str, level: str, text: str
+) -> gxe.ExpectColumnValuesToBeBetween:
     return gxe.ExpectColumnValuesToBeBetween(
         column=column,
         max_value=_pct(bound, bound_name),
@@ -81,7 +83,7 @@ def _at_most(check: str, column: str, bound: Decimal, bound_name: str, level: st
     )
 
 
-def _not_null(check: str, column: str, level: str):
+def _not_null(check: str, column: str, level: str) -> gxe.ExpectColumnValuesToNotBeNull:
     return gxe.ExpectColumnValuesToNotBeNull(
         column=column,
         description=f"{column} is known; a row without it is {level} (payouts wait for the figure)",

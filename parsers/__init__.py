@@ -12,9 +12,9 @@ from parsers.records import ROW_FIELDS, to_rows
 from parsers.registry import iter_records
 
 __all__ = [
+    "ROW_FIELDS",
     "MessageInfo",
     "ParseError",
-    "ROW_FIELDS",
     "UnknownMessageError",
     "detect",
     "iter_records",

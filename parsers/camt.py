@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from lxml import etree
 
@@ -254,7 +254,7 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
     statement_id = account = currency = servicer = None
     electronic = legal = None
     created_at = from_at = to_at = None
-    summary: dict[str, object] = {}
+    summary: dict[str, Any] = {}
     has_account = False
     balance_elements = []
     extras: dict[str, object] = dict(group.pagination)
@@ -321,7 +321,7 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
     return _Open(element, statement, balances)
 
 
-def _summary(element: etree._Element, file: str, qlen: int) -> dict[str, object]:
+def _summary(element: etree._Element, file: str, qlen: int) -> dict[str, Any]:
     fields: dict[str, object] = {}
     prefixes = {"TtlNtries": "summary_entry", "TtlCdtNtries": "summary_credit", "TtlDbtNtries": "summary_debit"}
     for part in element:
@@ -358,6 +358,7 @@ def _balance(element: etree._Element, statement: Statement, file: str, qlen: int
     for value, name in ((type_code, "Tp"), (amount, "Amt")):
         if value is None:
             raise values.missing(file, element, name)
+    assert type_code is not None and amount is not None and currency is not None
     return Balance(
         message_type=statement.message_type,
         message_id=statement.message_id,
@@ -414,7 +415,7 @@ def _entry(element: etree._Element, statement: Statement, index: int, file: str,
             batch = _batch(child, file, qlen)
         elif name == "TxDtls" or name == "NtryDtls":
             break  # read one by one as they end
-    if amount is None:
+    if amount is None or currency is None:
         raise values.missing(file, element, "Amt")
     if direction is None:
         raise values.missing(file, element, "CdtDbtInd")

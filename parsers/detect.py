@@ -22,14 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator, Sequence, Union
+from typing import BinaryIO, Iterator, Sequence, cast
 
 from lxml import etree
 
 from parsers.errors import ParseError, UnknownMessageError
 from parsers.values import element_path, local_name, participant
 
-Source = Union[str, Path, BinaryIO]
+Source = str | Path | BinaryIO
 
 HARDENED = dict(
     resolve_entities=False,
@@ -96,24 +96,24 @@ def detect(source: Source) -> MessageInfo:
 
     A seekable file object is put back where it was, ready to be read again.
     """
-    seekable = not isinstance(source, (str, Path)) and source.seekable()
-    position = source.tell() if seekable else 0
+    stream = None if isinstance(source, (str, Path)) else source
+    position = stream.tell() if stream is not None and stream.seekable() else None
     try:
         with open_message(source) as (_, info, _):
             return info
     finally:
-        if seekable:
-            source.seek(position)
+        if stream is not None and position is not None:
+            stream.seek(position)
 
 
 @contextmanager
 def open_message(source: Source) -> Iterator[tuple[BinaryIO, MessageInfo, str]]:
     """(stream from the first byte, message info, file name); closes what it opened."""
     name = file_name(source)
-    stream = open(source, "rb") if isinstance(source, (str, Path)) else source
+    stream = open(source, "rb") if isinstance(source, (str, Path)) else source  # noqa: SIM115 (closed below)
     try:
         info, head = _detect(stream, name)
-        yield _Replay(head, stream), info, name
+        yield cast(BinaryIO, _Replay(head, stream)), info, name  # read() is all the readers use
     finally:
         if stream is not source:
             stream.close()
@@ -338,7 +338,8 @@ def _info(
         iso = {ns for ns in element.nsmap.values() if (m := _VERSION.search(ns)) and m.group(1) == message_type}
         if len(iso) == 1:
             namespace = iso.pop()
-            version = _VERSION.search(namespace).group(0)
+            found = _VERSION.search(namespace)
+            version = found.group(0) if found else version
     if version is None and message_definition and message_definition.startswith(message_type):
         version = message_definition
     return MessageInfo(

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterator, Union
+from typing import Iterator
 
 CREDIT = "CRDT"
 DEBIT = "DBIT"
@@ -310,7 +310,7 @@ class Finding:
     line: int | None = None
 
 
-Record = Union[Statement, Balance, Entry, Payment, StatusReport, PaymentReturn, Finding]
+Record = Statement | Balance | Entry | Payment | StatusReport | PaymentReturn | Finding
 
 # The flat rows: record kind -> its fields, in a stable order. The raw tables of
 # the warehouse have exactly these columns (plus file bookkeeping).
@@ -570,7 +570,8 @@ def to_rows(record: Record) -> Iterator[dict]:
         yield row
         return
 
-    entry: Entry = record
+    assert isinstance(record, Entry)  # record_kind said so
+    entry = record
     details = entry.transactions or [_NO_DETAILS]
     streamed = entry.is_streamed
     batch = streamed or len(details) > 1

@@ -22,8 +22,10 @@ value the records leave open, the writer fills it and says so here:
   ``Ustrd`` (the reader joins them with a newline again); a longer line is cut
   at its last space within 140 characters, so it reads back with a newline there.
 
-Values the schema cannot hold (negative amounts, more than 5 decimals, a
-camt.053 without balances, a camt.054 with balances, an unknown version) raise
+Amounts are written by ``parsers.xmlwrite.format_amount``, exactly, in their
+currency's minor units. Values the schema cannot hold (negative amounts, more
+fraction digits than the currency has, a camt.053 without balances, a camt.054
+with balances, an unknown version) raise
 ``ValueError`` instead of being written; as the output streams, what was
 written before the bad record is then an incomplete file.
 """
@@ -40,6 +42,7 @@ from typing import BinaryIO, Iterable
 
 from lxml import etree
 
+from parsers import xmlwrite
 from parsers.records import Balance, Entry, Statement, TransactionDetails
 
 ISO_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:"
@@ -172,7 +175,7 @@ def _statement_header(
     if statement.copy_duplicate:
         out.append(_leaf("CpyDplctInd", statement.copy_duplicate))
     account = etree.Element("Acct")
-    _account_id(account, statement.account)
+    _account_id(account, statement.account or "")  # _check_statement refused a statement without one
     if statement.account_currency:
         _text(account, "Ccy", statement.account_currency)
     if statement.servicer_bic:
@@ -213,7 +216,7 @@ def _summary(statement: Statement) -> etree._Element | None:
         if count is not None:
             _text(part, "NbOfNtries", str(count))
         if total is not None:
-            _text(part, "Sum", _decimal_text(total))
+            _text(part, "Sum", xmlwrite.format_decimal(total))
     return summary
 
 
@@ -330,12 +333,12 @@ def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, f
         ("Dbtr", tx.debtor_name, "DbtrAcct", tx.debtor_account),
         ("Cdtr", tx.creditor_name, "CdtrAcct", tx.creditor_account),
     )
-    if any(name or account for _, name, _, account in parties):
+    if any(party_name or account for _, party_name, _, account in parties):
         related = etree.SubElement(element, "RltdPties")
-        for party, name, account_tag, account in parties:
-            if name:
+        for party, party_name, account_tag, account in parties:
+            if party_name:
                 holder = etree.SubElement(related, party)
-                _text(etree.SubElement(holder, "Pty") if flavour.choices else holder, "Nm", name)
+                _text(etree.SubElement(holder, "Pty") if flavour.choices else holder, "Nm", party_name)
             if account:
                 _account_id(etree.SubElement(related, account_tag), account)
     agents = (
@@ -459,16 +462,7 @@ def _date_choice(parent: etree._Element, name: str, day: date | None, moment: da
 
 
 def _amount(parent: etree._Element, name: str, amount: Decimal, currency: str) -> None:
-    if amount < 0:
-        raise ValueError(f"{name} {amount}: ISO amounts are never negative (CdtDbtInd carries the sign)")
-    _text(parent, name, _decimal_text(amount)).set("Ccy", currency)
-
-
-def _decimal_text(value: Decimal) -> str:
-    exponent = value.as_tuple().exponent
-    if not value.is_finite() or (isinstance(exponent, int) and exponent < -5):
-        raise ValueError(f"{value}: at most 5 decimals")
-    return format(value, "f")
+    xmlwrite.amount(parent, name, amount, currency)
 
 
 def _leaf(name: str, text: str) -> etree._Element:

@@ -71,4 +71,4 @@ task_failure_alerts = TaskFailureAlerts()
 
 class DeltranAlertsPlugin(AirflowPlugin):
     name = "deltran_alerts"
-    listeners = [task_failure_alerts]
+    listeners = [task_failure_alerts]  # noqa: RUF012 (AirflowPlugin declares it a list)

@@ -20,7 +20,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-WEBHOOK_URL_ENV = "DELTRAN_ALERT_WEBHOOK_URL"
+from deltran import config
+
 TIMEOUT_SECONDS = 5.0
 MAX_ERROR_CHARS = 2000  # a traceback-sized message is cut: the task log has the rest
 
@@ -104,11 +105,11 @@ def alert_task_failure(
 ) -> dict:
     """Raise the operations alert for one failed task try; returns the payload.
 
-    ``webhook_url`` defaults to ``$DELTRAN_ALERT_WEBHOOK_URL``; no URL, no POST.
+    ``webhook_url`` defaults to the setting ``alert_webhook_url``; no URL, no POST.
     """
     payload = build_payload(dag_id, run_id, task_id, try_number, error)
     log.error("deltran_alert %s", json.dumps({"event": "task_failed", **payload}, default=str))
-    url = webhook_url if webhook_url is not None else os.environ.get(WEBHOOK_URL_ENV, "").strip()
+    url = webhook_url if webhook_url is not None else config.load().alert_webhook_url
     if url:
         send_webhook(url, payload)
     return payload

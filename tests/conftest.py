@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -21,6 +22,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from deltran import config, db
 from deltran.airflow_env import airflow_environment
 
+import iso20022_corpus
+
 # Airflow reads its configuration when first imported: set the project's
 # Airflow environment (DAG and plugin folders) before any test imports it, with
 # a home (and SQLite metadata) of this test session's own, so tests never touch
@@ -29,6 +32,26 @@ os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="deltran-test-airflow-")
 for _key, _value in airflow_environment().items():
     if _key.startswith("AIRFLOW"):
         os.environ.setdefault(_key, _value)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under CI a missing sample corpus fails the run: the golden tests must not skip there."""
+    reason = iso20022_corpus.missing_reason()
+    if reason and iso20022_corpus.in_ci():
+        raise pytest.UsageError(reason + ": CI (CI=true) needs the corpus")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes a database is a ``db`` test, whether or not its module says so."""
+    for item in items:
+        if {"warehouse_url", "conn"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def iso20022_samples() -> Path:
+    """The shared ISO 20022 sample corpus (skips without it; fails under CI)."""
+    return iso20022_corpus.require()
 
 
 def _admin_url() -> str:

@@ -1,7 +1,8 @@
 """A clearing window against a real PostgreSQL: membership, late items, re-runs.
 
-intermediate.int_obligations is normally built by dbt; here it is created by
-hand with the same columns, so the window SQL is tested on its own.
+intermediate.int_obligations is created by dbt from its model (run on the empty
+raw tables of a fresh warehouse) and filled here row by row, so the window SQL
+is tested on its own against the model's real columns.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from lxml import etree
 
 from deltran import config
 from deltran.clearing import store
+from deltran.clearing.windows import window_closing
+from deltran.warehouse import dbt
 
 pytestmark = pytest.mark.db
 UTC = timezone.utc
@@ -25,25 +28,28 @@ A, B, C = "DLTAAEADXXX", "DLTBGB2LXXX", "DLTCILITXXX"
 
 @pytest.fixture
 def obligations(conn):
-    conn.execute("create schema if not exists intermediate")
-    conn.execute(store.INT_OBLIGATIONS_STANDIN_DDL)
-    conn.commit()
+    dbt.run_model("int_obligations", config.load())  # the raw tables are empty: so is the model
 
     def add(oid, debtor, creditor, amount, accepted_at, received_at, currency="USD"):
-        closing = store_window(accepted_at)
         conn.execute(
-            "insert into intermediate.int_obligations values (%s, 'transfer', %s, %s, %s, %s, %s, %s, null, %s, %s)",
-            (oid, debtor, creditor, currency, Decimal(amount), accepted_at, received_at, closing, debtor != creditor),
+            "insert into intermediate.int_obligations (obligation_id, obligation_kind, debtor_bic, creditor_bic,"
+            " currency, amount, accepted_at, received_at, own_window_closing, is_clearable)"
+            " values (%s, 'transfer', %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                oid,
+                debtor,
+                creditor,
+                currency,
+                Decimal(amount),
+                accepted_at,
+                received_at,
+                window_closing(accepted_at),
+                debtor != creditor,
+            ),
         )
         conn.commit()
 
     return add
-
-
-def store_window(accepted_at):
-    from deltran.clearing.windows import window_closing
-
-    return window_closing(accepted_at)
 
 
 def rows(conn, table, closing):

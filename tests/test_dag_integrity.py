@@ -24,12 +24,14 @@ def dagbag():
     return DagBag(dag_folder=str(DAGS_FOLDER))
 
 
+@pytest.mark.airflow
 def test_every_dag_file_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
     assert DAG_FILES, "no DAG files found"
     assert {Path(dag.fileloc).name for dag in dagbag.dags.values()} == {p.name for p in DAG_FILES}
 
 
+@pytest.mark.airflow
 def test_every_dag_is_documented_tagged_retried_and_scheduled(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
@@ -41,6 +43,7 @@ def test_every_dag_is_documented_tagged_retried_and_scheduled(dagbag):
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
 
+@pytest.mark.airflow
 def test_no_cycles(dagbag):
     from airflow.utils.dag_cycle_tester import check_cycle
 

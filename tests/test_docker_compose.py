@@ -229,7 +229,7 @@ def test_shell_scripts_parse():
 def test_every_bind_mounted_host_path_exists(compose):
     declared = set(compose.get("volumes") or {})
     for name, service in compose["services"].items():
-        for kind, source, target in _mounts(service):
+        for kind, source, _target in _mounts(service):
             if kind == "bind":
                 assert (ROOT / source).exists(), f"{name}: bind mount {source} does not exist in the repo"
             else:
@@ -319,7 +319,7 @@ def test_services_wait_for_postgres_and_init(services):
 def test_airflow3_components_present(services):
     commands = {name: _command(s) for name, s in airflow_services(services).items()}
     present = {c[0] for c in commands.values() if c}
-    assert AIRFLOW3_COMPONENTS <= present, f"missing: {AIRFLOW3_COMPONENTS - present}"
+    assert present >= AIRFLOW3_COMPONENTS, f"missing: {AIRFLOW3_COMPONENTS - present}"
     assert "webserver" not in present, "Airflow 3 has no webserver: it is the api-server"
     assert "airflow-init" in services and "migrate" in (ROOT / "docker/airflow/init.sh").read_text()
     init = services["airflow-init"]

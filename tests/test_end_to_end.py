@@ -78,7 +78,7 @@ def snapshot(conn) -> dict:
         columns = [c.name for c in conn.execute(f"select * from {table} limit 0").description]
         drop = {"first_cleared_at", "last_cleared_at", "loaded_at", "quarantined_at", "quarantine_path"}
         drop |= {"run_id", "checked_at"}  # which run wrote a tier partition, and when
-        out[table] = [tuple(v for c, v in zip(columns, row) if c not in drop) for row in rows]
+        out[table] = [tuple(v for c, v in zip(columns, row, strict=True) if c not in drop) for row in rows]
     return out
 
 
@@ -243,7 +243,7 @@ def test_a_business_day_end_to_end(conn, dagbag, warehouse_url, monkeypatch):
 
     # reports were written
     assert (settings.reports / "dbt_docs" / "index.html").exists()
-    assert (settings.reports / "data_docs").rglob("index.html")
+    assert list((settings.reports / "data_docs").rglob("index.html"))
     assert (settings.reports / "eod" / f"{DAY.isoformat()}.txt").exists()
 
     # the same day again (the same files dropped in again): no row changes

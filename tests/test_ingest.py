@@ -8,7 +8,10 @@ from deltran import config, ingest
 
 pytestmark = pytest.mark.db
 
-HEADER = "entry_id,journal_id,account,amount,currency,side,booked_at,value_date,kind,uetr,end_to_end_id,bank_reference,description\n"
+HEADER = (
+    "entry_id,journal_id,account,amount,currency,side,booked_at,value_date,kind,uetr,end_to_end_id,"
+    "bank_reference,description\n"
+)
 GOOD = HEADER + (
     "e1,j1,AE070331234567890123456,1000.10,AED,D,2026-11-20T10:00:00Z,2026-11-20,deposit,U1,E1,,tab\there\n"
     "e2,j1,LIAB:CLIENT:AED,1000.10,AED,C,2026-11-20T10:00:00Z,2026-11-20,deposit,U1,E1,,back\\slash\n"
@@ -77,22 +80,17 @@ def test_a_value_the_database_refuses_rolls_back_the_whole_file(conn):
     assert count(conn, "raw.ingested_files") == 0
 
 
-SAMPLES = config.PROJECT_ROOT.parent / "shared" / "iso20022-samples"
-
-
 @pytest.mark.slow
-def test_every_real_sample_file_loads_whole_or_is_quarantined_whole(conn, tmp_path):
+def test_every_real_sample_file_loads_whole_or_is_quarantined_whole(conn, tmp_path, iso20022_samples):
     """Real bank and standards-body files: each loads in full, or is refused with its reason."""
     import shutil
 
     import parsers
 
-    if not SAMPLES.is_dir():
-        pytest.skip(f"sample corpus not found at {SAMPLES}")
     settings = config.load()
     settings.inbox.mkdir(parents=True)
     expected_rows = {}
-    for path in sorted(SAMPLES.glob("*/*.xml")):
+    for path in sorted(iso20022_samples.glob("*/*.xml")):
         # copied into this test's temporary inbox only: ingest moves what it reads
         target = settings.inbox / f"{path.parent.name}__{path.name}"
         shutil.copyfile(path, target)

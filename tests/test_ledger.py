@@ -8,7 +8,10 @@ import pytest
 
 from deltran.ledger import LedgerFormatError, parse_amount, read_ledger
 
-HEADER = "entry_id,journal_id,account,amount,currency,side,booked_at,value_date,kind,uetr,end_to_end_id,bank_reference,description\n"
+HEADER = (
+    "entry_id,journal_id,account,amount,currency,side,booked_at,value_date,kind,uetr,end_to_end_id,"
+    "bank_reference,description\n"
+)
 
 
 def write(tmp_path, body: str, name: str = "ledger.csv"):

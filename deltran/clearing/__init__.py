@@ -20,7 +20,7 @@ from .netting import (
     net_currency,
     settlement_instructions,
 )
-from .windows import NaiveDatetimeError, assign_window, window_bounds, window_closing, window_label
+from .windows import NaiveDatetimeError, window_bounds, window_closing, window_label
 
 __all__ = [
     "BilateralNet",
@@ -33,7 +33,6 @@ __all__ = [
     "Position",
     "SettlementInstruction",
     "aggregate",
-    "assign_window",
     "efficiency",
     "net_all",
     "net_currency",

@@ -58,7 +58,7 @@ def _read(path: Path, handle: TextIO) -> list[Obligation]:
     for row in reader:
         line = reader.line_num
 
-        def bad(why: str) -> ObligationsFileError:
+        def bad(why: str, line: int = line) -> ObligationsFileError:
             return ObligationsFileError(f"{path} line {line}: {why}")
 
         if None in row:

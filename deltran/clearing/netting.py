@@ -272,7 +272,7 @@ def settlement_instructions(positions: Mapping[str, Decimal], currency: str) -> 
         for p in sorted(due):
             due_by_amount[due[p]].append(p)
         for amount in sorted(set(owe_by_amount) & set(due_by_amount), reverse=True):
-            for payer, payee in zip(owe_by_amount[amount], due_by_amount[amount]):
+            for payer, payee in zip(owe_by_amount[amount], due_by_amount[amount], strict=False):
                 out.append(SettlementInstruction(payer, payee, currency, owe.pop(payer)))
                 del due[payee]
 
@@ -357,7 +357,7 @@ def net_currency(
                 continue
             key = (row.debtor, row.creditor)
             edges[key] = edges[key] + row.amount if key in edges else row.amount
-        graph = nx.DiGraph()
+        graph: nx.DiGraph[str] = nx.DiGraph()
         graph.add_nodes_from(sorted(nodes))
         graph.add_edges_from((u, v, {"amount": amount}) for (u, v), amount in edges.items())
 

@@ -13,9 +13,10 @@ Identifiers, all deterministic:
 
 Participants are BICs (BICFI), or for banks without one the participant keys
 the readers give them (``parsers.values.participant``): ``USABA:021000021`` is
-written as ClrSysMmbId (system code and member id), ``LEI:...`` as LEI; amounts are written exactly as the Decimal holds
-them (trailing zeros beyond 5 fraction digits are dropped, as the schema allows
-at most 5; an amount that really needs more digits raises, never rounds).
+written as ClrSysMmbId (system code and member id), ``LEI:...`` as LEI; amounts go
+through parsers.xmlwrite.format_amount, the one formatter of every writer:
+exact, in the currency's minor units, never rounded (an amount that would
+need rounding raises).
 """
 
 from __future__ import annotations
@@ -29,41 +30,20 @@ from pathlib import Path
 
 from lxml import etree
 
+from parsers import xmlwrite
+from parsers.currencies import is_currency
+from parsers.xmlwrite import sub as _sub
+
 from .netting import _EXACT, NettingResult, SettlementInstruction
 from .windows import check_closing, window_label
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pacs.009.001.08"
 _UETR_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://deltran/clearing/pacs.009")
 _BICFI = re.compile(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
-_CCY = re.compile(r"[A-Z]{3}")
-_MAX_FRACTION_DIGITS = 5
-_MAX_TOTAL_DIGITS = 18
 
 
 class SettlementHeldError(RuntimeError):
     """The netting result breached a net debit cap: its instructions must not be issued."""
-
-
-def format_amount(amount: Decimal) -> str:
-    """The exact decimal text of an ISO 20022 amount (ActiveCurrencyAndAmount).
-
-    No exponent, no rounding: at most 5 fraction digits (trailing zeros beyond
-    that are dropped, the value unchanged) and 18 digits in all, not negative.
-    """
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise TypeError(f"amount must be a finite Decimal, got {amount!r}")
-    if amount < 0:
-        raise ValueError(f"amount {amount} is negative")
-    sign, digits, exponent = amount.as_tuple()
-    while exponent < -_MAX_FRACTION_DIGITS and len(digits) > 1 and digits[-1] == 0:
-        digits, exponent = digits[:-1], exponent + 1
-    if exponent < -_MAX_FRACTION_DIGITS:
-        raise ValueError(f"amount {amount} has more than {_MAX_FRACTION_DIGITS} fraction digits")
-    text = format(Decimal((sign, digits, exponent)), "f")
-    significant = text.replace(".", "").lstrip("0")
-    if len(significant) > _MAX_TOTAL_DIGITS:
-        raise ValueError(f"amount {amount} has more than {_MAX_TOTAL_DIGITS} digits")
-    return text
 
 
 def message_id(closing: datetime, currency: str) -> str:
@@ -119,7 +99,7 @@ def build_pacs009(
     currency, a participant cannot be addressed, or an amount cannot be written exactly.
     """
     closing = check_closing(window_closing)
-    if not _CCY.fullmatch(currency):
+    if not is_currency(currency):
         raise ValueError(f"currency {currency!r} is not an ISO 4217 code")
     if not instructions:
         raise ValueError(f"no instructions for {currency} in window {window_label(closing)}: no pacs.009 to write")
@@ -131,13 +111,12 @@ def build_pacs009(
     with localcontext(_EXACT):
         total = sum((ins.amount for ins in instructions), Decimal(0))
 
-    doc = etree.Element(f"{{{NAMESPACE}}}Document", nsmap={None: NAMESPACE})
-    root = _sub(doc, "FICdtTrf")
+    doc, root = xmlwrite.document(NAMESPACE, "FICdtTrf")
     hdr = _sub(root, "GrpHdr")
     _sub(hdr, "MsgId", msg_id)
     _sub(hdr, "CreDtTm", closing.isoformat())
     _sub(hdr, "NbOfTxs", str(len(instructions)))
-    _sub(hdr, "TtlIntrBkSttlmAmt", format_amount(total), Ccy=currency)
+    xmlwrite.amount(hdr, "TtlIntrBkSttlmAmt", total, currency)
     _sub(hdr, "IntrBkSttlmDt", settlement_date.isoformat())
     _sub(_sub(hdr, "SttlmInf"), "SttlmMtd", "CLRG")
 
@@ -148,12 +127,12 @@ def build_pacs009(
         _sub(pmt, "InstrId", ref)
         _sub(pmt, "EndToEndId", ref)
         _sub(pmt, "UETR", uetr(closing, currency, n))
-        _sub(tx, "IntrBkSttlmAmt", format_amount(ins.amount), Ccy=currency)
+        xmlwrite.amount(tx, "IntrBkSttlmAmt", ins.amount, currency)
         _sub(tx, "IntrBkSttlmDt", settlement_date.isoformat())
         _agent(tx, "Dbtr", ins.payer)
         _agent(tx, "Cdtr", ins.payee)
 
-    return etree.tostring(doc, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return xmlwrite.to_bytes(doc)
 
 
 def build_pacs009_for_result(

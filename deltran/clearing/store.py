@@ -25,27 +25,17 @@ import os
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Iterable, Mapping
 
 import psycopg
 
-from deltran import config
+from deltran import config, db
 from deltran.clearing.netting import NettingResult, PairTotal, net_all
 from deltran.clearing.pacs009 import build_pacs009_for_result
-from deltran.clearing.windows import check_closing, window_label
+from deltran.clearing.windows import WINDOW_LENGTH, check_closing, window_label
 
-WINDOW = timedelta(hours=6)
 # how far back a late obligation's own window may lie (bounds the late scan)
 LATE_LOOKBACK = timedelta(days=7)
-
-# The columns of intermediate.int_obligations (built by dbt) this module reads;
-# benchmarks and tests that load obligations directly create this stand-in.
-INT_OBLIGATIONS_STANDIN_DDL = """
-create table intermediate.int_obligations (
-    obligation_id text, obligation_kind text, debtor_bic text, creditor_bic text, currency text,
-    amount numeric, accepted_at timestamptz, received_at timestamptz, original_transfer_id text,
-    own_window_closing timestamptz, is_clearable boolean)
-"""
 
 # The first run of a window decides its members: the obligations of its own
 # window that had arrived when it was first cleared, plus the late ones (their
@@ -74,7 +64,11 @@ late as (
       and o.received_at < %(first_cleared_at)s
       and not exists (
           select 1
-          from generate_series(o.own_window_closing + interval '6 hours', %(closing)s::timestamptz - interval '6 hours', interval '6 hours') as g(w)
+          from generate_series(
+              o.own_window_closing + %(window)s::interval,
+              %(closing)s::timestamptz - %(window)s::interval,
+              %(window)s::interval
+          ) as g(w)
           left join clearing.windows as between_w on between_w.window_closing = g.w
           where between_w.first_cleared_at is null or between_w.first_cleared_at >= o.received_at
       )
@@ -131,7 +125,12 @@ def select_pair_totals(
     if first_cleared_at is None:
         rows = cur.execute(PAIR_TOTALS_SQL, {"closing": closing}).fetchall()
     else:
-        params = {"closing": closing, "first_cleared_at": first_cleared_at, "lookback": LATE_LOOKBACK}
+        params = {
+            "closing": closing,
+            "first_cleared_at": first_cleared_at,
+            "lookback": LATE_LOOKBACK,
+            "window": WINDOW_LENGTH,
+        }
         rows = sorted(cur.execute(FIRST_RUN_PAIR_TOTALS_SQL, params).fetchall(), key=lambda r: r[:3])
         with conn.cursor() as copy_cur:
             _copy(copy_cur, "window_pair_totals", ((closing, *row) for row in rows))
@@ -141,7 +140,7 @@ def select_pair_totals(
     return pairs, late
 
 
-def _copy(cur: psycopg.Cursor, table: str, rows) -> None:
+def _copy(cur: psycopg.Cursor[Any], table: str, rows: Iterable[tuple[object, ...]]) -> None:
     with cur.copy(f"copy clearing.{table} from stdin") as copy:
         for row in rows:
             copy.write_row(row)
@@ -158,7 +157,7 @@ def _replace_rows(
         conn.execute(f"delete from clearing.{table} where window_closing = %s", (closing,))
     with conn.cursor() as cur:
         cur.executemany(
-            "insert into clearing.window_currencies values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            f"insert into clearing.window_currencies values ({', '.join(['%s'] * 18)})",
             [
                 (
                     closing,

@@ -3,8 +3,20 @@
 The window closing at T clears what was accepted in (T - 6h, T]: an obligation
 accepted exactly at 06:00:00 belongs to the 06:00 window, one at
 06:00:00.000001 to the 12:00 window, one at 18:00:00.000001 to 00:00 the next
-day. An obligation whose own window was already cleared (a late file) goes to
-the next window not yet cleared and is marked late.
+day.
+
+Where each rule lives (docs/design.md):
+- ``WINDOW_LENGTH`` here is the one declaration of the length: dbt gets it as
+  the var ``clearing_window_hours`` (``Settings.dbt_vars``), the window store's
+  SQL as a parameter.
+- The warehouse assigns each obligation its window in SQL, in the dbt macro
+  ``clearing_window_closing`` (dbt/macros), used by ``int_obligations``.
+  ``window_closing`` below is the same rule in Python, for tests and the demo;
+  tests/test_clearing_windows_sql.py runs the macro on PostgreSQL and holds the
+  two together on generated times.
+- Late items (an obligation whose own window was cleared before it arrived goes
+  to the next window not yet cleared then) are decided only in SQL, by the
+  window store (``deltran.clearing.store``).
 
 Only timezone-aware datetimes are accepted; a naive one raises
 ``NaiveDatetimeError``, since guessing its zone would move obligations between
@@ -14,11 +26,11 @@ unambiguous) and every datetime returned is in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Set
 from datetime import datetime, timedelta, timezone
 
 WINDOW_LENGTH = timedelta(hours=6)
-CLOSING_HOURS = (0, 6, 12, 18)
+WINDOW_HOURS = int(WINDOW_LENGTH.total_seconds()) // 3600
+CLOSING_HOURS = tuple(range(0, 24, WINDOW_HOURS))  # windows are anchored at midnight UTC
 
 
 class NaiveDatetimeError(ValueError):
@@ -40,7 +52,8 @@ def check_closing(closing: datetime) -> datetime:
     closing = _utc(closing, "window closing")
     off_the_hour = (closing.minute, closing.second, closing.microsecond) != (0, 0, 0)
     if closing.hour not in CLOSING_HOURS or off_the_hour:
-        raise ValueError(f"{closing.isoformat()} is not a window closing (00, 06, 12 or 18:00 UTC)")
+        hours = ", ".join(f"{h:02d}" for h in CLOSING_HOURS)
+        raise ValueError(f"{closing.isoformat()} is not a window closing ({hours}:00 UTC)")
     return closing
 
 
@@ -63,20 +76,6 @@ def is_in_window(accepted_at: datetime, closing: datetime) -> bool:
     """Whether ``accepted_at`` falls in (closing - 6h, closing]."""
     start, end = window_bounds(closing)
     return start < _utc(accepted_at, "accepted_at") <= end
-
-
-def assign_window(accepted_at: datetime, cleared_windows: Set[datetime]) -> tuple[datetime, bool]:
-    """``(closing, is_late)``: the window that will clear this obligation.
-
-    Its own window if that one is not in ``cleared_windows``; otherwise the
-    first later window not yet cleared, with ``is_late`` True.
-    """
-    own = window_closing(accepted_at)
-    cleared = {check_closing(c) for c in cleared_windows}
-    closing = own
-    while closing in cleared:
-        closing += WINDOW_LENGTH
-    return closing, closing != own
 
 
 def window_label(closing: datetime) -> str:

@@ -3,4 +3,4 @@
 from .generator import INTENDED_LEVELS, generate_day, generate_days, level
 from .manifest import DemoManifest
 
-__all__ = ["DemoManifest", "INTENDED_LEVELS", "generate_day", "generate_days", "level"]
+__all__ = ["INTENDED_LEVELS", "DemoManifest", "generate_day", "generate_days", "level"]

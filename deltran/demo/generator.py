@@ -24,7 +24,8 @@ from parsers.records import Balance, Entry, Statement, TransactionDetails
 from parsers.writers import write_bank_to_customer
 
 from . import messages
-from .interbank import InterbankDay, customer_account, generate_interbank, log_uniform_cents, uetr as new_uetr
+from .interbank import InterbankDay, customer_account, generate_interbank, log_uniform_cents
+from .interbank import uetr as new_uetr
 from .journal import CREDIT, DEBIT, BankEntry, Journal, Line, cents, double, ledger_delta, to_cents, write_ledger_csv
 from .manifest import AccountExpectation, DemoManifest, Fault, MatchingCase, Resolution
 from .reference import ACCOUNTS, CLIENTS, EMI_BANKS, FX_MID, HUB, PARTICIPANTS, TREASURY_PAIRS, Account, Bank
@@ -417,6 +418,7 @@ def _inject_faults(day: _Day, rng: random.Random) -> list[tuple[Fault, BankEntry
         text: str,
     ) -> Fault:
         source = journal or entry
+        assert source is not None, "a fault has a ledger or a bank side"
         return Fault(
             kind_of_fault,
             a.iban,
@@ -458,6 +460,7 @@ def _inject_faults(day: _Day, rng: random.Random) -> list[tuple[Fault, BankEntry
     a = accounts["A2"]
     amount = ledger(a) * rng.randint(10, 30) // 1_000_000
     _, entry = day.movement(rng, a, "deposit", amount, rng.randint(3_600, 72_000), cross_border=True)
+    assert entry is not None  # bank=True: the bank books it
     duplicate = dataclasses.replace(entry, booked_at=entry.booked_at + timedelta(seconds=rng.randint(60, 900)))
     day.entries.append(duplicate)
     out.append(
@@ -480,6 +483,7 @@ def _inject_faults(day: _Day, rng: random.Random) -> list[tuple[Fault, BankEntry
     a = accounts["A3"]
     amount = log_uniform_cents(rng, 20_000, 80_000, a.currency)
     journal, entry = day.movement(rng, a, "deposit", amount, rng.randint(3_600, 79_200), cross_border=True)
+    assert entry is not None  # bank=True: the bank books it
     entry.cents -= MISMATCH_CENTS
     out.append(
         (

@@ -17,14 +17,16 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+from deltran.clearing.windows import CLOSING_HOURS, WINDOW_LENGTH
+
 from . import messages
 from .manifest import PaymentIds, ReferencedPayment
 from .messages import Transfer
 from .reference import BANK_A, BANK_B, BANK_C, CLIENTS, CURRENCIES, HUB, PARTICIPANTS, USD_PER_UNIT, Bank, iban
 
 UTC = timezone.utc
-WINDOW_HOURS = (0, 6, 12, 18)
-WINDOW = timedelta(hours=6)
+WINDOW_HOURS = CLOSING_HOURS
+WINDOW = WINDOW_LENGTH
 PAYMENTS_PER_WINDOW = (140, 160)
 REJECT_REASON = ("AC04", "Closed account number")
 RETURN_REASON = ("AC06", "Blocked account")
@@ -206,6 +208,7 @@ def _reject(inbox: Path, business_date: date, sent: list[_Sent], exclude: list[_
         (s for s in candidates if s.message_id == first_file),
         key=lambda s: (s.transfer.accepted_at, s.transfer.instr_id),
     )
+    assert target.created_at is not None  # set when its pacs.008 was written
     created_at = min(target.created_at + timedelta(minutes=5), target.window_close)
     t = target.transfer
     message_id = f"{t.creditor_agent[:4]}{business_date:%Y%m%d}T12P002"
@@ -220,6 +223,7 @@ def _return(inbox: Path, business_date: date, rng: random.Random, sent: list[_Se
     """The creditor agent returns a 06:00-window payment during the 18:00 window."""
     candidates = [s for s in sent if s.window_close.hour == 6]
     target = rng.choice(candidates)
+    assert target.created_at is not None  # set when its pacs.008 was written
     close = window_closes(business_date)[3]
     created_at = _accepted_in(rng, close)
     t = target.transfer

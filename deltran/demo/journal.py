@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from .reference import Account
 
@@ -108,7 +108,7 @@ class Journal:
 
 
 def double(
-    kind: str, booked_at: datetime, value_date: date, debit: str, credit: str, amount: int, currency: str, **kwargs
+    kind: str, booked_at: datetime, value_date: date, debit: str, credit: str, amount: int, currency: str, **kwargs: Any
 ) -> Journal:
     """A two-line journal: D ``debit`` / C ``credit``."""
     return Journal(
@@ -118,7 +118,7 @@ def double(
 
 def ledger_delta(journals: Iterable[Journal], account: str) -> int:
     """Net D - C on one account (an asset: its balance)."""
-    return sum((l.cents if l.side == "D" else -l.cents) for j in journals for l in j.lines if l.account == account)
+    return sum((ln.cents if ln.side == "D" else -ln.cents) for j in journals for ln in j.lines if ln.account == account)
 
 
 def write_ledger_csv(path: Path, business_date: date, journals: list[Journal]) -> int:

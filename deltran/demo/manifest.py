@@ -149,7 +149,7 @@ class DemoManifest:
         return path
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):

@@ -16,6 +16,9 @@ from typing import Sequence
 
 from lxml import etree
 
+from parsers import xmlwrite
+from parsers.xmlwrite import sub as _sub
+
 NS = "urn:iso:std:iso:20022:tech:xsd:"
 PACS008 = "pacs.008.001.08"
 PACS002 = "pacs.002.001.10"
@@ -49,32 +52,19 @@ def iso_dt(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def amount_text(value: Decimal) -> str:
-    return format(value, "f")
-
-
-def _sub(parent, tag: str, text: str | None = None, **attrib) -> etree._Element:
-    """A child in the parent's namespace (every element of a message shares one)."""
-    element = etree.SubElement(parent, etree.QName(etree.QName(parent).namespace, tag), attrib)
-    if text is not None:
-        element.text = text
-    return element
-
-
 def _document(message: str, root: str) -> tuple[etree._Element, etree._Element]:
-    doc = etree.Element(etree.QName(NS + message, "Document"), nsmap={None: NS + message})
-    return doc, _sub(doc, root)
+    return xmlwrite.document(NS + message, root)
 
 
-def _agent(parent, tag: str, bic: str) -> None:
-    _sub(_sub(_sub(parent, tag), "FinInstnId"), "BICFI", bic)
+def _agent(parent: etree._Element, tag: str, bic: str) -> None:
+    xmlwrite.agent(parent, tag, bic)
 
 
-def _party(parent, tag: str, name: str) -> None:
+def _party(parent: etree._Element, tag: str, name: str) -> None:
     _sub(_sub(parent, tag), "Nm", name)
 
 
-def _account(parent, tag: str, account: str) -> None:
+def _account(parent: etree._Element, tag: str, account: str) -> None:
     """An IBAN where it is one, else a plain account number (US, SG)."""
     ident = _sub(_sub(parent, tag), "Id")
     if account[:2].isalpha():
@@ -84,7 +74,7 @@ def _account(parent, tag: str, account: str) -> None:
 
 
 def _write(doc: etree._Element, path: Path) -> Path:
-    path.write_bytes(etree.tostring(doc, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+    path.write_bytes(xmlwrite.to_bytes(doc))
     return path
 
 
@@ -101,7 +91,7 @@ def write_pacs008(
     _sub(hdr, "MsgId", message_id)
     _sub(hdr, "CreDtTm", iso_dt(created_at))
     _sub(hdr, "NbOfTxs", str(len(transfers)))
-    _sub(hdr, "CtrlSum", amount_text(sum((t.amount for t in transfers), Decimal(0))))
+    _sub(hdr, "CtrlSum", xmlwrite.format_decimal(sum((t.amount for t in transfers), Decimal(0))))
     _sub(_sub(hdr, "SttlmInf"), "SttlmMtd", "CLRG")
     _agent(hdr, "InstgAgt", sender)
     _agent(hdr, "InstdAgt", receiver)
@@ -112,7 +102,7 @@ def write_pacs008(
         _sub(ids, "EndToEndId", t.end_to_end_id)
         _sub(ids, "TxId", t.tx_id)
         _sub(ids, "UETR", t.uetr)
-        _sub(tx, "IntrBkSttlmAmt", amount_text(t.amount), Ccy=t.currency)
+        xmlwrite.amount(tx, "IntrBkSttlmAmt", t.amount, t.currency)
         _sub(tx, "IntrBkSttlmDt", t.settlement_date.isoformat())
         _sub(tx, "AccptncDtTm", iso_dt(t.accepted_at))
         _sub(tx, "ChrgBr", "SLEV")
@@ -169,7 +159,7 @@ def write_pacs002_reject(
     _agent(tx, "InstgAgt", original.creditor_agent)
     _agent(tx, "InstdAgt", original.debtor_agent)
     ref = _sub(tx, "OrgnlTxRef")
-    _sub(ref, "IntrBkSttlmAmt", amount_text(original.amount), Ccy=original.currency)
+    xmlwrite.amount(ref, "IntrBkSttlmAmt", original.amount, original.currency)
     _sub(ref, "IntrBkSttlmDt", original.settlement_date.isoformat())
     return _write(doc, path)
 
@@ -199,9 +189,9 @@ def write_pacs004_return(
     tx = _sub(body, "TxInf")
     _sub(tx, "RtrId", return_id)
     _original_references(tx, original, original_message_id, original_created_at)
-    _sub(tx, "OrgnlIntrBkSttlmAmt", amount_text(original.amount), Ccy=original.currency)
+    xmlwrite.amount(tx, "OrgnlIntrBkSttlmAmt", original.amount, original.currency)
     _sub(tx, "OrgnlIntrBkSttlmDt", original.settlement_date.isoformat())
-    _sub(tx, "RtrdIntrBkSttlmAmt", amount_text(original.amount), Ccy=original.currency)
+    xmlwrite.amount(tx, "RtrdIntrBkSttlmAmt", original.amount, original.currency)
     _sub(tx, "IntrBkSttlmDt", settlement_date.isoformat())
     _sub(tx, "ChrgBr", "SLEV")
     _agent(tx, "InstgAgt", returning)
@@ -215,7 +205,7 @@ def write_pacs004_return(
     _sub(_sub(reason, "Rsn"), "Cd", reason_code)
     _sub(reason, "AddtlInf", reason_text)
     ref = _sub(tx, "OrgnlTxRef")
-    _sub(ref, "IntrBkSttlmAmt", amount_text(original.amount), Ccy=original.currency)
+    xmlwrite.amount(ref, "IntrBkSttlmAmt", original.amount, original.currency)
     _sub(ref, "IntrBkSttlmDt", original.settlement_date.isoformat())
     _sub(_sub(_sub(ref, "Dbtr"), "Pty"), "Nm", original.debtor_name)
     _agent(ref, "DbtrAgt", original.debtor_agent)
@@ -251,7 +241,7 @@ def write_camt056(
     _sub(grp, "OrgnlMsgNmId", PACS008)
     _sub(tx, "OrgnlEndToEndId", end_to_end_id)
     _sub(tx, "OrgnlUETR", uetr)
-    _sub(tx, "OrgnlIntrBkSttlmAmt", amount_text(amount), Ccy=currency)
+    xmlwrite.amount(tx, "OrgnlIntrBkSttlmAmt", amount, currency)
     _sub(tx, "OrgnlIntrBkSttlmDt", settlement_date.isoformat())
     _sub(_sub(_sub(tx, "CxlRsnInf"), "Rsn"), "Cd", "DUPL")
     return _write(doc, path)

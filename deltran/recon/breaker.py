@@ -40,6 +40,7 @@ from typing import Iterable
 import psycopg
 from psycopg.rows import class_row
 
+from deltran import db
 from deltran.config import LEVELS
 
 NETWORK = "*"  # account_id of the network-wide switch
@@ -151,7 +152,8 @@ def _change(
             outcome.level if outcome else None,
             outcome.evidence if outcome else None,
         ),
-    ).fetchone()
+    )
+    return db.one(cur)
 
 
 def _lock_breaker(conn: psycopg.Connection, account_id: str) -> tuple[str, datetime, str] | None:
@@ -195,7 +197,7 @@ def apply_checks(conn: psycopg.Connection, outcomes: Iterable[CheckOutcome]) -> 
 
 def _apply(conn: psycopg.Connection, outcome: CheckOutcome) -> list[Event]:
     events: list[Event] = []
-    state, is_suspended, as_of_date = conn.execute(
+    current = conn.execute(
         """
         select b.state, s.is_suspended, s.as_of_date
         from control.circuit_breakers as b
@@ -204,7 +206,8 @@ def _apply(conn: psycopg.Connection, outcome: CheckOutcome) -> list[Event]:
         for update
         """,
         (outcome.account_id,),
-    ).fetchone()
+    )
+    state, is_suspended, as_of_date = db.one(current)
 
     if outcome.level == "Critical" and state == "closed":
         already_acted_on = conn.execute(
@@ -348,9 +351,11 @@ class BreakerStatus:
         lines = [
             "network switch '*': "
             + (f"{net.breaker.upper()} since {_ts(net.since)}: {net.reason}" if net else "MISSING (counts as open)"),
-            f"{len(self.accounts)} accounts: {len(self.open_breakers)} breaker(s) open, "
-            f"{len(self.suspended)} payout suspension(s), "
-            f"{sum(not s.payouts_allowed for s in self.accounts)} not allowed to pay out",
+            (
+                f"{len(self.accounts)} accounts: {len(self.open_breakers)} breaker(s) open, "
+                f"{len(self.suspended)} payout suspension(s), "
+                f"{sum(not s.payouts_allowed for s in self.accounts)} not allowed to pay out"
+            ),
         ]
         if self.accounts:
             width = max(len("ACCOUNT"), *(len(s.account_id) for s in self.accounts))

@@ -159,7 +159,7 @@ def levels_from_validation(
 
     failed: dict[str, set[str]] = {account: set() for account in account_ids}
     batch_failures: list[str] = []
-    worst: dict[str, int] = {account: 0 for account in failed}  # index into LEVELS; 0 = OK
+    worst: dict[str, int] = dict.fromkeys(failed, 0)  # index into LEVELS; 0 = OK
     for result in validation.results:
         expectation = result.expectation_config
         meta = expectation.meta or {}
@@ -242,7 +242,7 @@ def run_threshold_checks(
     settings = settings or config.load()
     url = db.database_url(settings)
     with db.connect(url) as conn:
-        if conn.execute("select to_regclass('control.threshold_checks')").fetchone()[0] is None:
+        if db.one(conn.execute("select to_regclass('control.threshold_checks')"))[0] is None:
             db.ensure_schema(conn)  # first run on a new warehouse; not every run (it takes DDL locks)
         rows = _mart_rows(conn, business_date)
         conn.commit()

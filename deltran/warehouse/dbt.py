@@ -77,6 +77,18 @@ def _seed_dir(settings: config.Settings) -> str:
     return str(copy)
 
 
+def run_model(select: str, settings: config.Settings | None = None) -> object:
+    """``dbt run`` of the model ``select`` and every model it reads (``+select``).
+
+    On a warehouse whose raw tables are empty this creates the model's table with
+    dbt's own columns and types and no rows: the benchmark and the tests that load
+    intermediate.int_obligations directly start from it, never from a hand-copied
+    DDL. (``dbt run --empty`` would do it on any warehouse, but dbt 1.11 wraps
+    ``{{ ref() }} as alias`` into invalid SQL.)
+    """
+    return run(["run", "--select", f"+{select}"], settings)
+
+
 def build(settings: config.Settings | None = None) -> object:
     """``dbt build``: staging -> intermediate -> marts, with every data and unit test."""
     return run(["build"], settings)

@@ -265,7 +265,7 @@ def test_netting_properties(obligations):
             assert nets[i.payer] < 0 < nets[i.payee]
             balance[i.payer] -= i.amount
             balance[i.payee] += i.amount
-        assert {p: v for p, v in balance.items()} == {p: v for p, v in nets.items() if v != 0}
+        assert dict(balance) == {p: v for p, v in nets.items() if v != 0}
         assert sum((i.amount for i in r.instructions), D(0)) == r.net
         nonzero = sum(1 for v in nets.values() if v != 0)
         assert r.instruction_bound == max(nonzero - 1, 0)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,15 +18,12 @@ from deltran.clearing.pacs009 import (
     SettlementHeldError,
     build_pacs009,
     build_pacs009_for_result,
-    format_amount,
     write_pacs009,
 )
 
-# The schemas are read where they are shared, never copied into the project.
-SAMPLES = Path(
-    os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")
-)
-XSD = SAMPLES / "xsd" / "pacs.009.001.08.xsd"
+import iso20022_corpus
+
+XSD = iso20022_corpus.XSD / "pacs.009.001.08.xsd"
 NS = {"p": NAMESPACE}
 D = Decimal
 CLOSING = datetime(2025, 3, 10, 12, tzinfo=timezone.utc)
@@ -37,8 +32,7 @@ UUID4 = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f
 
 @pytest.fixture(scope="module")
 def schema() -> etree.XMLSchema:
-    if not XSD.exists():
-        pytest.skip(f"ISO 20022 schema not found at {XSD} (set DELTRAN_ISO20022_SAMPLES)")
+    iso20022_corpus.require(XSD)
     return etree.XMLSchema(etree.parse(str(XSD)))
 
 
@@ -57,9 +51,9 @@ HAND = [
 
 def test_sample_validates_with_the_same_schema(schema):
     # the harness itself: a published pacs.009.001.08 sample passes
-    sample = SAMPLES / "pacs.009" / "phoughton-cbpr-ur__pacs.009.001.08__pacs009_fi_transfer_sample.xml"
-    if not sample.exists():
-        pytest.skip(f"{sample} not found")
+    sample = iso20022_corpus.require(
+        iso20022_corpus.SAMPLES / "pacs.009" / "phoughton-cbpr-ur__pacs.009.001.08__pacs009_fi_transfer_sample.xml"
+    )
     doc = etree.parse(str(sample))
     document = doc.getroot() if doc.getroot().tag.endswith("Document") else doc.find(".//{*}Document")
     schema.assertValid(etree.ElementTree(document))
@@ -117,28 +111,27 @@ def test_same_input_same_bytes(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "amount, text",
+    "amount, currency, text",
     [
-        ("100.50", "100.50"),  # trailing zero kept: exactly what the Decimal holds
-        ("1234567.89012", "1234567.89012"),
-        ("5", "5"),
-        ("1E+3", "1000"),
-        ("5.0000000", "5.00000"),  # zeros beyond 5 digits dropped, value unchanged
-        ("0.00001", "0.00001"),
-        ("9999999999999.99999", "9999999999999.99999"),  # 18 digits
+        ("100.50", "USD", "100.50"),
+        ("5", "USD", "5.00"),  # in the currency's minor units
+        ("1E+3", "JPY", "1000"),  # no exponent
+        ("5.000", "JPY", "5"),  # zeros beyond the minor units dropped, value unchanged
+        ("1.5", "KWD", "1.500"),
+        ("9999999999999999.99", "USD", "9999999999999999.99"),  # 18 digits
     ],
 )
-def test_amounts_written_exactly(amount, text, schema):
-    assert format_amount(D(amount)) == text
-    xml = build_pacs009([SettlementInstruction(A, B, "JPY", D(amount))], currency="JPY", window_closing=CLOSING)
+def test_amounts_written_exactly_in_minor_units(amount, currency, text, schema):
+    xml = build_pacs009([SettlementInstruction(A, B, currency, D(amount))], currency=currency, window_closing=CLOSING)
     schema.assertValid(etree.fromstring(xml))
     assert etree.fromstring(xml).find(".//p:CdtTrfTxInf/p:IntrBkSttlmAmt", NS).text == text
+    assert etree.fromstring(xml).find(".//p:TtlIntrBkSttlmAmt", NS).text == text
 
 
-@pytest.mark.parametrize("amount", ["0.000001", "1.123456", "99999999999999.99999", "-1"])
+@pytest.mark.parametrize("amount", ["0.001", "1.123456", "99999999999999999.99"])
 def test_amounts_that_cannot_be_written_exactly_raise(amount):
-    with pytest.raises(ValueError):
-        format_amount(D(amount))
+    with pytest.raises(ValueError, match="fraction digits|digits"):
+        build_pacs009([SettlementInstruction(A, B, "USD", D(amount))], currency="USD", window_closing=CLOSING)
 
 
 def test_refusals():
@@ -174,7 +167,7 @@ BICS = [f"BANK{c}{c}{i}{i}" for c in "ABCDEFGH" for i in range(2)]
         st.tuples(
             st.sampled_from(BICS),
             st.sampled_from(BICS),
-            st.builds(lambda u, d: D(u).scaleb(-d), st.integers(0, 10**10), st.integers(0, 5)),
+            st.builds(lambda u, d: D(u).scaleb(-d), st.integers(0, 10**10), st.integers(0, 2)),  # EUR: cents
         ),
         min_size=1,
         max_size=60,

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from deltran.clearing.windows import (
     NaiveDatetimeError,
-    assign_window,
     is_in_window,
     window_bounds,
     window_closing,
@@ -61,7 +60,7 @@ def test_naive_datetimes_are_rejected():
     with pytest.raises(NaiveDatetimeError):
         window_bounds(datetime(2025, 3, 10, 6))
     with pytest.raises(NaiveDatetimeError):
-        assign_window(utc(2025, 3, 10, 5), {datetime(2025, 3, 10, 6)})
+        is_in_window(datetime(2025, 3, 10, 5), utc(2025, 3, 10, 6))
 
 
 def test_bounds_and_label():
@@ -70,30 +69,6 @@ def test_bounds_and_label():
     for not_a_closing in (utc(2025, 3, 10, 7), utc(2025, 3, 10, 6, 0, 0, 1), utc(2025, 3, 10, 6, 30)):
         with pytest.raises(ValueError, match="not a window closing"):
             window_bounds(not_a_closing)
-
-
-def test_assign_window_on_time():
-    cleared = {utc(2025, 3, 10, 0)}
-    assert assign_window(utc(2025, 3, 10, 6), cleared) == (utc(2025, 3, 10, 6), False)
-    # a later window cleared already does not matter to an earlier one still open
-    assert assign_window(utc(2025, 3, 10, 1), {utc(2025, 3, 10, 12)}) == (utc(2025, 3, 10, 6), False)
-
-
-def test_assign_window_late_goes_to_next_uncleared():
-    cleared = {utc(2025, 3, 10, 18), utc(2025, 3, 11, 0), utc(2025, 3, 11, 6)}
-    # accepted 17:00 belongs to 18:00, cleared; so are 00:00 and 06:00: next open is 12:00
-    assert assign_window(utc(2025, 3, 10, 17), cleared) == (utc(2025, 3, 11, 12), True)
-    # exactly at 18:00 is still the 18:00 window
-    assert assign_window(utc(2025, 3, 10, 18), cleared) == (utc(2025, 3, 11, 12), True)
-    # cleared windows given in another zone are the same instants
-    dubai = timezone(timedelta(hours=4))
-    cleared_dubai = {c.astimezone(dubai) for c in cleared}
-    assert assign_window(utc(2025, 3, 10, 17), cleared_dubai) == (utc(2025, 3, 11, 12), True)
-
-
-def test_cleared_windows_must_be_closings():
-    with pytest.raises(ValueError, match="not a window closing"):
-        assign_window(utc(2025, 3, 10, 5), {utc(2025, 3, 10, 5)})
 
 
 @given(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from demo_files import DAY
 
 from deltran.demo import generate_day, generate_days
+
+from demo_files import DAY
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from lxml import etree
 
-XSD = Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples" / "xsd"
+import iso20022_corpus
+
 DAY = date(2026, 11, 20)
 CAMT = "{urn:iso:std:iso:20022:tech:xsd:camt.053.001.08}"
 
@@ -96,4 +97,4 @@ def ledger_balances(rows: list[dict]) -> dict[str, Decimal]:
 
 
 def schema(name: str) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(XSD / f"{name}.xsd")))
+    return etree.XMLSchema(etree.parse(str(iso20022_corpus.require(iso20022_corpus.XSD / f"{name}.xsd"))))

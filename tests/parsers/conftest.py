@@ -1,14 +1,13 @@
 """Shared fixtures of the ISO 20022 reader tests.
 
-The sample corpus stays in the shared folder beside the repository (never
-copied into it); DELTRAN_ISO20022_SAMPLES points elsewhere when needed.
+The sample corpus is located once, by tests/iso20022_corpus.py (never copied
+into the project); ``samples`` skips without it, and fails under CI.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Callable
@@ -17,16 +16,12 @@ import pytest
 
 from parsers.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = Path(os.environ.get("DELTRAN_ISO20022_SAMPLES", REPO.parent / "shared" / "iso20022-samples"))
 DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
-def samples() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"sample corpus not found at {SAMPLES}")
-    return SAMPLES
+def samples(iso20022_samples: Path) -> Path:
+    return iso20022_samples
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,10 +13,6 @@ import pytest
 from parsers import MessageInfo, ParseError, UnknownMessageError, detect, iter_records
 from parsers.records import Balance, Entry, Statement
 from parsers.writers import write_bank_to_customer
-
-SAMPLES = Path(
-    os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")
-)
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,12 @@
-"""Hostile XML is refused quickly, before any entity could be expanded or fetched."""
+"""Hostile XML is refused before any entity could be expanded or fetched.
+
+How fast is not asserted here (tests never assert on wall time): a refusal
+that comes from the DTD check itself, before parsing, is what keeps it fast.
+"""
 
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -14,11 +17,9 @@ INVALID = Path(__file__).parent / "data" / "invalid"
 
 
 def _refused(source) -> ParseError:
-    started = time.perf_counter()
     with pytest.raises(ParseError) as raised:
         for _ in iter_records(source):
             pass
-    assert time.perf_counter() - started < 1.0
     return raised.value
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from parsers import iter_records
@@ -32,12 +31,8 @@ from parsers.records import (
 )
 from parsers.writers import write_bank_to_customer
 
-XSD = (
-    Path(
-        os.environ.get("DELTRAN_ISO20022_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "iso20022-samples")
-    )
-    / "xsd"
-)
+from iso20022_corpus import XSD
+
 SCHEMAS = {
     message: etree.XMLSchema(etree.parse(str(XSD / f"{message}.001.08.xsd")))
     for message in ("camt.052", "camt.053", "camt.054")

@@ -3,8 +3,9 @@
 -- A pacs.008 transfer is an obligation unless a pacs.002 rejected it (RJCT);
 -- a pacs.004 return is a new obligation the other way, linked to its original.
 -- own_window_closing is the clearing window its acceptance time falls in: the
--- window closing at T takes (T - 6h, T], at 00, 06, 12 and 18 UTC (the same
--- rule as deltran.clearing.windows.window_closing; a test holds them together).
+-- window closing at T takes (T - 6h, T], at 00, 06, 12 and 18 UTC (macro
+-- clearing_window_closing; tests/test_clearing_windows_sql.py holds it together
+-- with deltran.clearing.windows.window_closing).
 with rejected as (
     select original_uetr, original_message_id, original_end_to_end_id, original_tx_id
     from {{ ref('stg_payments__status_reports') }}
@@ -66,8 +67,7 @@ obligations as (
 
 select
     *,
-    date_bin(interval '6 hours', accepted_at - interval '1 microsecond', timestamptz '2000-01-01 00:00:00+00')
-        + interval '6 hours' as own_window_closing,
+    {{ clearing_window_closing('accepted_at') }} as own_window_closing,
     -- without both participants (or paying itself) an obligation cannot be netted:
     -- kept and counted, never silently dropped
     (debtor_bic is not null and creditor_bic is not null and debtor_bic <> creditor_bic) as is_clearable

@@ -3,7 +3,7 @@
 -- late items and cap breaches.
 select
     w.window_closing,
-    w.window_closing - interval '6 hours' as window_opening,
+    w.window_closing - interval '{{ var("clearing_window_hours") }} hours' as window_opening,
     w.currency,
     w.obligation_count,
     w.late_count,

@@ -1,0 +1,13 @@
+{#- The clearing window an obligation accepted at `accepted_at` belongs to: the
+    window closing at T takes (T - length, T], windows anchored at midnight UTC
+    (00, 06, 12, 18 for 6 hours). The length comes from deltran.clearing.windows
+    (var clearing_window_hours, passed on every dbt run). The one SQL home of the
+    rule: int_obligations uses it; tests/test_clearing_windows_sql.py runs it on
+    PostgreSQL against deltran.clearing.windows.window_closing on generated times. -#}
+{% macro clearing_window_closing(accepted_at) -%}
+    date_bin(
+        interval '{{ var("clearing_window_hours") }} hours',
+        {{ accepted_at }} - interval '1 microsecond',
+        timestamptz '2000-01-01 00:00:00+00'
+    ) + interval '{{ var("clearing_window_hours") }} hours'
+{%- endmacro %}
