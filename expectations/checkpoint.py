@@ -13,9 +13,10 @@ Two stores are still on disk, because they are outputs, not configuration:
   pages whose result is no longer in the results store, so an in-memory store
   would leave only the latest run visible;
 * the Data Docs site in ``settings.reports / "data_docs"`` (``index.html``),
-  rebuilt for the new result by ``UpdateDataDocsAction`` on every run. Building
-  needs no network; viewing the pages loads Bootstrap/jQuery from public CDNs,
-  so offline they show unstyled but complete.
+  rebuilt for the new result by ``UpdateDataDocsAction`` on every run, then made
+  to work without internet by :mod:`expectations.data_docs` (GX's pages load
+  Bootstrap/jQuery from public CDNs: they are served a local stylesheet instead,
+  and the index lists every run in plain HTML).
 
 The batch: a table asset on ``marts.account_reconciliation`` with a daily batch
 definition on ``business_date``, so each run validates exactly one date
@@ -41,6 +42,7 @@ from great_expectations.data_context.types.base import (
 )
 
 from deltran import config
+from expectations import data_docs
 from expectations.threshold_suite import INDEX_COLUMN, build_suite
 
 if TYPE_CHECKING:
@@ -211,6 +213,8 @@ def run_checkpoint(
     finally:
         gx_util_log.removeFilter(notices)
         datasource.get_engine().dispose()  # no pooled connections left behind per run
+    # GX's pages load their styles and scripts from CDNs: make the site work offline, every run on its index
+    data_docs.make_offline(data_docs_dir(settings), validation_results_dir(settings))
     if notices.count:
         log.info(
             "GX turned %d Decimal figures into floats for its result JSON and Data Docs (display only)", notices.count

@@ -24,36 +24,18 @@ import time
 import urllib.request
 from pathlib import Path
 
+import browser_support
 import psycopg
 import pytest
 import ui_warehouse_day as warehouse_day
 
-from deltran import config
 from deltran.airflow_env import airflow_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = config.PROJECT_ROOT / "var" / "test-artifacts" / "ui"
+ARTIFACTS = browser_support.ARTIFACTS / "ui"
 CRITICAL = "DE89370400440532013000"
 PASSWORD = "a-long-test-password"
-
-
-def _need(what: str, present: bool) -> None:
-    if present:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is missing under CI: the CI set-up (make test-deps) must install it")
-    pytest.skip(f"{what} is not installed (make test-deps installs it, as root): the browser test cannot run")
 
 
 def _free_port() -> int:
@@ -80,11 +62,7 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 2
 @pytest.fixture
 def airflow_ui(warehouse_url, tmp_path):
     """``deltran airflow standalone`` on a free port, on this test's warehouse; yields its base URL."""
-    _need(f"Chromium ({CHROMIUM})", Path(CHROMIUM).exists())
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _need("The playwright package", False)
+    browser_support.require_browser()
     warehouse_day.build(warehouse_url)
     home = tmp_path / "airflow"
     home.mkdir()
@@ -141,7 +119,9 @@ def test_an_operator_resets_a_breaker_from_the_reconciliation_page(airflow_ui, w
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = p.chromium.launch(
+            executable_path=browser_support.CHROMIUM, args=browser_support.CHROMIUM_ARGS, headless=True
+        )
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.set_default_timeout(60_000)
