@@ -74,7 +74,8 @@ def _same_origin(request: Request) -> bool:
     source = request.headers.get("origin") or request.headers.get("referer")
     if not source or source == "null":
         return False
-    return urlsplit(source).netloc == request.headers.get("host", request.url.netloc)
+    hosts = {request.headers.get("host", request.url.netloc), request.headers.get("x-forwarded-host")}
+    return urlsplit(source).netloc in hosts - {None}
 
 
 def _parse_date(text: str | None) -> date | None:
