@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Airflow's environment (home, DAG folder, port) is set in one place,
 # deltran/airflow_env.py: always start it through `deltran airflow ...`.
 
-.PHONY: setup demo test test-fast lint airflow bench-parse bench-clearing bench-intraday bench-recon bench db-url db-stop clean
+.PHONY: setup test-deps demo test test-fast lint airflow bench-parse bench-clearing bench-intraday bench-recon bench db-url db-stop clean
 
 setup: $(VENV)/.installed  ## create the virtual environment and install everything
 
@@ -18,6 +18,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip check
 	$(BIN)/deltran airflow db migrate >/dev/null
 	touch $@
+
+test-deps:  ## system packages the tests use beyond the venv: Debian's Chromium for the browser test (needs root)
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version)"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "test-deps: run as root (apt-get install chromium); without it the browser test skips outside CI"; exit 1; fi
 
 demo: setup  ## generate a business day and run it through the platform's DAGs
 	$(BIN)/deltran demo

@@ -13,9 +13,10 @@ Two stores are still on disk, because they are outputs, not configuration:
   pages whose result is no longer in the results store, so an in-memory store
   would leave only the latest run visible;
 * the Data Docs site in ``settings.reports / "data_docs"`` (``index.html``),
-  rebuilt for the new result by ``UpdateDataDocsAction`` on every run. Building
-  needs no network; viewing the pages loads Bootstrap/jQuery from public CDNs,
-  so offline they show unstyled but complete.
+  rebuilt for the new result by ``UpdateDataDocsAction`` on every run, then made
+  to work without internet by :mod:`expectations.data_docs` (GX's pages load
+  Bootstrap/jQuery from public CDNs: they are served a local stylesheet instead,
+  and the index lists every run in plain HTML).
 
 The batch: a table asset on ``marts.account_reconciliation`` with a daily batch
 definition on ``business_date``, so each run validates exactly one date
@@ -24,6 +25,7 @@ definition on ``business_date``, so each run validates exactly one date
 
 from __future__ import annotations
 
+import logging
 import warnings
 from datetime import date
 from pathlib import Path
@@ -41,6 +43,7 @@ from great_expectations.data_context.types.base import (
 from great_expectations.datasource.fluent import SQLDatasource
 
 from deltran import config
+from expectations import data_docs
 from expectations.threshold_suite import INDEX_COLUMN, build_suite
 
 if TYPE_CHECKING:
@@ -55,6 +58,7 @@ BATCH_DEFINITION_NAME = "business_date"
 DATA_DOCS_SITE = "local_site"
 
 MART_SCHEMA = "marts"
+log = logging.getLogger(__name__)
 MART_TABLE = "account_reconciliation"
 
 
@@ -164,6 +168,30 @@ def run_name(run_id: str) -> str:
     return run_id.replace("/", "_")
 
 
+class _LossyDecimalNotices(logging.Filter):
+    """Counts, and keeps out of the task log, GX's "lossy conversion for decimal" warnings.
+
+    GX converts every Decimal it puts into a validation result (the failing
+    values shown beside each account in Data Docs, the observed bounds) to float
+    for JSON, and logs one warning per value: dozens per check. That float is
+    display only and safe to drop from the log: the levels are decided from the
+    failing rows' ``account_id`` (deltran.recon.checks), the bounds are refused
+    at build time unless a float carries them exactly (threshold_suite._pct),
+    and the exact figures are recorded from the mart as NUMERIC in
+    control.threshold_checks. One summary line replaces them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Using lossy conversion for decimal"):
+            self.count += 1
+            return False
+        return True
+
+
 def run_checkpoint(
     business_date: date,
     run_id: str,
@@ -177,13 +205,23 @@ def run_checkpoint(
     checkpoint = add_threshold_checkpoint(context, sqlalchemy_url, settings.thresholds, max_rows)
     datasource = context.data_sources.get(DATASOURCE_NAME)
     assert isinstance(datasource, SQLDatasource)  # add_threshold_checkpoint made it with add_sql
+    notices = _LossyDecimalNotices()
+    gx_util_log = logging.getLogger("great_expectations.util")
+    gx_util_log.addFilter(notices)
     try:
         result = checkpoint.run(
             batch_parameters=batch_parameters(business_date),
             run_id=gx.RunIdentifier(run_name=run_name(run_id)),
         )
     finally:
+        gx_util_log.removeFilter(notices)
         datasource.get_engine().dispose()  # no pooled connections left behind per run
+    # GX's pages load their styles and scripts from CDNs: make the site work offline, every run on its index
+    data_docs.make_offline(data_docs_dir(settings), validation_results_dir(settings))
+    if notices.count:
+        log.info(
+            "GX turned %d Decimal figures into floats for its result JSON and Data Docs (display only)", notices.count
+        )
     return result, context
 
 

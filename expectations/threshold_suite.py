@@ -72,38 +72,58 @@ def _pct(value: Decimal, name: str) -> float:
     return as_float
 
 
+#: what a failing account's level means for operations, said in each expectation's description
+CONSEQUENCE = {
+    "Minor": "a discrepancy is logged and payouts go on",
+    "Significant": "payouts on that account are suspended",
+    "Critical": "its circuit breaker opens and payouts halt until a person resets it",
+}
+
+
 def _at_most(
     check: str, column: str, bound: Decimal, bound_name: str, level: str, text: str
 ) -> gxe.ExpectColumnValuesToBeBetween:
     return gxe.ExpectColumnValuesToBeBetween(
         column=column,
         max_value=_pct(bound, bound_name),
-        description=f"{text}: {column} <= {bound} % ({bound_name}); a failing account is {level}",
+        description=f"{text} at most {bound} % ({column} <= {bound_name}). An account beyond it is {level}: "
+        f"{CONSEQUENCE[level]}.",
         meta={META_CHECK: check, META_LEVEL: level, "threshold_pct": str(bound)},
     )
 
 
-def _not_null(check: str, column: str, level: str) -> gxe.ExpectColumnValuesToNotBeNull:
+def _not_null(check: str, column: str, level: str, text: str) -> gxe.ExpectColumnValuesToNotBeNull:
     return gxe.ExpectColumnValuesToNotBeNull(
         column=column,
-        description=f"{column} is known; a row without it is {level} (payouts wait for the figure)",
+        description=f"{text} is known ({column} is not empty). An account without it is {level}: "
+        f"{CONSEQUENCE[level]} until the figure arrives.",
         meta={META_CHECK: check, META_LEVEL: level},
     )
+
+
+_DIFFER = "the bank's closing balance and the ledger balance differ by"
 
 
 def threshold_expectations(thresholds: config.Thresholds) -> list[gxe.Expectation]:
     """The suite's expectations, built from the configured bands."""
     t = thresholds
     return [
-        _at_most("difference_within_ok", "difference_pct", t.ok_pct, "ok_pct", "Minor", "OK band"),
-        _at_most("difference_within_minor", "difference_pct", t.minor_pct, "minor_pct", "Significant", "Minor band"),
+        _at_most("difference_within_ok", "difference_pct", t.ok_pct, "ok_pct", "Minor", "OK band: " + _DIFFER),
+        _at_most(
+            "difference_within_minor",
+            "difference_pct",
+            t.minor_pct,
+            "minor_pct",
+            "Significant",
+            "Minor band: " + _DIFFER,
+        ),
         _at_most(
             "difference_within_significant",
             "difference_pct",
             t.significant_pct,
             "significant_pct",
             "Critical",
-            "Significant band",
+            "Significant band: " + _DIFFER,
         ),
         _at_most(
             "under_backing_within_ok",
@@ -111,19 +131,20 @@ def threshold_expectations(thresholds: config.Thresholds) -> list[gxe.Expectatio
             t.ok_pct,
             "ok_pct",
             "Critical",
-            "Backing: ledger may exceed bank only within the OK band",
+            "Backing: the ledger exceeds the bank's closing balance by",
         ),
-        _not_null("bank_balance_known", "bank_closing_balance", "Significant"),
-        _not_null("ledger_balance_known", "ledger_balance", "Significant"),
-        _not_null("difference_known", "difference_pct", "Significant"),
-        _not_null("under_backing_known", "under_backing_pct", "Significant"),
+        _not_null("bank_balance_known", "bank_closing_balance", "Significant", "The bank's closing balance"),
+        _not_null("ledger_balance_known", "ledger_balance", "Significant", "The ledger balance"),
+        _not_null("difference_known", "difference_pct", "Significant", "The difference between bank and ledger"),
+        _not_null("under_backing_known", "under_backing_pct", "Significant", "How far the ledger exceeds the bank"),
         # The grain, as one aggregate (count distinct / count = 1). Not the row-level
         # ExpectColumnValuesToBeUnique: GX lists its duplicate rows with a query that
         # grows with the square of the batch (15 s at 5,000 accounts).
         gxe.ExpectColumnProportionOfUniqueValuesToBeBetween(
             column=INDEX_COLUMN,
             min_value=1.0,
-            description="the mart's grain: one row per account and business date (no level of its own)",
+            description="Each account appears once per business date (the table's grain). A duplicate fails the "
+            "check as a whole; it decides no account's level.",
             meta={META_CHECK: "one_row_per_account", META_LEVEL: None},
         ),
     ]

@@ -50,7 +50,10 @@ def run(args: list[str], settings: config.Settings | None = None, *, with_vars: 
     ]
     if with_vars:
         full += ["--vars", json.dumps(settings.dbt_vars())]
-    result = dbtRunner().invoke(full)
+    try:
+        result = dbtRunner().invoke(full)
+    finally:
+        _release_adapters()
     if not result.success:
         failures = []
         for node in getattr(result.result, "results", None) or []:
@@ -87,6 +90,27 @@ def run_model(select: str, settings: config.Settings | None = None) -> object:
     ``{{ ref() }} as alias`` into invalid SQL.)
     """
     return run(["run", "--select", f"+{select}"], settings)
+
+
+def _release_adapters() -> None:
+    """Drop the adapters dbt keeps after an invocation, so their semaphores are freed now.
+
+    Each dbt adapter's connection manager holds a ``multiprocessing`` lock of the
+    *spawn* context: a named POSIX semaphore registered with Python's resource
+    tracker, unlinked only when the lock is garbage collected. dbt keeps the last
+    adapter alive in its global factory until the next invocation, and an Airflow
+    task process ends with ``os._exit`` (no finalizers), so the tracker found the
+    semaphore still registered and printed "leaked semaphore objects" to the task
+    log's stderr (shown as ERROR lines). Resetting the factory and collecting
+    releases it at the end of every run; the next invocation creates its adapter
+    afresh anyway (dbt resets the factory when it starts).
+    """
+    import gc
+
+    from dbt.adapters.factory import reset_adapters
+
+    reset_adapters()
+    gc.collect()
 
 
 def build(settings: config.Settings | None = None) -> object:
