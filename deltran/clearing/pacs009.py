@@ -55,13 +55,6 @@ def uetr(closing: datetime, currency: str, index: int) -> str:
     return str(uuid.UUID(bytes=uuid.uuid5(_UETR_NAMESPACE, name).bytes, version=4))
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
-    el = etree.SubElement(parent, f"{{{NAMESPACE}}}{tag}", attrib)
-    if text is not None:
-        el.text = text
-    return el
-
-
 _CLEARING_MEMBER = re.compile(r"([A-Z]{5}|CLRSYS):([A-Za-z0-9]{1,35})")  # ExternalClearingSystemIdentification1Code
 _LEI = re.compile(r"LEI:([A-Z0-9]{18}[0-9]{2})")
 

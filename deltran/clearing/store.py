@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping
 
 import psycopg
 
-from deltran import config, db
+from deltran import config
 from deltran.clearing.netting import NettingResult, PairTotal, net_all
 from deltran.clearing.pacs009 import build_pacs009_for_result
 from deltran.clearing.windows import WINDOW_LENGTH, check_closing, window_label

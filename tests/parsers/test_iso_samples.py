@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers import ParseError, UnknownMessageError, detect, iter_records, to_rows
+from parsers import ParseError, detect, iter_records, to_rows
 from parsers.records import Entry, Payment, PaymentReturn, Statement, StatusReport
 
 from iso20022_corpus import SAMPLES  # needed at collection time; without it CI fails at the session start
