@@ -7,11 +7,12 @@ summary can never disagree with the warehouse.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+
+from deltran import numbers
 
 
 def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
@@ -51,7 +52,7 @@ def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
     windows = (
         cur.execute(
             "select window_closing, currency, obligation_count, late_count, gross_amount, net_amount,"
-            " netting_efficiency, instruction_count, instruction_bound, cap_breach_count"
+            " netting_efficiency_pct, instruction_count, instruction_bound, cap_breach_count"
             " from marts.clearing_windows where (window_closing at time zone 'UTC')::date = %s"
             " order by window_closing, currency",
             (business_date,),
@@ -80,30 +81,26 @@ def _exists(cur: psycopg.Cursor[Any], table: str) -> bool:
     return bool(found and found["found"])
 
 
-def _money(value: Decimal | None) -> str:
-    return "-" if value is None else f"{value:,}"
-
-
 def format_summary(summary: dict) -> str:
     lines = [f"End-of-day reconciliation for {summary['business_date']}", ""]
     lines.append(f"{'account':<26} {'ccy':<4} {'bank':<12} {'ledger':>20} {'bank closing':>20} {'diff %':>10}  level")
     for row in summary["accounts"]:
         lines.append(
             f"{row['account_id']:<26} {row['currency']:<4} {row['servicer_bic'] or '-':<12}"
-            f" {_money(row['ledger_balance']):>20} {_money(row['bank_closing_balance']):>20}"
-            f" {row['difference_pct']:>10.4f}  {row['threshold_level']}"
+            f" {numbers.amount(row['ledger_balance'], row['currency']):>20} {numbers.amount(row['bank_closing_balance'], row['currency']):>20}"
+            f" {numbers.percent(row['difference_pct']):>12}  {row['threshold_level']}"
         )
     if not summary["accounts"]:
         lines.append("(no end-of-day statement for this date)")
     lines += ["", "Matching (auto-match rate = confirmed movements / all bank movements of the day):"]
     for row in summary.get("matching", []):
-        rate = "-" if row["auto_match_rate"] is None else f"{row['auto_match_rate'] * 100:6.2f} %"
+        rate = "-" if row["auto_match_rate"] is None else numbers.percent(row["auto_match_rate"] * 100)
         lines.append(
             f"  {row['account_id']:<26} {row['currency']:<4} {rate:>8}"
             f"  ({row['confirmed_movement_count']}/{row['bank_movement_count']}, {row['suggested_count']} suggested)"
-            f"  difference = in flight {_money(row['in_flight_difference'])} + missing {_money(row['missing_difference'])}"
-            f" + duplicate {_money(row['duplicate_difference'])} + amount {_money(row['amount_difference'])}"
-            f" + unexplained {_money(row['unexplained_difference'])}"
+            f"  difference = in flight {numbers.amount(row['in_flight_difference'], row['currency'])} + missing {numbers.amount(row['missing_difference'], row['currency'])}"
+            f" + duplicate {numbers.amount(row['duplicate_difference'], row['currency'])} + amount {numbers.amount(row['amount_difference'], row['currency'])}"
+            f" + unexplained {numbers.amount(row['unexplained_difference'], row['currency'])}"
         )
     waiting = summary.get("suggested_matches", [])
     lines += [
@@ -111,10 +108,14 @@ def format_summary(summary: dict) -> str:
         f"Suggested matches waiting for a person ({len(waiting)}): `deltran matches confirm|reject ID --reason ...`",
     ]
     for row in waiting:
-        diff = f"  difference {_money(row['amount_difference'])}" if row["amount_difference"] else ""
+        diff = (
+            f"  difference {numbers.amount(row['amount_difference'], row['currency'])}"
+            if row["amount_difference"]
+            else ""
+        )
         lines.append(
-            f"  {row['match_id']}  {row['account_id']:<26} {row['currency']} bank {_money(row['bank_amount'])}"
-            f" ({row['bank_acct_svcr_ref'] or '-'})  ledger {_money(row['ledger_amount'])} ({row['ledger_entry_id']}){diff}"
+            f"  {row['match_id']}  {row['account_id']:<26} {row['currency']} bank {numbers.amount(row['bank_amount'], row['currency'])}"
+            f" ({row['bank_acct_svcr_ref'] or '-'})  ledger {numbers.amount(row['ledger_amount'], row['currency'])} ({row['ledger_entry_id']}){diff}"
         )
     lines += ["", f"Discrepancies ({len(summary['discrepancies'])}):"]
     for row in summary["discrepancies"]:
@@ -125,7 +126,7 @@ def format_summary(summary: dict) -> str:
         age = f"  age {row['ageing_bucket']} d" if row.get("ageing_bucket") else ""
         lines.append(
             f"  {row['discrepancy_type']:<16}{side:<22} {row['account_id']:<26} {row['currency']}"
-            f" {_money(row['difference']):>16}  {row['severity']:<11} {row['state']:<8} {row['reference'] or ''}{age}"
+            f" {numbers.amount(row['difference'], row['currency']):>16}  {row['severity']:<11} {row['state']:<8} {row['reference'] or ''}{age}"
         )
     lines += ["", f"Open circuit breakers ({len(summary['open_breakers'])}):"]
     for row in summary["open_breakers"]:
@@ -137,8 +138,8 @@ def format_summary(summary: dict) -> str:
     for row in summary["clearing_windows"]:
         lines.append(
             f"  {row['window_closing']:%Y-%m-%d %H:%M} {row['currency']}  obligations {row['obligation_count']:>4}"
-            f" (late {row['late_count']})  gross {_money(row['gross_amount']):>18}  net {_money(row['net_amount']):>16}"
-            f"  efficiency {row['netting_efficiency'] * 100:6.2f} %"
+            f" (late {row['late_count']})  gross {numbers.amount(row['gross_amount'], row['currency']):>18}  net {numbers.amount(row['net_amount'], row['currency']):>16}"
+            f"  efficiency {numbers.percent(row['netting_efficiency_pct'])}"
             f"  instructions {row['instruction_count']}/{row['instruction_bound']}"
             + (f"  CAP BREACHES {row['cap_breach_count']}" if row["cap_breach_count"] else "")
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
 import pytest
@@ -184,13 +184,15 @@ def test_a_business_day_end_to_end(conn, dagbag, warehouse_url, monkeypatch):
 
     # clearing: four windows, the reject left clearing, the return is there, invariants hold
     windows = conn.execute(
-        "select window_closing, currency, obligation_count, gross_amount, net_amount, netting_efficiency,"
+        "select window_closing, currency, obligation_count, gross_amount, net_amount, netting_efficiency_pct,"
         " instruction_count, instruction_bound from marts.clearing_windows"
     ).fetchall()
     assert {w[0].hour for w in windows} == {0, 6, 12, 18}
     assert sum(w[2] for w in windows) == manifest.counts["payments"] - 1 + 1  # one rejected, one return
     for _, _, _, gross, net, efficiency, count, bound in windows:
-        assert gross >= net > 0 and Decimal(0) < efficiency < Decimal(1) and count <= bound
+        assert gross >= net > 0 and count <= bound
+        # one unit everywhere: percent with four decimals (SQL round: half away from zero)
+        assert efficiency == ((1 - net / gross) * 100).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
     sums = conn.execute(
         "select sum(net_amount) from marts.clearing_positions group by window_closing, currency"
     ).fetchall()

@@ -35,7 +35,7 @@ from typing import Any, Iterable
 import psycopg
 from psycopg.rows import dict_row
 
-from deltran import config, db
+from deltran import config, db, numbers
 from deltran.recon import breaker
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ def _evidence(check_name: str, business_date: date, row: dict[str, Any]) -> str:
 
 
 def _pct(value: Decimal | None) -> str:
-    return "unknown" if value is None else f"{format(value.normalize(), 'f')} %"
+    return "unknown" if value is None else numbers.percent(value)
 
 
 def run_threshold_checks(

@@ -46,7 +46,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from deltran import config, db
+from deltran import config, db, numbers
 from deltran.recon import breaker
 
 log = logging.getLogger(__name__)
@@ -321,8 +321,8 @@ def _apply(
             continue
         pct = row["difference_pct"]
         reason = (
-            f"{level} at {cutoff_at:%Y-%m-%d %H:%M} UTC ({check}): bank {row['bank_balance']} vs ledger "
-            f"{row['ledger_balance']} {row.get('currency') or ''}, difference {format(Decimal(pct).normalize(), 'f')} %"
+            f"{level} at {cutoff_at:%Y-%m-%d %H:%M} UTC ({check}): bank {numbers.amount(row['bank_balance'], row.get('currency'))}"
+            f" vs ledger {numbers.amount(row['ledger_balance'], row.get('currency'))}, difference {numbers.percent(Decimal(pct))}"
             + (f" (failed {', '.join(failed)})" if failed else "")
         )
         outcomes.append(

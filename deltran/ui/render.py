@@ -11,14 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
 from deltran import config
+from deltran.numbers import amount
+from deltran.numbers import percent as pct
 from deltran.ui import queries
-from parsers.currencies import UnknownCurrency, minor_units
 
 LEVEL_COLOURS = {"OK": "#2e7d32", "Minor": "#b8860b", "Significant": "#e65100", "Critical": "#c62828"}
 BAND_FILLS = {"OK": "#e8f5e9", "Minor": "#fff8e1", "Significant": "#fff3e0", "Critical": "#ffebee"}
@@ -27,31 +28,9 @@ BAND_FILLS = {"OK": "#e8f5e9", "Minor": "#fff8e1", "Significant": "#fff3e0", "Cr
 # --- numbers -------------------------------------------------------------------------------------------------
 
 
-def amount(value: Decimal | int | None, currency: str | None) -> str:
-    """``1,234,567.80 USD``: the currency's minor units, thousands separated; '-' when unknown."""
-    if value is None:
-        return "-"
-    value = Decimal(value)
-    code = (currency or "").strip()
-    try:
-        digits = minor_units(code)
-        value = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
-        text = f"{value:,.{digits}f}"
-    except (UnknownCurrency, ArithmeticError):
-        text = f"{value.normalize():,f}"
-    return f"{text} {code}".strip()
-
-
-def pct(value: Decimal | float | None) -> str:
-    """``0.0123 %``: four decimals."""
-    if value is None:
-        return "-"
-    return f"{Decimal(value).quantize(Decimal('0.0001'), rounding=ROUND_HALF_EVEN):,.4f} %"
-
-
 def efficiency(value: Decimal | None) -> str:
-    """Netting efficiency (a fraction in the marts) as a percentage with four decimals."""
-    return "-" if value is None else pct(Decimal(value) * 100)
+    """Netting efficiency as the marts hold it (a percentage with four decimals)."""
+    return pct(value)
 
 
 def ts(value: datetime | None) -> str:
@@ -473,8 +452,8 @@ def page(
             f"<p>{f['participant_count']} participants, {f['obligation_count']} obligations"
             f"{' (' + str(f['late_count']) + ' late)' if f['late_count'] else ''}; gross "
             f"{_e(amount(f['gross_amount'], p.currency))}, net {_e(amount(f['net_amount'], p.currency))}: "
-            f"netting efficiency <b>{_e(efficiency(f['netting_efficiency']))}</b> (bilateral alone "
-            f"{_e(efficiency(f['bilateral_efficiency']))}); {f['instruction_count']} instructions "
+            f"netting efficiency <b>{_e(efficiency(f['netting_efficiency_pct']))}</b> (bilateral alone "
+            f"{_e(efficiency(f['bilateral_efficiency_pct']))}); {f['instruction_count']} instructions "
             f"(at most {f['instruction_bound']})"
             + (
                 "; <span class='halted'>settlement held: net debit cap breached</span>"

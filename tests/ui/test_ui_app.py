@@ -71,7 +71,7 @@ def test_amounts_keep_their_currency_minor_units_and_percentages_four_decimals()
     assert render.amount(None, "USD") == "-"
     assert render.pct(Decimal("0.793650790082175551")) == "0.7937 %"
     assert render.pct(Decimal(0)) == "0.0000 %"
-    assert render.efficiency(Decimal("0.692307692307692307692307692308")) == "69.2308 %"
+    assert render.efficiency(Decimal("69.2308")) == "69.2308 %"  # the marts hold it as a percentage
 
 
 # --- reading ---------------------------------------------------------------------------------------------------

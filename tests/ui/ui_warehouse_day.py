@@ -42,7 +42,7 @@ create table marts.discrepancies (
 create table marts.clearing_windows (
     window_closing timestamptz, window_opening timestamptz, currency text, obligation_count bigint,
     late_count bigint, participant_count integer, gross_amount numeric, bilateral_net_amount numeric,
-    net_amount numeric, netting_efficiency numeric, bilateral_efficiency numeric, cycle_component_count integer,
+    net_amount numeric, netting_efficiency_pct numeric, bilateral_efficiency_pct numeric, cycle_component_count integer,
     simple_cycle_count integer, instruction_count integer, instruction_bound integer, cap_breach_count integer,
     is_settlement_held boolean, pacs009_file text, first_cleared_at timestamptz, last_cleared_at timestamptz
 );
@@ -121,7 +121,7 @@ def build(url: str, docs_page: str | None = None) -> None:
             """
             insert into marts.clearing_windows values
             (%(w)s, %(w)s - interval '6 hours', 'USD', 4, 0, 3, 1300.00, 900.00, 400.00,
-             0.692307692307692307692307692308, 0.307692307692307692307692307692, 1, 1, 2, 2, 0, false,
+             69.2308, 30.7692, 1, 1, 2, 2, 0, false,
              'window_20261120T1200Z/pacs009_USD.xml', now(), now())
             """,
         ):

@@ -11,8 +11,9 @@ select
     w.gross_amount,
     w.bilateral_net_amount,
     w.net_amount,
-    w.netting_efficiency,
-    w.bilateral_efficiency,
+    -- a percentage with four decimals, as everywhere people read it (deltran.numbers)
+    round(w.netting_efficiency * 100, 4)   as netting_efficiency_pct,
+    round(w.bilateral_efficiency * 100, 4) as bilateral_efficiency_pct,
     w.cycle_component_count,
     w.simple_cycle_count,
     w.instruction_count,
