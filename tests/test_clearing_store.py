@@ -72,7 +72,7 @@ def test_a_window_nets_its_own_obligations_and_writes_pacs009(conn, obligations,
     # A: -100 + 40 = -60; B: +100 - 60 = +40; C: +60 - 40 = +20 -> net 60, efficiency 1 - 60/200
     positions = {r[2]: r[5] for r in rows(conn, "positions", T06)}
     assert positions == {A: Decimal("-60.00"), B: Decimal("40.00"), C: Decimal("20.00")}
-    assert usd["net"] == "60.00" and Decimal(usd["efficiency"]) == Decimal("0.7")
+    assert usd["net"] == "60.00" and usd["efficiency_pct"] == "70.0000"
     instructions = [(r[3], r[4], r[5]) for r in rows(conn, "instructions", T06)]
     assert sorted(instructions) == [(A, B, Decimal("40.00")), (A, C, Decimal("20.00"))]
     document = etree.parse(usd["pacs009"])

@@ -2,8 +2,8 @@
 
 The CSV has the header ``debtor,creditor,currency,amount`` (other columns are
 ignored). Amounts are read as exact decimals and every amount in the output is
-a string holding an exact decimal; efficiency is the one rounded figure (see
-``netting.efficiency``). A bad row raises ``ObligationsFileError`` naming its
+a string holding an exact decimal; efficiency is the one rounded figure, in
+percent with four decimals (``deltran.numbers``). A bad row raises ``ObligationsFileError`` naming its
 line, and nothing is netted.
 """
 
@@ -12,18 +12,31 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import sys
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
+
+from deltran.numbers import efficiency_pct
+from parsers.currencies import InvalidAmount, parse_amount
 
 from .netting import NettingResult, Obligation, aggregate, net_all
 
 COLUMNS = ("debtor", "creditor", "currency", "amount")
-_CCY = re.compile(r"[A-Z]{3}")
-_PLAIN_DECIMAL = re.compile(r"\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+CSV_HELP = """\
+The CSV: one obligation per row (the debtor owes the creditor the amount), with
+the header debtor,creditor,currency,amount (other columns are ignored). The
+currency is an ISO 4217 code in use; the amount is a plain unsigned decimal
+with at most the currency's minor units (EUR 2, JPY 0, KWD 3).
+
+  debtor,creditor,currency,amount
+  BANKGB2LXXX,BANKDEFFXXX,EUR,1000.00
+  BANKDEFFXXX,BANKGB2LXXX,EUR,400.50
+  BANKDEFFXXX,BANKJPJTXXX,JPY,150000
+
+example: deltran net obligations.csv > netted.json
+"""
 
 
 class ObligationsFileError(ValueError):
@@ -69,18 +82,10 @@ def _read(path: Path, handle: TextIO) -> list[Obligation]:
             if not value:
                 raise bad(f"missing {column}")
             values[column] = value
-        try:
-            amount = Decimal(values["amount"])
-        except InvalidOperation:
-            raise bad(f"amount {values['amount']!r} is not a decimal number") from None
-        if not amount.is_finite():
-            raise bad(f"amount {values['amount']!r} is not a finite number")
-        if amount.is_signed():
-            raise bad(f"amount {values['amount']} is negative")
-        if not _PLAIN_DECIMAL.fullmatch(values["amount"]):
-            raise bad(f"amount {values['amount']!r} is not a plain decimal (digits and one point only)")
-        if not _CCY.fullmatch(values["currency"]):
-            raise bad(f"currency {values['currency']!r} is not a three-letter code")
+        try:  # the platform's one amount rule: an ISO 4217 code in use, at most its minor units
+            amount = parse_amount(values["amount"], values["currency"])
+        except InvalidAmount as exc:
+            raise bad(str(exc)) from None
         if values["debtor"] == values["creditor"]:
             raise bad(f"debtor and creditor are both {values['debtor']!r}")
         out.append(Obligation(values["debtor"], values["creditor"], values["currency"], amount))
@@ -107,9 +112,9 @@ def report(results: Mapping[str, NettingResult]) -> dict:
         currencies[ccy] = {
             "gross": _dec(r.gross),
             "net": _dec(r.net),
-            "efficiency": _dec(r.efficiency),
+            "efficiency_pct": _dec(efficiency_pct(r.efficiency)),
             "bilateral_net": _dec(r.bilateral_net),
-            "bilateral_efficiency": _dec(r.bilateral_efficiency),
+            "bilateral_efficiency_pct": _dec(efficiency_pct(r.bilateral_efficiency)),
             "participants": len(r.participants),
             "obligations": r.obligation_count,
             "instruction_count": r.instruction_count,
@@ -130,9 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``deltran net OBLIGATIONS.csv``: print the report as JSON; 0, or 2 with the error on stderr."""
     parser = argparse.ArgumentParser(
         prog="deltran net",
-        description="Multilateral netting of a CSV of obligations (debtor,creditor,currency,amount).",
+        description="Multilateral netting of a CSV of obligations, per currency; prints positions, "
+        "settlement instructions and each currency's figures as JSON.",
+        epilog=CSV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("obligations", help="CSV file with header debtor,creditor,currency,amount")
+    parser.add_argument("obligations", help="CSV file with the header debtor,creditor,currency,amount")
     args = parser.parse_args(argv)
     try:
         result = net_csv(args.obligations)

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping
 import psycopg
 
 from deltran import config
+from deltran.numbers import efficiency_pct
 from deltran.clearing.netting import NettingResult, PairTotal, net_all
 from deltran.clearing.pacs009 import build_pacs009_for_result
 from deltran.clearing.windows import WINDOW_LENGTH, check_closing, window_label
@@ -293,7 +294,7 @@ def clear_window(
                 "late": late.get(ccy, 0),
                 "gross": str(r.gross),
                 "net": str(r.net),
-                "efficiency": str(r.efficiency),
+                "efficiency_pct": str(efficiency_pct(r.efficiency)),
                 "instructions": r.instruction_count,
                 "bound": r.instruction_bound,
                 "cap_breaches": len(r.cap_breaches),

@@ -33,11 +33,11 @@ def test_example_file():
     ]
     usd = out["currencies"]["USD"]
     assert {
-        k: usd[k] for k in ("gross", "net", "efficiency", "participants", "instruction_count", "instruction_bound")
+        k: usd[k] for k in ("gross", "net", "efficiency_pct", "participants", "instruction_count", "instruction_bound")
     } == {
         "gross": "340.00",
         "net": "100.00",
-        "efficiency": "0.7058823529411764705882352941",
+        "efficiency_pct": "70.5882",  # 1 - 100 / 340, in percent with four decimals
         "participants": 4,
         "instruction_count": 2,
         "instruction_bound": 3,
@@ -46,7 +46,7 @@ def test_example_file():
     aed = out["currencies"]["AED"]
     # 1 - 750.25 / 1250.75 = 500.50 / 1250.75
     assert (aed["gross"], aed["net"], aed["instruction_count"], aed["instruction_bound"]) == ("1250.75", "750.25", 1, 1)
-    assert aed["efficiency"] == "0.4001599040575654607235658605"
+    assert aed["efficiency_pct"] == "40.0160"
 
 
 def test_main_prints_json(capsys):
@@ -65,11 +65,15 @@ HEADER = "debtor,creditor,currency,amount\n"
         ("A,B,USD,1.00\nA,B,USD\n", "line 3: missing amount"),
         ("A,B,USD,1.00\n,B,USD,2\n", "line 3: missing debtor"),
         ("A,B,USD,abc\n", "line 2: amount 'abc' is not a decimal number"),
-        ("A,B,USD,-5.00\n", "line 2: amount -5.00 is negative"),
-        ("A,B,USD,NaN\n", "line 2: amount 'NaN' is not a finite number"),
-        ("A,B,USD,1e3\n", "line 2: amount '1e3' is not a plain decimal"),
+        ("A,B,USD,-5.00\n", "line 2: amount '-5.00' is negative"),
+        ("A,B,USD,+5.00\n", "line 2: amount '\\+5.00' has a '\\+' sign"),
+        ("A,B,USD,NaN\n", "line 2: amount 'NaN' is not a decimal number"),
+        ("A,B,USD,1e3\n", "line 2: amount '1e3' is in exponent notation"),
         ("A,A,USD,1.00\n", "line 2: debtor and creditor are both 'A'"),
-        ("A,B,usd,1.00\n", "line 2: currency 'usd' is not a three-letter code"),
+        ("A,B,usd,1.00\n", "line 2: amount 1.00 has currency 'usd', not an ISO 4217 currency code in use"),
+        ("A,B,XYZ,1.00\n", "line 2: amount 1.00 has currency 'XYZ', not an ISO 4217 currency code in use"),
+        ("A,B,JPY,100.5\n", "line 2: amount '100.5' has 1 fraction digits; JPY has 0"),
+        ("A,B,USD,1.005\n", "line 2: amount '1.005' has 3 fraction digits; USD has 2"),
         ("A,B,USD,1.00,extra\n", "line 2: more fields than the header has"),
     ],
 )
