@@ -48,6 +48,10 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
     from deltran import db
     from deltran.warehouse import dbt
 
+    if not args.dbt_args:
+        print("deltran dbt: give dbt's arguments, e.g. `deltran dbt build --select discrepancies`", file=sys.stderr)
+        return 2
+
     with db.connect() as conn:  # the sources dbt reads (raw, control, clearing) exist first
         db.ensure_schema(conn)
     try:
@@ -67,6 +71,8 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 def _cmd_net(args: argparse.Namespace) -> int:
     from deltran.clearing import csvnet
 
+    if args.help or not args.file:
+        return csvnet.main(["--help"] if args.help else [])
     return csvnet.main([args.file])
 
 
@@ -94,7 +100,22 @@ def _cmd_discrepancy(args: argparse.Namespace) -> int:
 
     with db.connect() as conn:
         if args.action == "history":
-            for at, actor, before, after, owner, note in cases.history(conn, args.id):
+            events = cases.history(conn, args.id)
+            if not events:
+                known = (
+                    conn.execute("select 1 from marts.discrepancies where discrepancy_id = %s", (args.id,)).fetchone()
+                    if _exists(conn, "marts.discrepancies")
+                    else None
+                )
+                print(
+                    f"deltran discrepancy history: {args.id} has no recorded change yet"
+                    if known
+                    else f"deltran discrepancy history: no discrepancy {args.id!r} (its id is in the day's summary"
+                    " and marts.discrepancies)",
+                    file=sys.stderr,
+                )
+                return 1
+            for at, actor, before, after, owner, note in events:
                 print(
                     f"{at:%Y-%m-%d %H:%M:%S} {actor}: {before} -> {after} (owner {owner}){': ' + note if note else ''}"
                 )
@@ -126,7 +147,11 @@ def _cmd_matches(args: argparse.Namespace) -> int:
             print(f"{len(rows)} suggested match(es) waiting")
             return 0
         if args.action == "history":
-            for at, actor, decision, reason in matches.history(conn, args.id):
+            decisions = matches.history(conn, args.id)
+            if not decisions:
+                print(f"deltran matches history: no decision recorded on {args.id!r}", file=sys.stderr)
+                return 1
+            for at, actor, decision, reason in decisions:
                 print(f"{at:%Y-%m-%d %H:%M:%S} {actor}: {decision}: {reason}")
             return 0
         actor = args.actor or getpass.getuser()
@@ -144,6 +169,10 @@ def _cmd_matches(args: argparse.Namespace) -> int:
         " the marts show it from their next build"
     )
     return 0
+
+
+def _exists(conn, relation: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()[0]
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -182,76 +211,139 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.date, seed=args.seed)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deltran", description="Payment clearing and reconciliation platform.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def iso_date(text: str) -> date:
+    """A business date as YYYY-MM-DD, with a message a person understands otherwise."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-20") from None
 
-    demo = sub.add_parser("demo", help="generate a business day and run it through the DAGs")
-    demo.add_argument("--date", type=date.fromisoformat, default=DEMO_DATE, help="business date (default %(default)s)")
-    demo.add_argument("--seed", type=int, default=42)
+
+def _add(sub: argparse._SubParsersAction, name: str, summary: str, example: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and shows an example."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deltran",
+        description="Payment clearing and ledger-vs-bank reconciliation. Every command runs the same code as the "
+        "Airflow DAGs, on the warehouse DATABASE_URL names (the embedded PostgreSQL when unset).",
+        epilog="examples:\n  deltran demo\n  deltran breaker status\n  deltran report 2026-11-20\n\n"
+        "`deltran COMMAND --help` explains each command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = _add(sub, "demo", "generate a business day and run it through the DAGs, then print its summary",
+                "deltran demo --date 2026-11-20 --seed 42")  # fmt: skip
+    demo.add_argument(
+        "--date", type=iso_date, default=DEMO_DATE, help="business date, YYYY-MM-DD (default %(default)s)"
+    )
+    demo.add_argument(
+        "--seed", type=int, default=42, help="seed of the generated day: same seed, same files (default %(default)s)"
+    )
     demo.set_defaults(func=_cmd_demo)
 
-    dbp = sub.add_parser("db", help="the warehouse connection")
-    dbp.add_argument("action", choices=["url", "stop"])
+    dbp = _add(
+        sub,
+        "db",
+        "the warehouse connection: print its URL (for psql) or stop the embedded server",
+        'psql "$(deltran db url)"',
+    )
+    dbp.add_argument(
+        "action", choices=["url", "stop"], help="url: print the libpq URL in use; stop: stop the embedded PostgreSQL"
+    )
     dbp.set_defaults(func=_cmd_db)
 
-    sub.add_parser("ingest", help="load the inbox into the raw tables").set_defaults(func=_cmd_ingest)
+    _add(sub, "ingest", "load every file in the inbox into the raw tables now (bad files go to quarantine)",
+         "deltran ingest").set_defaults(func=_cmd_ingest)  # fmt: skip
 
-    dbtp = sub.add_parser("dbt", help="run dbt on the warehouse with the configured thresholds")
-    dbtp.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    dbtp = _add(sub, "dbt", "run dbt on the warehouse with the configured connection and thresholds",
+                "deltran dbt build --select discrepancies")  # fmt: skip
+    dbtp.add_argument(
+        "dbt_args",
+        nargs=argparse.REMAINDER,
+        metavar="DBT_ARGS",
+        help="dbt's own arguments (build, run, test, docs generate, source freshness ...)",
+    )
     dbtp.set_defaults(func=_cmd_dbt)
 
-    parse = sub.add_parser("parse", help="print an ISO 20022 file as one record per line")
-    parse.add_argument("file")
-    parse.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    parse = _add(sub, "parse", "print an ISO 20022 file (camt.05x, pacs.00x, pain.00x) as one record per line",
+                 "deltran parse statement.xml --format csv > entries.csv")  # fmt: skip
+    parse.add_argument("file", help="the XML file; its message type and version are recognised from its namespace")
+    parse.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="JSON Lines (default) or CSV")
     parse.set_defaults(func=_cmd_parse)
 
-    net = sub.add_parser("net", help="net a CSV of obligations (debtor,creditor,currency,amount)")
-    net.add_argument("file")
+    net = _add(sub, "net", "net a CSV of obligations per currency and print positions and instructions as JSON "
+               "(`deltran net --help` gives the CSV format)", "deltran net obligations.csv", add_help=False)  # fmt: skip
+    net.add_argument("file", nargs="?", help="CSV with the header debtor,creditor,currency,amount")
+    net.add_argument("-h", "--help", action="store_true", help="the CSV format, with an example")
     net.set_defaults(func=_cmd_net)
 
-    brk = sub.add_parser("breaker", help="circuit breaker state and manual reset")
-    brk_sub = brk.add_subparsers(dest="action", required=True)
-    brk_sub.add_parser("status")
-    reset = brk_sub.add_parser("reset", help="close an open breaker (a person's decision, recorded)")
+    brk = _add(sub, "breaker", "circuit breakers: who may not be paid out and why; a person's reset",
+               "deltran breaker status")  # fmt: skip
+    brk_sub = brk.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _add(brk_sub, "status", "every account's breaker and payout state", "deltran breaker status")
+    reset = _add(brk_sub, "reset", "close an open breaker: payouts may resume (a person's decision, recorded)",
+                 'deltran breaker reset AE889010000012345670001 --reason "bank confirmed the missing credit"')  # fmt: skip
     reset.add_argument("account", help="the account id (IBAN), or * for the network-wide switch")
-    reset.add_argument("--reason", required=True, help="why payouts may resume (recorded)")
+    reset.add_argument("--reason", required=True, help="why payouts may resume (recorded, visible text required)")
     reset.add_argument("--actor", help="who decides (default: the login name)")
     brk.set_defaults(func=_cmd_breaker)
 
-    dis = sub.add_parser("discrepancy", help="work a discrepancy: owner, state, resolution note")
-    dis_sub = dis.add_subparsers(dest="action", required=True)
-    upd = dis_sub.add_parser("update", help="change state and/or owner (recorded with who and why)")
-    upd.add_argument("id", help="marts.discrepancies.discrepancy_id")
-    upd.add_argument("--state", choices=["open", "investigating", "resolved", "escalated"])
-    upd.add_argument("--owner")
+    dis = _add(sub, "discrepancy", "work a discrepancy: owner, state, resolution note, history",
+               "deltran discrepancy history 3f2a...  (the id is in the day's summary and marts.discrepancies)")  # fmt: skip
+    dis_sub = dis.add_subparsers(dest="action", required=True, metavar="ACTION")
+    upd = _add(dis_sub, "update", "change a discrepancy's state and/or owner (recorded with who and why)",
+               'deltran discrepancy update ID --state resolved --note "fee posted by finance"')  # fmt: skip
+    upd.add_argument("id", help="its discrepancy_id (the day's summary and marts.discrepancies show it)")
+    upd.add_argument("--state", choices=["open", "investigating", "resolved", "escalated"], help="the new state")
+    upd.add_argument("--owner", help="who works it from now on")
     upd.add_argument("--note", help="what was found or done (required to resolve)")
-    upd.add_argument("--actor", help="who (default: the login name)")
-    dis_sub.add_parser("history", help="every change of a discrepancy").add_argument("id")
+    upd.add_argument("--actor", help="who makes the change (default: the login name)")
+    _add(
+        dis_sub, "history", "every change of a discrepancy, oldest first", "deltran discrepancy history ID"
+    ).add_argument("id", help="its discrepancy_id")
     dis.set_defaults(func=_cmd_discrepancy)
 
-    mat = sub.add_parser("matches", help="suggested matches (no shared reference): list, confirm, reject")
-    mat_sub = mat.add_subparsers(dest="action", required=True)
-    mat_sub.add_parser("list", help="suggested matches waiting for a person").add_argument("--account")
+    mat = _add(sub, "matches", "suggested matches (no shared reference): list, confirm, reject, pair by hand",
+               "deltran matches list --account AE889010000012345670001")  # fmt: skip
+    mat_sub = mat.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _add(mat_sub, "list", "suggested matches waiting for a person", "deltran matches list").add_argument(
+        "--account", help="only this account's"
+    )
     for action in ("confirm", "reject"):
-        decide = mat_sub.add_parser(action, help=f"{action} a suggested match (recorded with who and why)")
-        decide.add_argument("id", help="marts.transaction_matches.match_id")
-        decide.add_argument("--reason", required=True)
-        decide.add_argument("--actor", help="who (default: the login name)")
-    hand = mat_sub.add_parser("pair", help="pair a lone bank movement with a lone ledger posting by hand (recorded)")
+        decide = _add(mat_sub, action, f"{action} a suggested match (recorded with who and why)",
+                      f'deltran matches {action} MATCH_ID --reason "same payer and amount, bank reference missing"')  # fmt: skip
+        decide.add_argument("id", help="its match_id (deltran matches list, marts.transaction_matches)")
+        decide.add_argument("--reason", required=True, help="why (recorded)")
+        decide.add_argument("--actor", help="who decides (default: the login name)")
+    hand = _add(mat_sub, "pair", "pair a lone bank movement with a lone ledger posting by hand (recorded)",
+                'deltran matches pair BANK_ENTRY_ID LEDGER_ENTRY_ID --reason "confirmed with the bank"')  # fmt: skip
     hand.add_argument("bank_entry_id", help="bank_entry_id of a bank_only movement")
     hand.add_argument("ledger_entry_id", help="ledger entry_id of a ledger_only posting")
-    hand.add_argument("--reason", required=True)
-    hand.add_argument("--actor", help="who (default: the login name)")
-    mat_sub.add_parser("history", help="every decision on a match").add_argument("id")
+    hand.add_argument("--reason", required=True, help="why (recorded)")
+    hand.add_argument("--actor", help="who decides (default: the login name)")
+    _add(
+        mat_sub, "history", "every decision on a match, oldest first", "deltran matches history MATCH_ID"
+    ).add_argument("id", help="its match_id")
     mat.set_defaults(func=_cmd_matches)
 
-    rep = sub.add_parser("report", help="the end-of-day summary of a business date")
-    rep.add_argument("date", type=date.fromisoformat)
+    rep = _add(sub, "report", "print the end-of-day summary of a business date", "deltran report 2026-11-20")
+    rep.add_argument("date", type=iso_date, help="the business date, YYYY-MM-DD")
     rep.set_defaults(func=_cmd_report)
 
-    af = sub.add_parser("airflow", help="the Airflow CLI with the project's environment")
-    af.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    af = _add(sub, "airflow", "the Airflow CLI with the project's environment (home, DAGs, plugins)",
+              "deltran airflow dags list")  # fmt: skip
+    af.add_argument("airflow_args", nargs=argparse.REMAINDER, metavar="AIRFLOW_ARGS", help="Airflow's own arguments")
     af.set_defaults(func=_cmd_airflow)
     return parser
 
