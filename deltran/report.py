@@ -24,7 +24,7 @@ def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
         (business_date,),
     ).fetchall()
     breaks = cur.execute(
-        "select discrepancy_type, side, missing_from, ageing_bucket, account_id, currency, difference, severity, state,"
+        "select discrepancy_id, discrepancy_type, side, missing_from, ageing_bucket, account_id, currency, difference, severity, state,"
         " coalesce(uetr, end_to_end_id, acct_svcr_ref, ledger_entry_id) as reference"
         " from marts.discrepancies where business_date = %s"
         " order by discrepancy_type, account_id, reference",
@@ -117,7 +117,11 @@ def format_summary(summary: dict) -> str:
             f"  {row['match_id']}  {row['account_id']:<26} {row['currency']} bank {numbers.amount(row['bank_amount'], row['currency'])}"
             f" ({row['bank_acct_svcr_ref'] or '-'})  ledger {numbers.amount(row['ledger_amount'], row['currency'])} ({row['ledger_entry_id']}){diff}"
         )
-    lines += ["", f"Discrepancies ({len(summary['discrepancies'])}):"]
+    lines += [
+        "",
+        f"Discrepancies ({len(summary['discrepancies'])}): the first column is the id to work each by"
+        " (`deltran discrepancy update ID ...`)",
+    ]
     for row in summary["discrepancies"]:
         if row.get("missing_from"):
             side = f" (missing from {row['missing_from']})"
@@ -125,7 +129,7 @@ def format_summary(summary: dict) -> str:
             side = f" ({row['side']} side)" if row["side"] else ""
         age = f"  age {row['ageing_bucket']} d" if row.get("ageing_bucket") else ""
         lines.append(
-            f"  {row['discrepancy_type']:<16}{side:<22} {row['account_id']:<26} {row['currency']}"
+            f"  {row['discrepancy_id']}  {row['discrepancy_type']:<16}{side:<22} {row['account_id']:<26} {row['currency']}"
             f" {numbers.amount(row['difference'], row['currency']):>16}  {row['severity']:<11} {row['state']:<8} {row['reference'] or ''}{age}"
         )
     lines += ["", f"Open circuit breakers ({len(summary['open_breakers'])}):"]
