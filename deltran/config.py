@@ -48,6 +48,9 @@ class Settings:
     value_date_tolerance_days: int
     in_flight_grace_days: int
     net_debit_caps: dict[tuple[str, str], Decimal]  # (participant BIC, currency) -> cap
+    # tiers 1 and 2 compare bank and ledger as of (cut-off - this): a movement one
+    # side booked minutes before the cut-off has had time to reach the other side
+    intraday_settling_minutes: int = 15
 
     @property
     def var(self) -> Path:
@@ -119,4 +122,5 @@ def load() -> Settings:
         value_date_tolerance_days=int(_env("DELTRAN_VALUE_DATE_TOLERANCE_DAYS", "2")),
         in_flight_grace_days=int(_env("DELTRAN_IN_FLIGHT_GRACE_DAYS", "0")),
         net_debit_caps=parse_caps(_env("DELTRAN_NET_DEBIT_CAPS", "")),
+        intraday_settling_minutes=int(_env("DELTRAN_INTRADAY_SETTLING_MINUTES", "15")),
     )
