@@ -104,6 +104,9 @@ chosen as (
 notified as (  -- camt.054 entries, one per bank reference (a re-sent notification counts once)
     select distinct on (e.account, coalesce(e.acct_svcr_ref, e.entry_ref, e.file_id || ':' || e.entry_index))
         e.account as account_id,
+        coalesce(lower(nullif(e.uetr, '')), nullif(nullif(e.end_to_end_id, ''), 'NOTPROVIDED'),
+                 coalesce(e.tx_acct_svcr_ref, e.acct_svcr_ref)) as txn_key,
+        e.credit_debit as direction,
         case e.credit_debit when 'CRDT' then e.entry_amount else 0 end as credit,
         case e.credit_debit when 'DBIT' then e.entry_amount else 0 end as debit,
         coalesce(e.booking_date_time, e.booking_date::timestamp at time zone 'UTC') as booked_at,
@@ -118,6 +121,31 @@ notified as (  -- camt.054 entries, one per bank reference (a re-sent notificati
     order by e.account, coalesce(e.acct_svcr_ref, e.entry_ref, e.file_id || ':' || e.entry_index), m.created_at, e.file_id
 ),
 
+ledger_lines as (  -- a re-exported entry counts once: the latest export wins
+    select distinct on (entry_id) account as account_id, booked_at,
+        coalesce(lower(nullif(uetr, '')), nullif(nullif(end_to_end_id, ''), 'NOTPROVIDED'), nullif(bank_reference, ''))
+            as txn_key,
+        case side when 'D' then 'CRDT' else 'DBIT' end as direction,
+        case side when 'D' then amount else -amount end as signed_amount
+    from raw.ledger_lines
+    where account = any(%(accounts)s::text[])
+    order by entry_id, file_id desc, line_number desc
+),
+
+-- A movement counts on both sides from the moment the first side booked it,
+-- once the other side has it too: a deposit the bank booked at 11:58 and the
+-- ledger at 12:03 is in both balances as of 11:58 for a check at 12:15, not a
+-- difference. (Settling time = cut-off - as_of.)
+bank_first as (
+    select account_id, txn_key, direction, min(booked_at) as booked_at, min(created_at) as created_at
+    from notified where txn_key is not null group by account_id, txn_key, direction
+),
+
+ledger_first as (
+    select account_id, txn_key, direction, min(booked_at) as booked_at
+    from ledger_lines where txn_key is not null group by account_id, txn_key, direction
+),
+
 bank as (
     select
         c.account_id, c.cutoff_at, c.as_of, c.anchor_type, c.anchor_at, c.anchor_balance,
@@ -125,20 +153,17 @@ bank as (
         coalesce(sum(n.debit), 0) as notified_debits,
         count(n.account_id) as notified_entries
     from chosen as c
-    left join notified as n
+    left join (
+        notified as n
+        left join ledger_first as lf
+            on lf.account_id = n.account_id and lf.txn_key = n.txn_key and lf.direction = n.direction
+    )
         on n.account_id = c.account_id
         and n.created_at <= c.cutoff_at
-        and n.booked_at <= c.as_of
+        and n.booked_at <= c.cutoff_at
+        and least(n.booked_at, lf.booked_at) <= c.as_of
         and (c.anchor_at is null or n.booked_at > c.anchor_at)
     group by c.account_id, c.cutoff_at, c.as_of, c.anchor_type, c.anchor_at, c.anchor_balance
-),
-
-ledger_lines as (  -- a re-exported entry counts once: the latest export wins
-    select distinct on (entry_id) account as account_id, booked_at,
-        case side when 'D' then amount else -amount end as signed_amount
-    from raw.ledger_lines
-    where account = any(%(accounts)s::text[])
-    order by entry_id, file_id desc, line_number desc
 ),
 
 ledger as (
@@ -148,7 +173,14 @@ ledger as (
         count(l.account_id) filter (where l.booked_at >= date_trunc('day', t.cutoff_at at time zone 'UTC') at time zone 'UTC')
             as ledger_postings
     from targets as t
-    left join ledger_lines as l on l.account_id = t.account_id and l.booked_at <= t.as_of
+    left join (
+        ledger_lines as l
+        left join bank_first as bf
+            on bf.account_id = l.account_id and bf.txn_key = l.txn_key and bf.direction = l.direction
+    )
+        on l.account_id = t.account_id
+        and l.booked_at <= t.cutoff_at
+        and least(l.booked_at, case when bf.created_at <= t.cutoff_at then bf.booked_at end) <= t.as_of
     group by t.account_id, t.cutoff_at
 )
 
