@@ -12,9 +12,10 @@ DOC = """
 
 Runs when camt.054 files have been loaded: scheduled on the asset
 `camt054_notifications`, which every ingest task updates once per loaded file
-(the event names the file). A manual run may name a file with the conf
-`{"file_id": N}`; every run also checks any loaded notification file that has
-no result yet.
+(the event names the file); events that queue up while a run is going are
+taken by the next run together. A manual run may name files with the conf
+`{"file_ids": [N, ...]}`; every run also checks any loaded notification file
+that has no result yet.
 
 **check_notifications**, per file (its partition of
 `marts.notification_checks` and `marts.notification_entries` replaced in one
@@ -51,8 +52,8 @@ def notification_reconciliation():
             for event in events
             if event.extra and "file_id" in event.extra
         ]
-        if dag_run is not None and dag_run.conf and "file_id" in dag_run.conf:
-            file_ids.append(int(dag_run.conf["file_id"]))
+        conf = (dag_run.conf if dag_run is not None else None) or {}
+        file_ids += [int(f) for f in conf.get("file_ids", [])] + ([int(conf["file_id"])] if "file_id" in conf else [])
         return pipeline.check_notifications(file_ids, run_id)
 
     check_notifications()

@@ -57,6 +57,9 @@ class Settings:
     # the folder holding account_registry.csv, the EMI accounts reconciled (a dbt seed)
     registry_dir: Path = PROJECT_ROOT / "dbt" / "seeds"
     alert_webhook_url: str | None = None  # where task-failure alerts are POSTed; None: log only
+    # tiers 1 and 2 compare bank and ledger as of (cut-off - this): a movement one
+    # side booked minutes before the cut-off has had time to reach the other side
+    intraday_settling_minutes: int = 15
 
     @property
     def var(self) -> Path:
@@ -150,4 +153,5 @@ def load() -> Settings:
         payout_check_horizon_hours=int(_env("DELTRAN_PAYOUT_CHECK_HORIZON_HOURS", "48")),
         registry_dir=Path(_env("DELTRAN_REGISTRY_DIR", str(PROJECT_ROOT / "dbt" / "seeds"))).resolve(),
         alert_webhook_url=os.environ.get("DELTRAN_ALERT_WEBHOOK_URL", "").strip() or None,
+        intraday_settling_minutes=int(_env("DELTRAN_INTRADAY_SETTLING_MINUTES", "15")),
     )

@@ -64,11 +64,8 @@ def check_notifications(file_ids: list[int], run_id: str, settings: config.Setti
     _ensure_registry(settings)
     with db.connect(db.database_url(settings)) as conn:
         pending = [file_id for file_id, _ in tiers.notification_files(conn)]
-    results = [
-        tiers.check_notification_file(file_id, run_id, settings).summary()
-        for file_id in dict.fromkeys(list(file_ids) + pending)
-    ]
-    return {"files": results}
+    results = tiers.check_notification_files(list(file_ids) + pending, run_id, settings)
+    return {"files": [r.summary() for r in results]}
 
 
 def check_intraday(cutoff_at: datetime, run_id: str, settings: config.Settings | None = None) -> dict:

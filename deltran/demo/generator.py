@@ -47,7 +47,7 @@ OK_MAX, MINOR_MAX, SIGNIFICANT_MAX = Decimal("0.0001"), Decimal("0.0005"), Decim
 # afternoon notifications find the ledger above the bank: Critical).
 DRIFT_BANK_SECONDS, DRIFT_LEDGER_SECONDS = 11 * 3_600, 14 * 3_600
 MINT_SECONDS = 14 * 3_600 + 40 * 60
-NOTIFICATION_HOURS = (4, 8, 12, 16, 20, 24)  # one camt.054 per bank: entries booked in the 4 hours before
+NOTIFICATION_HOURS = tuple(range(2, 25, 2))  # one camt.054 per bank: entries booked in the 2 hours before
 REPORT_SECONDS = (5 * 60, 6 * 3_600, 12 * 3_600, 18 * 3_600)  # one camt.052 per bank: OPBD + ITBD
 INTENDED_LEVELS = {"A1": "OK", "A2": "OK", "A3": "OK", "A4": "Minor", "A5": "Significant", "A6": "Critical"}
 
@@ -341,31 +341,37 @@ def _treasury(day: _Day, rng: random.Random, seed: int) -> None:
         amount = _nominal_cents(seed, source) * rng.randint(100, 300) // 10_000
         seconds = rng.randint(3_600, 79_200)
         uetr, e2e = new_uetr(rng), day.e2e("TR", source)
-        day.journals.append(
-            double(
-                "transfer",
-                day.at(seconds),
-                day.date,
-                target.iban,
-                source.iban,
-                amount,
-                source.currency,
-                uetr=uetr,
-                end_to_end_id=e2e,
-                description=f"treasury rebalancing {source.key} -> {target.key}",
-            )
-        )
         parties = (source.owner, source.iban, source.bank.bic, target.owner, target.iban, target.bank.bic)
+        # Each leg is booked in the ledger when the bank books it (through a
+        # treasury suspense account in between), so neither account is ever
+        # under-backed while the money travels between the banks.
         for account, direction, delay in (
             (source, DEBIT, rng.randint(30, 300)),
             (target, CREDIT, rng.randint(300, 900)),
         ):
+            at = day.at(seconds + delay)
+            suspense = f"TREASURY:IN-TRANSIT:{source.currency}"
+            debit, credit = (suspense, source.iban) if direction == DEBIT else (target.iban, suspense)
+            day.journals.append(
+                double(
+                    "transfer",
+                    at,
+                    day.date,
+                    debit,
+                    credit,
+                    amount,
+                    source.currency,
+                    uetr=uetr,
+                    end_to_end_id=e2e,
+                    description=f"treasury rebalancing {source.key} -> {target.key}",
+                )
+            )
             day.entries.append(
                 BankEntry(
                     account,
                     amount,
                     direction,
-                    day.at(seconds + delay),
+                    at,
                     day.date,
                     "PMNT/" + ("ICDT" if direction == DEBIT else "RCDT") + "/XBCT",
                     uetr,
@@ -916,9 +922,9 @@ def _midday_drift(day: _Day, rng: random.Random) -> None:
 
 
 def _write_intraday(folder: Path, day: _Day) -> list[tuple[datetime, str]]:
-    """camt.054 notifications every 4 hours and camt.052 reports every 6 hours, per bank.
+    """camt.054 notifications every 2 hours and camt.052 reports every 6 hours, per bank.
 
-    A notification carries the entries booked in the 4 hours before its
+    A notification carries the entries booked in the 2 hours before its
     creation; a report the opening (OPBD) and the interim booked balance (ITBD)
     at its creation. Returns (created at, file name), in time order.
     """

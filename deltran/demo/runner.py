@@ -2,15 +2,16 @@
 
 The day's files are generated first: the ledger export, the end-of-day
 statements and the interbank traffic into the inbox, and the intraday bank
-messages (camt.054 notifications every 4 hours, camt.052 reports every 6
+messages (camt.054 notifications every 2 hours, camt.052 reports every 6
 hours) into a holding folder. Then the day is replayed in time order, the way
 the scheduler would run it:
 
 * the clearing windows at 00:00, 06:00, 12:00 and 18:00 (logical date = closing);
-* the intraday check every 2 hours from 02:00, and at 23:30 (logical date = cut-off);
+* the intraday check every 2 hours from 02:00 to 22:00 (logical date = cut-off);
 * before each run, the intraday files the bank had created by then are released
-  into the inbox; after it, ``notification_reconciliation`` once per camt.054
-  file the run loaded (what the asset event would trigger);
+  into the inbox; after it, ``notification_reconciliation`` for the camt.054
+  files the run loaded (one asset event each; the scheduler gives the events
+  that queue up together to one run, and so does this);
 * the end-of-day reconciliation of the business date (logical date = D).
 
 Every run goes through Airflow (``dag.test()``, Airflow's own runner) inside
@@ -22,7 +23,6 @@ the state Airflow gives its DagRun; each run's log goes to its own file.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import shutil
 import subprocess
@@ -36,7 +36,8 @@ from deltran import config
 
 UTC = timezone.utc
 CLEARING_HOURS = (0, 6, 12, 18)
-INTRADAY_CUTOFFS = tuple(timedelta(hours=h) for h in range(2, 24, 2)) + (timedelta(hours=23, minutes=30),)
+# every 2 hours, when the banks' notifications of the last 2 hours have come in
+INTRADAY_CUTOFFS = tuple(timedelta(hours=h) for h in range(2, 24, 2))
 TIMELINE_ACCOUNT = "A1"  # the account whose intraday timeline the summary prints
 
 
@@ -72,38 +73,57 @@ class DemoFailed(RuntimeError):
     pass
 
 
+@contextlib.contextmanager
+def _output_to(log: Path):
+    """Everything written to file descriptors 1 and 2 (Airflow's, dbt's and GX's logs) goes to ``log``.
+
+    At the descriptor level: loggers keep the stream objects they were built
+    with, so swapping sys.stdout would leave them writing to a closed file.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    target = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    saved = os.dup(1), os.dup(2)
+    os.dup2(target, 1)
+    os.dup2(target, 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (target, *saved):
+            os.close(fd)
+
+
 class _Airflow:
     """The DAG folder, parsed once; runs one DagRun at a time with dag.test()."""
 
     def __init__(self, logs: Path):
-        from airflow.dag_processing.dagbag import DagBag
+        with _output_to(logs / "dagbag.log"):
+            from airflow.dag_processing.dagbag import DagBag
 
+            self.bag = DagBag(dag_folder=str(config.PROJECT_ROOT / "dags"))
         self.logs = logs
-        self.bag = DagBag(dag_folder=str(config.PROJECT_ROOT / "dags"), include_examples=False)
         if self.bag.import_errors:
             raise DemoFailed(f"DAG import errors: {self.bag.import_errors}")
 
     def run(self, run: Run, log_name: str) -> tuple[str, float, Path]:
         log = self.logs / f"{log_name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        handler = logging.FileHandler(log)
-        root = logging.getLogger()
-        root.addHandler(handler)
-        try:
-            with log.open("a") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        with _output_to(log):
+            try:
                 kwargs: dict = {"run_conf": run.conf}
                 if run.logical_date is not None:
                     kwargs["logical_date"] = run.logical_date
-                dag_run = self.bag.dags[run.dag_id].test(**kwargs)
-            state = str(getattr(dag_run, "state", "none"))
-        except Exception as exc:  # the run itself could not start: its log says why
-            with log.open("a") as out:
-                out.write(f"\n{type(exc).__name__}: {exc}\n")
-            state = "error"
-        finally:
-            root.removeHandler(handler)
-            handler.close()
+                state = str(getattr(self.bag.dags[run.dag_id].test(**kwargs), "state", "none"))
+            except Exception:  # noqa: BLE001 (the run could not start: its log says why)
+                import traceback
+
+                traceback.print_exc()
+                state = "error"
         return state, time.perf_counter() - started, log
 
 
@@ -136,23 +156,32 @@ def replay_day(business_date: date, manifest, holding: Path, inbox: Path, execut
         _release(manifest, holding, inbox, run.at)
         if not execute(run, f"{run.dag_id}_{run.logical_date:%Y-%m-%dT%H%M}"):
             return False
-        for file_id, file_name in _pending_notifications():  # what the asset events trigger
-            tier1 = Run(run.at, "notification_reconciliation", None, {"file_id": file_id})
-            if not execute(tier1, f"notification_reconciliation_{file_id:05d}_{Path(file_name).stem}"):
+        pending = _pending_notifications()
+        if pending:  # the asset events of this run's notification files, taken by one tier-1 run
+            tier1 = Run(run.at, "notification_reconciliation", None, {"file_ids": [f for f, _ in pending]})
+            if not execute(tier1, f"notification_reconciliation_{run.at:%Y-%m-%dT%H%M}"):
                 return False
     return True
 
 
-def run_demo(business_date: date, seed: int = 42, out=sys.stdout) -> int:
+def run_demo(business_date: date, seed: int = 42, out=None) -> int:
     from deltran import db
     from deltran.airflow_env import airflow_environment
     from deltran.demo.generator import generate_day
 
     settings = config.load()
+    out = out or os.fdopen(os.dup(1), "w", buffering=1)  # the console, whatever fd 1 points at meanwhile
     # Airflow reads its configuration when first imported: set it up before that.
     for key, value in airflow_environment(settings).items():
         if key.startswith("AIRFLOW") or key == "PATH":
             os.environ[key] = value
+    logs = settings.var / "logs" / "demo"
+    logs.mkdir(parents=True, exist_ok=True)
+    # Airflow's metadata schema (a no-op when current), while the files are generated
+    with (logs / "airflow-db-migrate.log").open("w") as log:
+        migrate = subprocess.Popen(
+            [sys.executable, "-m", "airflow", "db", "migrate"], env=dict(os.environ), stdout=log, stderr=log
+        )
     settings.inbox.mkdir(parents=True, exist_ok=True)
     holding = settings.var / "demo" / "bank_intraday"
     shutil.rmtree(holding, ignore_errors=True)
@@ -163,13 +192,7 @@ def run_demo(business_date: date, seed: int = 42, out=sys.stdout) -> int:
         file=out,
     )
     print(f"demo: warehouse {db.database_url()}", file=out)
-    logs = settings.var / "logs" / "demo"
-    logs.mkdir(parents=True, exist_ok=True)
-    with (logs / "airflow-db-migrate.log").open("w") as log:
-        code = subprocess.run(
-            [sys.executable, "-m", "airflow", "db", "migrate"], env=dict(os.environ), stdout=log, stderr=log
-        ).returncode
-    if code:
+    if migrate.wait():
         print(f"demo: airflow db migrate failed; log: {logs / 'airflow-db-migrate.log'}", file=out)
         return 1
     started = time.perf_counter()

@@ -35,6 +35,7 @@ one transaction and touches no other.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
@@ -59,7 +60,7 @@ TIER2_CHECK = "tier2_intraday"
 # ``targets``. Parameters: %(accounts)s, %(cutoffs)s (arrays of equal length).
 _BALANCES = """
 with targets as (
-    select t.account_id, t.cutoff_at
+    select t.account_id, t.cutoff_at, t.cutoff_at - %(settling)s::interval as as_of
     from unnest(%(accounts)s::text[], %(cutoffs)s::timestamptz[]) as t (account_id, cutoff_at)
 ),
 
@@ -92,17 +93,20 @@ anchors as (
 
 chosen as (
     select distinct on (t.account_id, t.cutoff_at)
-        t.account_id, t.cutoff_at, a.anchor_type, a.anchor_at, a.balance as anchor_balance,
+        t.account_id, t.cutoff_at, t.as_of, a.anchor_type, a.anchor_at, a.balance as anchor_balance,
         a.file_id as anchor_file_id
     from targets as t
     left join anchors as a
-        on a.account_id = t.account_id and a.created_at <= t.cutoff_at and a.anchor_at <= t.cutoff_at
+        on a.account_id = t.account_id and a.created_at <= t.cutoff_at and a.anchor_at <= t.as_of
     order by t.account_id, t.cutoff_at, a.anchor_at desc nulls last, a.priority, a.file_id desc
 ),
 
 notified as (  -- camt.054 entries, one per bank reference (a re-sent notification counts once)
     select distinct on (e.account, coalesce(e.acct_svcr_ref, e.entry_ref, e.file_id || ':' || e.entry_index))
         e.account as account_id,
+        coalesce(lower(nullif(e.uetr, '')), nullif(nullif(e.end_to_end_id, ''), 'NOTPROVIDED'),
+                 coalesce(e.tx_acct_svcr_ref, e.acct_svcr_ref)) as txn_key,
+        e.credit_debit as direction,
         case e.credit_debit when 'CRDT' then e.entry_amount else 0 end as credit,
         case e.credit_debit when 'DBIT' then e.entry_amount else 0 end as debit,
         coalesce(e.booking_date_time, e.booking_date::timestamp at time zone 'UTC') as booked_at,
@@ -117,27 +121,49 @@ notified as (  -- camt.054 entries, one per bank reference (a re-sent notificati
     order by e.account, coalesce(e.acct_svcr_ref, e.entry_ref, e.file_id || ':' || e.entry_index), m.created_at, e.file_id
 ),
 
-bank as (
-    select
-        c.account_id, c.cutoff_at, c.anchor_type, c.anchor_at, c.anchor_balance,
-        coalesce(sum(n.credit), 0) as notified_credits,
-        coalesce(sum(n.debit), 0) as notified_debits,
-        count(n.account_id) as notified_entries
-    from chosen as c
-    left join notified as n
-        on n.account_id = c.account_id
-        and n.created_at <= c.cutoff_at
-        and n.booked_at <= c.cutoff_at
-        and (c.anchor_at is null or n.booked_at > c.anchor_at)
-    group by c.account_id, c.cutoff_at, c.anchor_type, c.anchor_at, c.anchor_balance
-),
-
 ledger_lines as (  -- a re-exported entry counts once: the latest export wins
     select distinct on (entry_id) account as account_id, booked_at,
+        coalesce(lower(nullif(uetr, '')), nullif(nullif(end_to_end_id, ''), 'NOTPROVIDED'), nullif(bank_reference, ''))
+            as txn_key,
+        case side when 'D' then 'CRDT' else 'DBIT' end as direction,
         case side when 'D' then amount else -amount end as signed_amount
     from raw.ledger_lines
     where account = any(%(accounts)s::text[])
     order by entry_id, file_id desc, line_number desc
+),
+
+-- A movement counts on both sides from the moment the first side booked it,
+-- once the other side has it too: a deposit the bank booked at 11:58 and the
+-- ledger at 12:03 is in both balances as of 11:58 for a check at 12:15, not a
+-- difference. (Settling time = cut-off - as_of.)
+bank_first as (
+    select account_id, txn_key, direction, min(booked_at) as booked_at, min(created_at) as created_at
+    from notified where txn_key is not null group by account_id, txn_key, direction
+),
+
+ledger_first as (
+    select account_id, txn_key, direction, min(booked_at) as booked_at
+    from ledger_lines where txn_key is not null group by account_id, txn_key, direction
+),
+
+bank as (
+    select
+        c.account_id, c.cutoff_at, c.as_of, c.anchor_type, c.anchor_at, c.anchor_balance,
+        coalesce(sum(n.credit), 0) as notified_credits,
+        coalesce(sum(n.debit), 0) as notified_debits,
+        count(n.account_id) as notified_entries
+    from chosen as c
+    left join (
+        notified as n
+        left join ledger_first as lf
+            on lf.account_id = n.account_id and lf.txn_key = n.txn_key and lf.direction = n.direction
+    )
+        on n.account_id = c.account_id
+        and n.created_at <= c.cutoff_at
+        and n.booked_at <= c.cutoff_at
+        and least(n.booked_at, lf.booked_at) <= c.as_of
+        and (c.anchor_at is null or n.booked_at > c.anchor_at)
+    group by c.account_id, c.cutoff_at, c.as_of, c.anchor_type, c.anchor_at, c.anchor_balance
 ),
 
 ledger as (
@@ -147,13 +173,21 @@ ledger as (
         count(l.account_id) filter (where l.booked_at >= date_trunc('day', t.cutoff_at at time zone 'UTC') at time zone 'UTC')
             as ledger_postings
     from targets as t
-    left join ledger_lines as l on l.account_id = t.account_id and l.booked_at <= t.cutoff_at
+    left join (
+        ledger_lines as l
+        left join bank_first as bf
+            on bf.account_id = l.account_id and bf.txn_key = l.txn_key and bf.direction = l.direction
+    )
+        on l.account_id = t.account_id
+        and l.booked_at <= t.cutoff_at
+        and least(l.booked_at, case when bf.created_at <= t.cutoff_at then bf.booked_at end) <= t.as_of
     group by t.account_id, t.cutoff_at
 )
 
 select
     b.account_id,
     b.cutoff_at,
+    b.as_of,
     b.anchor_type,
     b.anchor_at,
     b.anchor_balance,
@@ -181,6 +215,7 @@ class Balances:
 
     account_id: str
     cutoff_at: datetime
+    as_of: datetime  # cut-off - settling time: both sides are compared as of then
     anchor_type: str | None
     anchor_at: datetime | None
     anchor_balance: Decimal | None
@@ -214,13 +249,16 @@ class Balances:
         return abs(difference) / denominator * 100, max(-difference, Decimal(0)) / denominator * 100
 
 
-def balances_at(conn: psycopg.Connection, targets: Sequence[tuple[str, datetime]]) -> list[Balances]:
-    """The bank and ledger balances of each (account, cut-off)."""
+def balances_at(
+    conn: psycopg.Connection, targets: Sequence[tuple[str, datetime]], settling: timedelta = timedelta()
+) -> list[Balances]:
+    """The bank and ledger balances of each (account, cut-off), both as of cut-off - ``settling``."""
     if not targets:
         return []
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
-            _BALANCES, {"accounts": [a for a, _ in targets], "cutoffs": [t for _, t in targets]}
+            _BALANCES,
+            {"accounts": [a for a, _ in targets], "cutoffs": [t for _, t in targets], "settling": settling},
         ).fetchall()
     return [Balances(**row) for row in rows]
 
@@ -237,6 +275,10 @@ def registry_accounts(conn: psycopg.Connection, business_date: date) -> dict[str
         conn.rollback()
         raise TierCheckError(f"{REGISTRY} does not exist: run `deltran dbt seed` (or any dbt build) first") from None
     return {a: c.strip() for a, c in rows}
+
+
+def _settling(settings: config.Settings) -> timedelta:
+    return timedelta(minutes=settings.intraday_settling_minutes)
 
 
 class TierCheckError(RuntimeError):
@@ -365,8 +407,8 @@ class TierResult:
 
 _MATCH_ENTRIES = """
 with entries as (
-    select e.file_id, e.entry_index, e.detail_index, e.account as account_id,
-        case when e.detail_index < 0 then e.entry_amount else e.amount end as amount,
+    select e.file_id, e.statement_id, e.entry_index, e.detail_index, e.account as account_id,
+        e.amount,
         e.currency, e.credit_debit,
         coalesce(e.booking_date_time, e.booking_date::timestamp at time zone 'UTC') as booked_at,
         coalesce(e.tx_acct_svcr_ref, e.acct_svcr_ref) as acct_svcr_ref,
@@ -399,7 +441,7 @@ left join lateral (
     order by (l.uetr = e.uetr) desc nulls last, (l.end_to_end_id = e.end_to_end_id) desc nulls last, l.entry_id
     limit 1
 ) as m on true
-order by e.entry_index, e.detail_index
+order by e.statement_id, e.entry_index, e.detail_index
 """
 
 
@@ -417,9 +459,19 @@ def notification_files(conn: psycopg.Connection, pending_only: bool = True) -> l
     ).fetchall()
 
 
-def check_notification_file(file_id: int, run_id: str, settings: config.Settings | None = None) -> TierResult:
-    """Tier 1 for one loaded camt.054 file: its partition of tiers.notification_* replaced, levels applied."""
-    settings = settings or config.load()
+@dataclass
+class _FilePartition:
+    file_id: int
+    name: str
+    cutoff_at: datetime
+    rows: dict[str, dict[str, Any]]
+    unknown: tuple[str, ...]
+    matched: int
+    entries: int
+
+
+def _write_notification_partition(file_id: int, run_id: str, settings: config.Settings) -> _FilePartition:
+    """One camt.054 file's tier-1 rows (no level yet), replacing its partition in one transaction."""
     with db.connect(db.database_url(settings)) as conn:
         name, kind = conn.execute(
             "select file_name, file_kind from raw.ingested_files where file_id = %s", (file_id,)
@@ -443,7 +495,7 @@ def check_notification_file(file_id: int, run_id: str, settings: config.Settings
         if unknown:  # a finding (marts.account_findings), never a reconciliation row
             log.warning("%s: notification for account(s) not in the registry: %s", name, ", ".join(unknown))
 
-        balances = {b.account_id: b for b in balances_at(conn, [(a, cutoff_at) for a in known])}
+        balances = {b.account_id: b for b in balances_at(conn, [(a, cutoff_at) for a in known], _settling(settings))}
         with conn.cursor(row_factory=dict_row) as cur:
             entries = cur.execute(_MATCH_ENTRIES, {"file_id": file_id, "accounts": known}).fetchall()
         rows: dict[str, dict[str, Any]] = {}
@@ -455,6 +507,7 @@ def check_notification_file(file_id: int, run_id: str, settings: config.Settings
                 "file_id": file_id,
                 "account_id": account,
                 "cutoff_at": cutoff_at,
+                "as_of": b.as_of,
                 "business_date": business_date,
                 "currency": registry[account],
                 "anchor_type": b.anchor_type,
@@ -481,27 +534,62 @@ def check_notification_file(file_id: int, run_id: str, settings: config.Settings
                 "tiers.notification_entries",
                 [{k: e[k] for k in _ENTRY_COLUMNS} for e in entries],
             )
-    if not rows:
-        return TierResult(f"file {file_id} {name}", cutoff_at, {}, unknown, entries=len(entries))
-    decided = _decide_levels(
-        "tiers.notification_checks", "file_id = {file_id}", {"file_id": file_id}, run_id, settings, len(rows)
+    return _FilePartition(
+        file_id, name, cutoff_at, rows, unknown, sum(1 for e in entries if e["ledger_entry_id"]), len(entries)
     )
-    with db.connect(db.database_url(settings)) as conn, conn.transaction():
-        _record_levels(conn, "tiers.notification_checks", "file_id", file_id, decided)
-        events = _apply(conn, TIER1_CHECK, run_id, cutoff_at, rows, decided)
-    return TierResult(
-        f"file {file_id} {name}",
-        cutoff_at,
-        {a: level for a, (level, _) in decided.items()},
-        unknown,
-        tuple(events),
-        matched=sum(1 for e in entries if e["ledger_entry_id"]),
-        entries=len(entries),
-    )
+
+
+def check_notification_files(
+    file_ids: Sequence[int], run_id: str, settings: config.Settings | None = None
+) -> list[TierResult]:
+    """Tier 1 for loaded camt.054 files: each file's partition replaced, then levels decided and applied.
+
+    Files whose accounts do not overlap (the banks' notifications of one
+    moment) are validated by the threshold suite together, one checkpoint run
+    for the group; each file keeps its own cut-off for the breaker.
+    """
+    settings = settings or config.load()
+    parts = [_write_notification_partition(file_id, run_id, settings) for file_id in dict.fromkeys(file_ids)]
+    groups: list[list[_FilePartition]] = []
+    for part in (p for p in parts if p.rows):
+        group = next((g for g in groups if not any(set(part.rows) & set(other.rows) for other in g)), None)
+        if group is None:
+            groups.append([part])
+        else:
+            group.append(part)
+    results: dict[int, TierResult] = {
+        p.file_id: TierResult(f"file {p.file_id} {p.name}", p.cutoff_at, {}, p.unknown, (), p.matched, p.entries)
+        for p in parts
+    }
+    for group in groups:
+        ids = [p.file_id for p in group]
+        decided = _decide_levels(
+            "tiers.notification_checks",
+            "file_id = any({file_ids})",
+            {"file_ids": ids},
+            run_id,
+            settings,
+            sum(len(p.rows) for p in group),
+        )
+        with db.connect(db.database_url(settings)) as conn, conn.transaction():
+            for part in group:
+                mine = {a: decided[a] for a in part.rows}
+                _record_levels(conn, "tiers.notification_checks", "file_id", part.file_id, mine)
+                events = _apply(conn, TIER1_CHECK, run_id, part.cutoff_at, part.rows, mine)
+                results[part.file_id] = dataclasses.replace(
+                    results[part.file_id], levels={a: level for a, (level, _) in mine.items()}, events=tuple(events)
+                )
+    return [results[p.file_id] for p in parts]
+
+
+def check_notification_file(file_id: int, run_id: str, settings: config.Settings | None = None) -> TierResult:
+    """Tier 1 for one loaded camt.054 file."""
+    return check_notification_files([file_id], run_id, settings)[0]
 
 
 _ENTRY_COLUMNS = (
     "file_id",
+    "statement_id",
     "entry_index",
     "detail_index",
     "account_id",
@@ -543,7 +631,7 @@ def check_pending_notifications(run_id: str, settings: config.Settings | None = 
     settings = settings or config.load()
     with db.connect(db.database_url(settings)) as conn:
         pending = notification_files(conn)
-    return [check_notification_file(file_id, run_id, settings).summary() for file_id, _ in pending]
+    return [r.summary() for r in check_notification_files([file_id for file_id, _ in pending], run_id, settings)]
 
 
 # --- tier 2 -----------------------------------------------------------------------------------------------
@@ -557,7 +645,7 @@ def check_cutoff(cutoff_at: datetime, run_id: str, settings: config.Settings | N
     day_start = datetime(business_date.year, business_date.month, business_date.day, tzinfo=timezone.utc)
     with db.connect(db.database_url(settings)) as conn:
         registry = registry_accounts(conn, business_date)
-        balances = balances_at(conn, [(a, cutoff_at) for a in registry])
+        balances = balances_at(conn, [(a, cutoff_at) for a in registry], _settling(settings))
         previous = {
             a: (at, diff, peak)
             for a, at, diff, peak in conn.execute(
@@ -581,6 +669,7 @@ def check_cutoff(cutoff_at: datetime, run_id: str, settings: config.Settings | N
             rows[b.account_id] = {
                 "cutoff_at": cutoff_at,
                 "account_id": b.account_id,
+                "as_of": b.as_of,
                 "business_date": business_date,
                 "currency": registry[b.account_id],
                 "bank_source": b.bank_source,

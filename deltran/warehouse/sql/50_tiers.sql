@@ -14,6 +14,7 @@ create table if not exists tiers.notification_checks (
     file_id              bigint not null references raw.ingested_files (file_id),
     account_id           text not null,
     cutoff_at            timestamptz not null,     -- the notification's creation time
+    as_of                timestamptz not null,     -- cutoff_at - the settling time: both sides as of then
     business_date        date not null,
     currency             text,
     anchor_type          text,                     -- CLBD (last statement), OPBD / ITBD / ITAV (camt.052)
@@ -39,6 +40,7 @@ create table if not exists tiers.notification_checks (
 -- Tier 1: one row per notified entry of a file, and its ledger match.
 create table if not exists tiers.notification_entries (
     file_id          bigint not null references raw.ingested_files (file_id),
+    statement_id     text not null,                -- Ntfctn/Id (a file may hold one per account)
     entry_index      integer not null,
     detail_index     integer not null,
     account_id       text,
@@ -51,13 +53,14 @@ create table if not exists tiers.notification_entries (
     end_to_end_id    text,
     ledger_entry_id  text,
     matched_on       text,                         -- uetr, end_to_end_id, acct_svcr_ref; null: unmatched
-    primary key (file_id, entry_index, detail_index)
+    primary key (file_id, statement_id, entry_index, detail_index)
 );
 
 -- Tier 2: one row per registry account and cut-off.
 create table if not exists tiers.intraday_checks (
     cutoff_at            timestamptz not null,
     account_id           text not null,
+    as_of                timestamptz not null,     -- cutoff_at - the settling time: both sides as of then
     business_date        date not null,
     currency             text not null,
     bank_source          text not null,            -- camt.052, camt.054 (tier-1 running balance) or none
