@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Airflow's environment (home, DAG folder, port) is set in one place,
 # deltran/airflow_env.py: always start it through `deltran airflow ...`.
 
-.PHONY: setup test-deps demo test test-fast lint airflow bench-parse bench-clearing bench-intraday bench-recon bench db-url db-stop clean
+.PHONY: setup test-deps demo test test-fast lint lint-sql lint-sql-fix airflow bench-parse bench-clearing bench-intraday bench-recon bench db-url db-stop clean
 
 setup: $(VENV)/.installed  ## create the virtual environment and install everything
 
@@ -34,6 +34,17 @@ lint: setup  ## ruff (lint and format check) and mypy; .pre-commit-config.yaml r
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# sqlfluff's dbt templater compiles the models with dbt, which connects to the
+# warehouse: the profile's variables come from deltran (embedded server or DATABASE_URL).
+DBT_PROFILE_ENV = $(BIN)/python -c "from deltran import db; from deltran.warehouse.dbt import profile_env; \
+	print(' '.join(f'{k}={v}' for k, v in profile_env(db.database_url()).items()))"
+
+lint-sql: setup  ## sqlfluff on the dbt models (dbt templater, postgres dialect; config in .sqlfluff)
+	env $$($(DBT_PROFILE_ENV)) $(BIN)/sqlfluff lint dbt/models
+
+lint-sql-fix: setup  ## sqlfluff's automatic fixes on the dbt models
+	env $$($(DBT_PROFILE_ENV)) $(BIN)/sqlfluff fix dbt/models
 
 test-fast: setup  ## unit tests only (no database, dbt, GX or Airflow)
 	$(BIN)/python -m pytest -m "not slow and not db and not airflow"

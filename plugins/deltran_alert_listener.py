@@ -4,34 +4,25 @@ Airflow 3 listener API: ``on_task_instance_failed(previous_state, task_instance,
 error)``. It is called in the task's own process (a ``RuntimeTaskInstance``) for
 every failed try, the ones that will be retried included (``try_number`` tells
 them apart), and on the API server (a ``TaskInstance``) when someone marks a
-task failed. What the alert says and where it goes is in ``deltran_alerts``
-(a plain module); this file only adapts Airflow's objects to it.
+task failed. What the alert says and where it goes is in ``deltran.alerts``
+(plain logic in the package); this file only adapts Airflow's objects to it.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
-from pathlib import Path
 from typing import Any
 
 from airflow.listeners import hookimpl
 from airflow.plugins_manager import AirflowPlugin
 
-try:
-    import deltran_alerts
-except ImportError:  # Airflow puts the plugins folder on sys.path; be safe when it has not yet
-    sys.path.append(str(Path(__file__).resolve().parent))
-    import deltran_alerts
+from deltran import alerts
 
 log = logging.getLogger("deltran.alerts")
 
 
 def _dags_folder() -> str | None:
-    folder = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER")
-    if folder:
-        return folder
+    """Airflow's own setting (its configuration reads AIRFLOW__CORE__DAGS_FOLDER first)."""
     try:
         from airflow.configuration import conf
 
@@ -53,9 +44,9 @@ class TaskFailureAlerts:
     @hookimpl
     def on_task_instance_failed(self, previous_state: Any, task_instance: Any, error: Any) -> None:
         try:
-            if not deltran_alerts.is_platform_dag(_dag_fileloc(task_instance), _dags_folder()):
+            if not alerts.is_platform_dag(_dag_fileloc(task_instance), _dags_folder()):
                 return
-            deltran_alerts.alert_task_failure(
+            alerts.alert_task_failure(
                 dag_id=getattr(task_instance, "dag_id", None),
                 run_id=getattr(task_instance, "run_id", None),
                 task_id=getattr(task_instance, "task_id", None),

@@ -1,4 +1,4 @@
-"""The Airflow plugin in plugins/: operations alerts when a platform task fails.
+"""Operations alerts when a platform task fails: deltran.alerts and the Airflow plugin in plugins/.
 
 The webhook is tested against a real HTTP server on 127.0.0.1 (a random port,
 in a thread), not a mock: what it receives is what a receiver would. The plugin
@@ -84,13 +84,16 @@ def closed_port_url() -> str:
 
 @pytest.fixture
 def alerts(monkeypatch):
-    monkeypatch.syspath_prepend(str(PLUGINS))
     monkeypatch.delenv("DELTRAN_ALERT_WEBHOOK_URL", raising=False)
-    return importlib.import_module("deltran_alerts")
+    from deltran import alerts
+
+    return alerts
 
 
 @pytest.fixture
-def listener_module(alerts):
+def listener_module(alerts, monkeypatch):
+    """The plugin file, imported as Airflow's plugin loader does (from the plugins folder)."""
+    monkeypatch.syspath_prepend(str(PLUGINS))
     return importlib.import_module("deltran_alert_listener")
 
 

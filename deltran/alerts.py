@@ -1,11 +1,12 @@
 """Operations alerts for failed tasks of the platform's DAGs.
 
-A plain module, no Airflow import: the listener in ``deltran_alert_listener.py``
-(the Airflow plugin) calls :func:`alert_task_failure`, and the tests call the
-same functions directly.
+Plain logic, no Airflow import: the Airflow plugin
+(``plugins/deltran_alert_listener.py``, a thin listener) calls
+:func:`alert_task_failure`, and the tests call the same functions directly.
 
 An alert is always one structured log line (``deltran_alert {json}``) in the
-task's log. When ``DELTRAN_ALERT_WEBHOOK_URL`` is set, the same small JSON
+task's log. When the setting ``alert_webhook_url`` (``DELTRAN_ALERT_WEBHOOK_URL``,
+read in deltran.config) is set, the same small JSON
 (dag_id, run_id, task_id, try_number, error) is also POSTed to that URL.
 Sending an alert must never fail the task: every error here is logged and
 swallowed.
@@ -115,7 +116,7 @@ def alert_task_failure(
     return payload
 
 
-def is_platform_dag(fileloc: str | os.PathLike | None, dags_folder: str | os.PathLike | None) -> bool:
+def is_platform_dag(fileloc: str | os.PathLike[str] | None, dags_folder: str | os.PathLike[str] | None) -> bool:
     """Whether a DAG file belongs to the platform, i.e. lies in its DAG folder.
 
     Unknown location or folder: treated as the platform's (a missed alert costs
