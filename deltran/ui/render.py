@@ -146,12 +146,31 @@ def account_chart_svg(chart: queries.AccountChart, thresholds: config.Thresholds
     return "".join(parts)
 
 
+def gross_matrix(picture: queries.ClearingPicture) -> str:
+    """Gross obligations as a table: what each payer (row) owes each payee (column)."""
+    names = sorted({p["participant"] for p in picture.positions})
+    owed = {(g["payer"], g["payee"]): g["amount"] for g in picture.gross}
+    head = "".join(f"<th>{_e(n)}</th>" for n in names)
+    rows = []
+    for payer in names:
+        cells = "".join(
+            f'<td class="num">{_e(amount(owed[(payer, payee)], picture.currency)) if (payer, payee) in owed else ""}'
+            "</td>"
+            for payee in names
+        )
+        rows.append(f"<tr><th>{_e(payer)}</th>{cells}</tr>")
+    return (
+        f'<table class="gross"><thead><tr><th>owes &darr; / to &rarr;</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def _arrow_defs(prefix: str) -> str:
     return (
         "<defs>"
         + "".join(
-            f'<marker id="{prefix}-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-            f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
+            f'<marker id="{prefix}-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="10" markerHeight="10" '
+            f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
             for name, colour in (("gross", "#90a4ae"), ("instr", "#1565c0"))
         )
         + "</defs>"
@@ -163,7 +182,7 @@ def clearing_svg(picture: queries.ClearingPicture) -> str:
     ccy = picture.currency
     names = sorted({p["participant"] for p in picture.positions})
     nets = {p["participant"]: p["net_amount"] for p in picture.positions}
-    panel, height, radius = 420, 400, 130
+    panel, height, radius = 470, 440, 150
     centre = (panel / 2, height / 2 + 10)
     spots = {
         name: (
@@ -174,6 +193,9 @@ def clearing_svg(picture: queries.ClearingPicture) -> str:
     }
     prefix = f"m{abs(hash((picture.window_closing, ccy))) % 10**8}"
     biggest = max([Decimal(1), *(g["amount"] for g in picture.gross), *(i["amount"] for i in picture.instructions)])
+
+    # with many pairs the gross amounts would overlap: they are in the table below and on hover instead
+    label_gross = len(picture.gross) <= 6
 
     def edge(a: str, b: str, value: Decimal, kind: str, bend: float, shift: float) -> str:
         (x1, y1), (x2, y2) = spots[a], spots[b]
@@ -190,8 +212,12 @@ def clearing_svg(picture: queries.ClearingPicture) -> str:
             f'<path d="M{sx:.1f},{sy:.1f} Q{mx:.1f},{my:.1f} {ex:.1f},{ey:.1f}" fill="none" stroke="{colour}" '
             f'stroke-width="{width:.1f}" marker-end="url(#{prefix}-{"gross" if kind == "gross" else "instr"})">'
             f"<title>{_e(a)} pays {_e(b)} {_e(amount(value, ccy))}</title></path>"
-            f'<text x="{label_x:.1f}" y="{label_y:.1f}" text-anchor="middle" class="edge {kind}">'
-            f"{_e(amount(value, ccy))}</text>"
+            + (
+                f'<text x="{label_x:.1f}" y="{label_y:.1f}" text-anchor="middle" class="edge {kind}">'
+                f"{_e(amount(value, ccy))}</text>"
+                if kind != "gross" or label_gross
+                else ""
+            )
         )
 
     def nodes(offset: float) -> str:
@@ -239,7 +265,7 @@ white-space:nowrap}.level{font-weight:600}.halted{color:#c62828;font-weight:600}
 .err{background:#ffebee}form.inline{display:inline-flex;gap:4px;margin:0 0 2px}input[type=text]{width:10em}td form.inline{display:flex}
 svg text{font:11px system-ui,"DejaVu Sans",sans-serif}svg .panel{font-size:13px;font-weight:600}
 svg .node{font-weight:600}svg .edge.instr{fill:#1565c0;font-weight:600}svg .edge.gross{fill:#607d8b}
-svg .band{font-weight:600}nav a{margin-right:10px}
+svg .band{font-weight:600}svg text.edge,svg text.net,svg text.node{paint-order:stroke;stroke:#fff;stroke-width:3px}nav a{margin-right:10px}
 """
 
 
@@ -465,7 +491,10 @@ def page(
         out.append(clearing_svg(p))
         out.append(
             '<p class="note">Circles: participants with their net position (green receives, red pays). '
-            "Arrow width follows the amount.</p>"
+            "Arrow width follows the amount; hover an arrow for its amount.</p>"
+        )
+        out.append(
+            f"<details><summary>Gross obligations of {_e(p.currency)} as a table</summary>{gross_matrix(p)}</details>"
         )
     if not pictures:
         out.append(f'<p class="note">No clearing window closed on {d}.</p>')

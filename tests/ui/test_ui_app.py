@@ -114,6 +114,8 @@ def test_a_viewer_sees_every_account_worst_first_and_may_not_act(client, token_f
     assert "BANKAAAA pays BANKBBBB 700.00 USD" in html  # a gross obligation
     assert html.count("BANKAAAA pays") == 1 + 2  # one gross, two instructions
     assert "-400.00 USD" in html and "+200.00 USD" in html
+    matrix = html[html.index('<table class="gross">') :]
+    assert re.search(r"<tr><th>BANKAAAA</th><td[^>]*></td><td[^>]*>700.00 USD</td><td[^>]*></td></tr>", matrix)
     # nothing is fetched from anywhere else: no script, no stylesheet link, no image source
     assert not re.search(r"<script|<link|<img|src=|@import|url\(http", html)
 
