@@ -119,8 +119,10 @@ def format_summary(summary: dict) -> str:
         )
     lines += [
         "",
-        f"Discrepancies ({len(summary['discrepancies'])}): the first column is the id to work each by"
-        " (`deltran discrepancy update ID ...`)",
+        (
+            f"Discrepancies ({len(summary['discrepancies'])}): the first column is the id to work each by"
+            " (`deltran discrepancy update ID ...`)"
+        ),
     ]
     for row in summary["discrepancies"]:
         if row.get("missing_from"):

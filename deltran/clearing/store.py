@@ -30,10 +30,10 @@ from typing import Any, Iterable, Mapping
 import psycopg
 
 from deltran import config
-from deltran.numbers import efficiency_pct
 from deltran.clearing.netting import NettingResult, PairTotal, net_all
 from deltran.clearing.pacs009 import build_pacs009_for_result
 from deltran.clearing.windows import WINDOW_LENGTH, check_closing, window_label
+from deltran.numbers import efficiency_pct
 
 # how far back a late obligation's own window may lie (bounds the late scan)
 LATE_LOOKBACK = timedelta(days=7)
