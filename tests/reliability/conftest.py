@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +32,12 @@ class PrivateServer:
         import pgserver
         from pgserver.postgres_server import PostgresServer
 
+        if (
+            os.geteuid() == 0 and self.pgdata.exists()
+        ):  # pgserver runs postgres as its own user: it must reach the folder
+            from pgserver.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.pgdata)
         stale = PostgresServer._instances.pop(self.pgdata.resolve(), None)  # its handle outlives a stop
         if stale is not None:
             atexit.unregister(stale._cleanup)
@@ -57,7 +65,10 @@ class PrivateServer:
 
 @pytest.fixture
 def private_server(tmp_path, monkeypatch):
-    server = PrivateServer(tmp_path / "pgdata")
+    # outside pytest's own temporary root: another pytest session resets that root to 0700,
+    # which would lock the server's user out of a folder it must reach again on restart
+    folder = Path(tempfile.mkdtemp(prefix="deltran-private-pg-"))
+    server = PrivateServer(folder / "pgdata")
     url = server.start()
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DELTRAN_HOME", str(tmp_path / "home"))
@@ -66,3 +77,4 @@ def private_server(tmp_path, monkeypatch):
     yield server
     if (server.pgdata / "postmaster.pid").exists():
         server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
