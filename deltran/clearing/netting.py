@@ -327,91 +327,88 @@ def settlement_instructions(positions: Mapping[str, Decimal], currency: str) -> 
     return out
 
 
-def net_currency(
-    pairs: Iterable[PairTotal | Obligation],
-    currency: str,
-    caps: Mapping[tuple[str, str], Decimal] | None = None,
-    *,
-    cycle_limit: int = DEFAULT_CYCLE_LIMIT,
-) -> NettingResult:
-    """Net one currency's obligations (rows of other currencies are skipped).
-
-    ``pairs`` are pair totals (or raw obligations; rows for the same pair add
-    up). ``caps`` maps (participant, currency) to a net debit cap; a position
-    below ``-cap`` is a breach (exactly ``-cap`` is not). ``cycle_limit``
-    bounds the simple-cycle count (0 skips counting).
-    """
+def _pair_edges(
+    pairs: Iterable[PairTotal | Obligation], currency: str
+) -> tuple[dict[tuple[str, str], Decimal], set[str], int]:
+    """Step 1: the gross amount per (debtor, creditor) of one currency, its participants and obligations."""
     edges: dict[tuple[str, str], Decimal] = {}
     nodes: set[str] = set()
     count = 0
-    with localcontext(_EXACT):
-        # Plain dicts for the sums (networkx attribute access is slow per edge);
-        # the graph is built from them in one call, for components and cycles.
-        for row in pairs:
-            if row.currency != currency:
-                continue
-            count += getattr(row, "count", 1)
-            nodes.add(row.debtor)
-            nodes.add(row.creditor)
-            if row.amount == 0:
-                continue
-            key = (row.debtor, row.creditor)
-            edges[key] = edges[key] + row.amount if key in edges else row.amount
-        graph: nx.DiGraph[str] = nx.DiGraph()
-        graph.add_nodes_from(sorted(nodes))
-        graph.add_edges_from((u, v, {"amount": amount}) for (u, v), amount in edges.items())
+    for row in pairs:
+        if row.currency != currency:
+            continue
+        count += getattr(row, "count", 1)
+        nodes.add(row.debtor)
+        nodes.add(row.creditor)
+        if row.amount == 0:
+            continue
+        key = (row.debtor, row.creditor)
+        edges[key] = edges[key] + row.amount if key in edges else row.amount
+    return edges, nodes, count
 
-        participants = tuple(sorted(graph.nodes))
-        paid = dict.fromkeys(participants, _ZERO)
-        received = dict.fromkeys(participants, _ZERO)
-        gross = _ZERO
-        for (u, v), amount in edges.items():
-            gross += amount
-            paid[u] += amount
-            received[v] += amount
 
-        bilateral: list[BilateralNet] = []
-        bilateral_net = _ZERO
-        seen: set[tuple[str, str]] = set()
-        for u, v in edges:
-            a, b = (u, v) if u < v else (v, u)
-            if (a, b) in seen:
-                continue
-            seen.add((a, b))
-            ab = edges.get((a, b), _ZERO)
-            ba = edges.get((b, a), _ZERO)
-            diff = ab - ba
-            if diff > 0:
-                bilateral.append(BilateralNet(a, b, ab, ba, a, b, diff))
-            elif diff < 0:
-                bilateral.append(BilateralNet(a, b, ab, ba, b, a, -diff))
-            else:
-                bilateral.append(BilateralNet(a, b, ab, ba, None, None, _ZERO))
-            bilateral_net += abs(diff)
-        bilateral.sort(key=lambda x: (x.party_a, x.party_b))
+def _bilateral(edges: Mapping[tuple[str, str], Decimal]) -> tuple[list[BilateralNet], Decimal]:
+    """Step 2: each pair netted against itself, and the total that would still move."""
+    bilateral: list[BilateralNet] = []
+    bilateral_net = _ZERO
+    seen: set[tuple[str, str]] = set()
+    for u, v in edges:
+        a, b = (u, v) if u < v else (v, u)
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        ab = edges.get((a, b), _ZERO)
+        ba = edges.get((b, a), _ZERO)
+        diff = ab - ba
+        if diff > 0:
+            bilateral.append(BilateralNet(a, b, ab, ba, a, b, diff))
+        elif diff < 0:
+            bilateral.append(BilateralNet(a, b, ab, ba, b, a, -diff))
+        else:
+            bilateral.append(BilateralNet(a, b, ab, ba, None, None, _ZERO))
+        bilateral_net += abs(diff)
+    bilateral.sort(key=lambda x: (x.party_a, x.party_b))
+    return bilateral, bilateral_net
 
-        positions = tuple(Position(p, currency, paid[p], received[p], received[p] - paid[p]) for p in participants)
-        total = sum((pos.net for pos in positions), _ZERO)
-        if total != 0:
-            # The invariant of DOMAIN.md: every amount paid is received by someone.
-            raise AssertionError(f"{currency}: net positions sum to {total}, not zero")
-        net = sum((pos.net for pos in positions if pos.net > 0), _ZERO)
 
-        breaches: list[CapBreach] = []
-        for pos in positions:
-            cap = (caps or {}).get((pos.participant, currency))
-            if cap is None:
-                continue
-            _check_amount(cap, f"net debit cap of {pos.participant} {currency}")
-            if pos.net < -cap:
-                breaches.append(CapBreach(pos.participant, currency, pos.net, cap, -pos.net - cap))
+def _positions(
+    edges: Mapping[tuple[str, str], Decimal], participants: tuple[str, ...], currency: str
+) -> tuple[tuple[Position, ...], Decimal]:
+    """Step 3: every participant's paid, received and net; the gross. Nets sum to zero or this raises."""
+    paid = dict.fromkeys(participants, _ZERO)
+    received = dict.fromkeys(participants, _ZERO)
+    gross = _ZERO
+    for (u, v), amount in edges.items():
+        gross += amount
+        paid[u] += amount
+        received[v] += amount
+    positions = tuple(Position(p, currency, paid[p], received[p], received[p] - paid[p]) for p in participants)
+    total = sum((pos.net for pos in positions), _ZERO)
+    if total != 0:
+        # The invariant of DOMAIN.md: every amount paid is received by someone.
+        raise AssertionError(f"{currency}: net positions sum to {total}, not zero")
+    return positions, gross
 
-        instructions = settlement_instructions({p.participant: p.net for p in positions}, currency)
-        nonzero = sum(1 for pos in positions if pos.net != 0)
-        issued = sum((i.amount for i in instructions), _ZERO)
-        if issued != net:
-            raise AssertionError(f"{currency}: instructions total {issued}, net settlement value {net}")
 
+def _cap_breaches(
+    positions: Iterable[Position], currency: str, caps: Mapping[tuple[str, str], Decimal] | None
+) -> list[CapBreach]:
+    """Step 4: positions below minus their participant's net debit cap (exactly -cap is not a breach)."""
+    breaches: list[CapBreach] = []
+    for pos in positions:
+        cap = (caps or {}).get((pos.participant, currency))
+        if cap is None:
+            continue
+        _check_amount(cap, f"net debit cap of {pos.participant} {currency}")
+        if pos.net < -cap:
+            breaches.append(CapBreach(pos.participant, currency, pos.net, cap, -pos.net - cap))
+    return breaches
+
+
+def _cycles(
+    graph: nx.DiGraph[str], edges: Mapping[tuple[str, str], Decimal], cycle_limit: int
+) -> tuple[list[CycleComponent], int, bool]:
+    """Step 6: strongly connected components (where netting saves), and the simple cycles up to a limit."""
     cycles = []
     for component in nx.strongly_connected_components(graph):
         if len(component) < 2:
@@ -428,7 +425,48 @@ def net_currency(
         simple_cycles = sum(1 for _ in islice(nx.simple_cycles(graph), cycle_limit + 1))
         if simple_cycles > cycle_limit:
             simple_cycles, truncated = cycle_limit, True
+    return cycles, simple_cycles, truncated
 
+
+def net_currency(
+    pairs: Iterable[PairTotal | Obligation],
+    currency: str,
+    caps: Mapping[tuple[str, str], Decimal] | None = None,
+    *,
+    cycle_limit: int = DEFAULT_CYCLE_LIMIT,
+) -> NettingResult:
+    """Net one currency's obligations (rows of other currencies are skipped).
+
+    ``pairs`` are pair totals (or raw obligations; rows for the same pair add
+    up). ``caps`` maps (participant, currency) to a net debit cap; a position
+    below ``-cap`` is a breach (exactly ``-cap`` is not). ``cycle_limit``
+    bounds the simple-cycle count (0 skips counting).
+
+    The steps: gross per pair, bilateral nets, positions, cap breaches,
+    settlement instructions (checked to total the net settlement value), cycles.
+    """
+    with localcontext(_EXACT):
+        # Plain dicts for the sums (networkx attribute access is slow per edge);
+        # the graph is built from them in one call, for components and cycles.
+        edges, nodes, count = _pair_edges(pairs, currency)
+        graph: nx.DiGraph[str] = nx.DiGraph()
+        graph.add_nodes_from(sorted(nodes))
+        graph.add_edges_from((u, v, {"amount": amount}) for (u, v), amount in edges.items())
+        participants = tuple(sorted(graph.nodes))
+
+        bilateral, bilateral_net = _bilateral(edges)
+        positions, gross = _positions(edges, participants, currency)
+        net = sum((pos.net for pos in positions if pos.net > 0), _ZERO)
+        breaches = _cap_breaches(positions, currency, caps)
+
+        # Step 5: who pays whom; the total must be the net settlement value.
+        instructions = settlement_instructions({p.participant: p.net for p in positions}, currency)
+        nonzero = sum(1 for pos in positions if pos.net != 0)
+        issued = sum((i.amount for i in instructions), _ZERO)
+        if issued != net:
+            raise AssertionError(f"{currency}: instructions total {issued}, net settlement value {net}")
+
+    cycles, simple_cycles, truncated = _cycles(graph, edges, cycle_limit)
     return NettingResult(
         currency=currency,
         participants=participants,

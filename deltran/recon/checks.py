@@ -224,6 +224,169 @@ def _pct(value: Decimal | None) -> str:
     return "unknown" if value is None else numbers.percent(value)
 
 
+def _read_batch(conn: psycopg.Connection, business_date: date) -> list[dict[str, Any]]:
+    """Step 1: the mart's rows of the date (the schema first, on a new warehouse)."""
+    if db.one(conn.execute("select to_regclass('control.threshold_checks')"))[0] is None:
+        db.ensure_schema(conn)  # first run on a new warehouse; not every run (it takes DDL locks)
+    rows = _mart_rows(conn, business_date)
+    conn.commit()
+    if not rows:
+        raise NothingToCheck(f"{MART} has no rows for {business_date}: nothing to check")
+    if any(r["account_id"] is None for r in rows):
+        raise ThresholdCheckError(f"{MART} has rows without account_id on {business_date}")
+    return rows
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What the checkpoint decided on one batch (step 2)."""
+
+    accounts: tuple[AccountLevel, ...]
+    batch_failures: tuple[str, ...]
+    gx_success: bool
+    gx_seconds: float
+    docs_index: Path
+    docs_page: Path | None
+
+
+def _decide_levels(
+    business_date: date,
+    run_id: str,
+    url: str,
+    settings: config.Settings,
+    by_account: dict[str, dict[str, Any]],
+    rows: int,
+) -> _Decision:
+    """Step 2: run the GX checkpoint on the date and read each account's level from it."""
+    from expectations import checkpoint as gx_checkpoint  # GX takes seconds to import
+
+    started = time.perf_counter()
+    checkpoint_result, context = gx_checkpoint.run_checkpoint(
+        business_date, run_id, sqlalchemy_url=db.sqlalchemy_url(url), settings=settings, max_rows=rows
+    )
+    gx_seconds = time.perf_counter() - started
+    ((result_id, validation),) = checkpoint_result.run_results.items()
+    decided, batch_failures = levels_from_validation(validation, by_account, rows)
+    if batch_failures:
+        log.warning("%s on %s failed batch checks: %s", MART, business_date, ", ".join(batch_failures))
+    docs_index = gx_checkpoint.data_docs_index(settings)
+    log.info("threshold checkpoint for %s ran in %.2fs; Data Docs: %s", business_date, gx_seconds, docs_index)
+    accounts = tuple(
+        AccountLevel(a, level, checks, by_account[a]["difference_pct"], by_account[a]["under_backing_pct"])
+        for a, (level, checks) in sorted(decided.items())
+    )
+    return _Decision(
+        accounts=accounts,
+        batch_failures=batch_failures,
+        gx_success=bool(checkpoint_result.success),
+        gx_seconds=gx_seconds,
+        docs_index=docs_index,
+        docs_page=gx_checkpoint.data_docs_page(context, result_id),
+    )
+
+
+def _record_run(
+    conn: psycopg.Connection,
+    business_date: date,
+    run_id: str,
+    check_name: str,
+    decision: _Decision,
+    counts: dict[str, int],
+    by_account: dict[str, dict[str, Any]],
+) -> None:
+    """Step 3: the run and one row per account in control.
+
+    History is append-only: a retry of the same run id keeps its first record.
+    """
+    conn.execute(
+        """
+        insert into control.threshold_check_runs
+            (run_id, business_date, check_name, gx_success, accounts, level_counts,
+             failed_batch_checks, data_docs_index, data_docs_page)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+        on conflict (run_id, business_date) do nothing
+        """,
+        (
+            run_id,
+            business_date,
+            check_name,
+            decision.gx_success,
+            len(decision.accounts),
+            json.dumps(counts),
+            list(decision.batch_failures),
+            str(decision.docs_index),
+            str(decision.docs_page) if decision.docs_page else None,
+        ),
+    )
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            insert into control.threshold_checks
+                (run_id, business_date, account_id, check_name, level, failed_expectations,
+                 currency, statement_id, bank_closing_balance, ledger_balance, difference,
+                 difference_pct, under_backing_pct, mart_threshold_level)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            on conflict (run_id, business_date, account_id) do nothing
+            """,
+            [
+                (
+                    run_id,
+                    business_date,
+                    a.account_id,
+                    check_name,
+                    a.level,
+                    list(a.failed_expectations),
+                    r["currency"],
+                    r["statement_id"],
+                    r["bank_closing_balance"],
+                    r["ledger_balance"],
+                    r["difference"],
+                    r["difference_pct"],
+                    r["under_backing_pct"],
+                    r["threshold_level"],
+                )
+                for a in decision.accounts
+                for r in [by_account[a.account_id]]
+            ],
+        )
+
+
+def _outcomes(
+    business_date: date,
+    run_id: str,
+    check_name: str,
+    accounts: tuple[AccountLevel, ...],
+    by_account: dict[str, dict[str, Any]],
+    row_counts: Counter[str],
+) -> list[breaker.CheckOutcome]:
+    """Step 4: what each account's level means for its breaker, with the reason and evidence."""
+    outcomes = []
+    for a in accounts:
+        row = by_account[a.account_id]
+        reason = (
+            f"{a.level} on {business_date}: difference {_pct(a.difference_pct)}, "
+            f"under-backing {_pct(a.under_backing_pct)}"
+            + (f" (failed {', '.join(a.failed_expectations)})" if a.failed_expectations else "")
+            + (
+                f"; {row_counts[a.account_id]} rows in {MART}, figures of the first"
+                if row_counts[a.account_id] > 1
+                else ""
+            )
+        )
+        outcomes.append(
+            breaker.CheckOutcome(
+                account_id=a.account_id,
+                level=a.level,
+                business_date=business_date,
+                check_name=check_name,
+                run_id=run_id,
+                reason=reason,
+                evidence=_evidence(check_name, business_date, row),
+            )
+        )
+    return outcomes
+
+
 def run_threshold_checks(
     business_date: date,
     run_id: str,
@@ -232,142 +395,48 @@ def run_threshold_checks(
 ) -> ThresholdCheckResult:
     """Run the threshold checkpoint on ``business_date``, record it, apply the breaker.
 
+    The steps: read the mart's batch, let the checkpoint decide the levels,
+    then in one transaction record the run and apply each level to the breaker.
+
     Raises :class:`NothingToCheck` when the mart has no row for the date, and
     :class:`ThresholdCheckError` when GX could not decide every account's level
     (nothing is recorded then).
     """
-    from expectations import checkpoint as gx_checkpoint  # GX takes seconds to import
     from expectations.threshold_suite import SUITE_NAME
 
     settings = settings or config.load()
     url = db.database_url(settings)
     with db.connect(url) as conn:
-        if db.one(conn.execute("select to_regclass('control.threshold_checks')"))[0] is None:
-            db.ensure_schema(conn)  # first run on a new warehouse; not every run (it takes DDL locks)
-        rows = _mart_rows(conn, business_date)
-        conn.commit()
-        if not rows:
-            raise NothingToCheck(f"{MART} has no rows for {business_date}: nothing to check")
-        if any(r["account_id"] is None for r in rows):
-            raise ThresholdCheckError(f"{MART} has rows without account_id on {business_date}")
+        rows = _read_batch(conn, business_date)
         by_account: dict[str, dict[str, Any]] = {}
         for row in rows:
             by_account.setdefault(row["account_id"], row)  # duplicates fail one_row_per_account
         row_counts = Counter(row["account_id"] for row in rows)
 
-        started = time.perf_counter()
-        checkpoint_result, context = gx_checkpoint.run_checkpoint(
-            business_date, run_id, sqlalchemy_url=db.sqlalchemy_url(url), settings=settings, max_rows=len(rows)
-        )
-        gx_seconds = time.perf_counter() - started
-        ((result_id, validation),) = checkpoint_result.run_results.items()
-        decided, batch_failures = levels_from_validation(validation, by_account, len(rows))
-        if batch_failures:
-            log.warning("%s on %s failed batch checks: %s", MART, business_date, ", ".join(batch_failures))
-        docs_index = gx_checkpoint.data_docs_index(settings)
-        docs_page = gx_checkpoint.data_docs_page(context, result_id)
-        log.info("threshold checkpoint for %s ran in %.2fs; Data Docs: %s", business_date, gx_seconds, docs_index)
-
-        accounts = tuple(
-            AccountLevel(a, level, checks, by_account[a]["difference_pct"], by_account[a]["under_backing_pct"])
-            for a, (level, checks) in sorted(decided.items())
-        )
-        counts = dict(Counter(a.level for a in accounts))
+        decision = _decide_levels(business_date, run_id, url, settings, by_account, len(rows))
+        counts = dict(Counter(a.level for a in decision.accounts))
         disagreements = {
             a.account_id: (a.level, by_account[a.account_id]["threshold_level"])
-            for a in accounts
+            for a in decision.accounts
             if a.level != by_account[a.account_id]["threshold_level"]
         }
         if disagreements:
             log.warning("dbt's threshold_level differs from the checkpoint on %s: %s", business_date, disagreements)
         with conn.transaction():
-            conn.execute(
-                """
-                insert into control.threshold_check_runs
-                    (run_id, business_date, check_name, gx_success, accounts, level_counts,
-                     failed_batch_checks, data_docs_index, data_docs_page)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-                on conflict (run_id, business_date) do nothing
-                """,
-                (
-                    run_id,
-                    business_date,
-                    SUITE_NAME,
-                    bool(checkpoint_result.success),
-                    len(accounts),
-                    json.dumps(counts),
-                    list(batch_failures),
-                    str(docs_index),
-                    str(docs_page) if docs_page else None,
-                ),
-            )
-            with conn.cursor() as cur:
-                cur.executemany(
-                    """
-                    insert into control.threshold_checks
-                        (run_id, business_date, account_id, check_name, level, failed_expectations,
-                         currency, statement_id, bank_closing_balance, ledger_balance, difference,
-                         difference_pct, under_backing_pct, mart_threshold_level)
-                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                    on conflict (run_id, business_date, account_id) do nothing
-                    """,
-                    [
-                        (
-                            run_id,
-                            business_date,
-                            a.account_id,
-                            SUITE_NAME,
-                            a.level,
-                            list(a.failed_expectations),
-                            r["currency"],
-                            r["statement_id"],
-                            r["bank_closing_balance"],
-                            r["ledger_balance"],
-                            r["difference"],
-                            r["difference_pct"],
-                            r["under_backing_pct"],
-                            r["threshold_level"],
-                        )
-                        for a in accounts
-                        for r in [by_account[a.account_id]]
-                    ],
-                )
-            outcomes = []
-            for a in accounts:
-                row = by_account[a.account_id]
-                reason = (
-                    f"{a.level} on {business_date}: difference {_pct(a.difference_pct)}, "
-                    f"under-backing {_pct(a.under_backing_pct)}"
-                    + (f" (failed {', '.join(a.failed_expectations)})" if a.failed_expectations else "")
-                    + (
-                        f"; {row_counts[a.account_id]} rows in {MART}, figures of the first"
-                        if row_counts[a.account_id] > 1
-                        else ""
-                    )
-                )
-                outcomes.append(
-                    breaker.CheckOutcome(
-                        account_id=a.account_id,
-                        level=a.level,
-                        business_date=business_date,
-                        check_name=SUITE_NAME,
-                        run_id=run_id,
-                        reason=reason,
-                        evidence=_evidence(SUITE_NAME, business_date, row),
-                    )
-                )
+            _record_run(conn, business_date, run_id, SUITE_NAME, decision, counts, by_account)
+            outcomes = _outcomes(business_date, run_id, SUITE_NAME, decision.accounts, by_account, row_counts)
             events = breaker.apply_checks(conn, outcomes)
     return ThresholdCheckResult(
         business_date=business_date,
         run_id=run_id,
         check_name=SUITE_NAME,
-        gx_success=bool(checkpoint_result.success),
-        accounts=accounts,
-        failed_batch_checks=batch_failures,
+        gx_success=decision.gx_success,
+        accounts=decision.accounts,
+        failed_batch_checks=decision.batch_failures,
         level_disagreements=disagreements,
-        data_docs_index=docs_index,
-        data_docs_page=docs_page,
+        data_docs_index=decision.docs_index,
+        data_docs_page=decision.docs_page,
         events=tuple(events),
-        gx_seconds=gx_seconds,
+        gx_seconds=decision.gx_seconds,
         level_counts=counts,
     )
