@@ -257,7 +257,7 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
     summary: dict[str, Any] = {}
     has_account = False
     balance_elements = []
-    extras: dict[str, object] = dict(group.pagination)
+    extras: dict[str, Any] = dict(group.pagination)
     seen: set[str] = set()
     for child in element:
         name = child.tag[qlen:]
@@ -322,7 +322,7 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
 
 
 def _summary(element: etree._Element, file: str, qlen: int) -> dict[str, Any]:
-    fields: dict[str, object] = {}
+    fields: dict[str, Any] = {}
     prefixes = {"TtlNtries": "summary_entry", "TtlCdtNtries": "summary_credit", "TtlDbtNtries": "summary_debit"}
     for part in element:
         prefix = prefixes.get(part.tag[qlen:])
@@ -382,7 +382,7 @@ def _entry(element: etree._Element, statement: Statement, index: int, file: str,
     amount = currency = direction = status = None
     booking_date = booking_moment = value_date = entry_ref = servicer_ref = code = None
     reversal = False
-    batch: dict[str, object] = {}
+    batch: dict[str, Any] = {}
     seen: set[str] = set()
     additional = None
     for child in element:
@@ -454,12 +454,12 @@ def _finish_entry(entry: Entry, element: etree._Element, file: str, qlen: int) -
     entry.additional_info = values.text(last)
 
 
-def _batch(element: etree._Element, file: str, qlen: int) -> dict[str, object]:
+def _batch(element: etree._Element, file: str, qlen: int) -> dict[str, Any]:
     """NtryDtls/Btch: message id, payment-information id, number and total of its transactions."""
     for child in element:
         if child.tag[qlen:] != "Btch":
             continue
-        batch: dict[str, object] = {}
+        batch: dict[str, Any] = {}
         for part in child:
             name = part.tag[qlen:]
             if name == "MsgId":

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator, Sequence, cast
+from typing import Any, BinaryIO, Iterator, Sequence, cast
 
 from lxml import etree
 
@@ -72,7 +72,7 @@ class MessageInfo:
     root: str  # local name of the file's root element: 'Document', 'Envelope', 'BusMsg'...
     line: int | None = None  # line of the message element
     # the business application header beside the Document, as record fields (bah_biz_msg_id...)
-    business_header: dict[str, object] = field(default_factory=dict)
+    business_header: dict[str, Any] = field(default_factory=dict)
 
 
 def message_type_of(namespace: str | None, element: str) -> tuple[str, str | None] | None:
@@ -281,7 +281,7 @@ _HEADER_FIELDS = {
 _PARTY_IDS = ("BICFI", "BIC", "AnyBIC", "MmbId", "Id")
 
 
-def _header_field(header: dict[str, object], name: str, element: etree._Element, file: str) -> None:
+def _header_field(header: dict[str, Any], name: str, element: etree._Element, file: str) -> None:
     if name in ("Fr", "To"):
         # the sender or receiver: an institution's participant key (BIC, else
         # clearing-system id...), else the first BIC or id under it
@@ -294,7 +294,8 @@ def _header_field(header: dict[str, object], name: str, element: etree._Element,
         value = (element.text or "").strip() or None
         if name == "CreDt" and value is not None:
             try:
-                value = datetime.fromisoformat(value)
+                header[_HEADER_FIELDS[name]] = datetime.fromisoformat(value)
+                return
             except ValueError:
                 raise ParseError(
                     f"{value[:40]!r} is not a date-time", file=file, line=element.sourceline, path=element_path(element)

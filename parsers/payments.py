@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from lxml import etree
 
@@ -73,9 +73,9 @@ def _party_name(party: etree._Element | None, qlen: int) -> str | None:
     return name
 
 
-def _payment_details(fields: dict[str, etree._Element], file: str, qlen: int) -> dict[str, object]:
+def _payment_details(fields: dict[str, etree._Element], file: str, qlen: int) -> dict[str, Any]:
     """The fields every credit transfer may carry beside its amount and parties."""
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     instructed = fields.get("InstdAmt")
     if instructed is not None:
         out["instructed_amount"], out["instructed_currency"] = values.amount(file, instructed)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterator
+from typing import Any, Iterator
 
 CREDIT = "CRDT"
 DEBIT = "DBIT"
@@ -563,6 +563,7 @@ def to_rows(record: Record) -> Iterator[dict]:
     entry, empty for an entry whose details were streamed in parts.
     """
     kind = record_kind(record)
+    row: dict[str, Any]
     if kind != "entry":
         row = {"record": kind}
         for name in ROW_FIELDS[kind]:

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from lxml import etree
 
@@ -383,9 +384,9 @@ def remittance(element: etree._Element | None, file: str, qlen: int) -> Remittan
                         inner = children(kind, qlen, file).get("CdOrPrtry", kind)
                         reference_type = code_choice(inner)
                 elif part_name == "RfrdDocInf":
-                    number = children(part, qlen, file).get("Nb")
-                    if text(number):
-                        documents.append(text(number))
+                    number = text(children(part, qlen, file).get("Nb"))
+                    if number:
+                        documents.append(number)
     return Remittance(joined_text(lines), reference, reference_type, "\n".join(documents) if documents else None)
 
 
@@ -411,7 +412,7 @@ class GroupHeader:
     message_id: str
     created_at: datetime | None
     fields: dict[str, etree._Element]  # all GrpHdr children, for message-specific defaults
-    pagination: dict[str, object]  # page_number, last_page from MsgPgntn
+    pagination: dict[str, Any]  # page_number, last_page from MsgPgntn
     tx_count: int | None = None  # NbOfTxs
 
 
@@ -421,7 +422,7 @@ def group_header(element: etree._Element, file: str, qlen: int) -> GroupHeader:
     if message_id is None:
         raise missing(file, element, "MsgId")
     created = fields.get("CreDtTm")
-    pagination: dict[str, object] = {}
+    pagination: dict[str, Any] = {}
     paging = fields.get("MsgPgntn")
     if paging is not None:
         for part in paging:

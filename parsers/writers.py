@@ -394,6 +394,8 @@ def _institution(parent: etree._Element, bic: str | None, key: str | None, flavo
         _text(parent, flavour.bic, bic)
         return
     _second_round(flavour, "an agent without a BIC")
+    if key is None:
+        raise ValueError("an agent needs a BIC or a participant key")
     if key.startswith("LEI:"):
         _text(parent, "LEI", key[4:])
     elif member := _MEMBER_KEY.fullmatch(key):

@@ -918,6 +918,7 @@ def _midday_drift(day: _Day, rng: random.Random) -> None:
     a = next(x for x in ACCOUNTS if x.key == "A1")
     amount = day.ledger_balance(a) * 2 // 1_000
     journal, _ = day.movement(rng, a, "deposit", amount, DRIFT_BANK_SECONDS, cross_border=True)
+    assert journal is not None  # a deposit always has its ledger journal
     journal.booked_at = day.at(DRIFT_LEDGER_SECONDS)
 
 
@@ -936,7 +937,7 @@ def _write_intraday(folder: Path, day: _Day) -> list[tuple[datetime, str]]:
         since = start
         for hour in NOTIFICATION_HOURS:
             created = start + timedelta(hours=hour) - (timedelta(seconds=1) if hour == 24 else timedelta())
-            statements = []
+            statements: list[tuple[Statement, list[Balance], list[Entry]]] = []
             message_id = f"{bank.short}{day.stamp}N{hour:02d}"
             for account in accounts:
                 entries = sorted(

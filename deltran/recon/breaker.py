@@ -138,7 +138,7 @@ def _change(
     either (control.change_breaker / control.change_suspension; a plain UPDATE of state is refused)."""
     function = "control.change_breaker" if kind == "breaker" else "control.change_suspension"
     cur = conn.cursor(row_factory=class_row(Event))
-    return cur.execute(
+    cur.execute(
         f"select {_EVENT_COLUMNS} from {function}(%s, %s, %s, %s, %s, %s, %s, %s::date, %s, %s)",
         (
             account_id,

@@ -67,12 +67,25 @@ class AccountRow:
 
 
 def accounts(conn: psycopg.Connection, business_date: date) -> list[AccountRow]:
-    """Every account known on the date (in the mart or to the breaker), worst first.
+    """Every account of the registry open on the date (and any in the mart or known to the breaker), worst first.
 
     The level is the latest threshold check's for the date (what decided the
     breaker); dbt's threshold_level only where no check has run yet.
     """
     has_mart = _exists(conn, "marts.account_reconciliation")
+    # every account of the registry (open on the date), also those without their statement yet
+    has_registry = _exists(conn, "reference.account_registry")
+    registry = (
+        "\n            union\n            select account_id from reference.account_registry"
+        " where opened_on <= %(d)s and (closed_on is null or closed_on >= %(d)s)"
+        if has_registry
+        else ""
+    )
+    registry_table = (
+        "reference.account_registry"
+        if has_registry
+        else "(select null::text as account_id, null::text as currency, null::text as servicing_bank_bic)"
+    )
     mart = (
         """
         select account_id, currency::text as currency, servicer_bic, bank_closing_balance, ledger_balance,
@@ -100,9 +113,10 @@ def accounts(conn: psycopg.Connection, business_date: date) -> list[AccountRow]:
         known as (
             select account_id from mart
             union
-            select account_id from control.circuit_breakers where account_id <> '*'
+            select account_id from control.circuit_breakers where account_id <> '*'{registry}
         )
-        select k.account_id, m.currency, m.servicer_bic, coalesce(c.level, m.threshold_level) as level,
+        select k.account_id, coalesce(m.currency, r.currency) as currency,
+               coalesce(m.servicer_bic, r.servicing_bank_bic) as servicer_bic, coalesce(c.level, m.threshold_level) as level,
                m.bank_closing_balance as bank_balance, m.ledger_balance, m.difference, m.difference_pct,
                m.under_backing_pct, coalesce(g.payouts_allowed, false) as payouts_allowed,
                case when g.account_id is null then 'unknown to the payout gate: no threshold check has seen it'
@@ -110,6 +124,7 @@ def accounts(conn: psycopg.Connection, business_date: date) -> list[AccountRow]:
                case when c.level is not null then 'threshold check' else 'mart' end as level_source
         from known as k
         left join mart as m using (account_id)
+        left join {registry_table} as r using (account_id)
         left join checked as c using (account_id)
         left join control.payout_gate as g using (account_id)
         """,
