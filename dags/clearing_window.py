@@ -38,6 +38,7 @@ CLEARING_MARTS = "clearing_windows clearing_positions settlement_instructions"
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,  # windows clear in order: late items depend on earlier windows
+    description="Clearing window (00/06/12/18 UTC): nets the interbank obligations of the window per currency and writes pacs.009 settlement instructions. Logical date = the window's closing.",
     doc_md=DOC,
     tags=["clearing", "netting", "settlement"],
     default_args={"owner": "operations", "retries": 2, "retry_delay": timedelta(minutes=1)},

@@ -39,6 +39,7 @@ changes nothing that was right.
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,  # the marts are rebuilt whole: one build at a time
+    description="End of day (tier 3): ledger vs the bank's camt.053 per registry account, transaction matching, discrepancies, thresholds and the circuit breaker. Logical date = the business date.",
     doc_md=DOC,
     tags=["reconciliation", "tier-3", "eod"],
     default_args={"owner": "operations", "retries": 2, "retry_delay": timedelta(minutes=2)},

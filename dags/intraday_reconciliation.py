@@ -36,6 +36,7 @@ booked by T count, so a backfilled cut-off gives what it gave live.
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,  # drift compares with the previous cut-off
+    description="Intraday (tier 2, every 30 min): each registry account's bank balance at the cut-off vs the ledger, level and drift. Logical date = the cut-off.",
     doc_md=DOC,
     tags=["reconciliation", "tier-2", "intraday"],
     default_args={"owner": "operations", "retries": 2, "retry_delay": timedelta(minutes=1)},

@@ -37,6 +37,7 @@ an `unknown_account` finding (`marts.account_findings`), not a check.
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    description="Near real-time (tier 1): runs when camt.054 notifications land; matches them to the ledger and checks the running bank balance of each touched account.",
     doc_md=DOC,
     tags=["reconciliation", "tier-1", "near-real-time"],
     default_args={"owner": "operations", "retries": 2, "retry_delay": timedelta(seconds=30)},

@@ -36,6 +36,7 @@ def test_every_dag_is_documented_tagged_retried_and_scheduled(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
         assert dag.doc_md and len(dag.doc_md) > 100, f"{dag_id} has no doc_md for the UI"
+        assert dag.description and len(dag.description) > 40, f"{dag_id} has no description for the DAG list"
         # an asset-triggered timetable (tier 1) has no summary in the task SDK: its class says it
         assert type(dag.timetable).__name__ != "NullTimetable", f"{dag_id} has no schedule"
         assert getattr(dag.timetable, "summary", "asset") not in ("None", ""), f"{dag_id} has no schedule"
