@@ -43,10 +43,10 @@ from random import Random
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # runs from a checkout, installed or not
 
-from lxml import etree
+from lxml import etree  # noqa: E402 (after the sys.path line above)
 
-from parsers.records import Balance, Entry, Statement, TransactionDetails
-from parsers.writers import write_bank_to_customer
+from parsers.records import Balance, Entry, Statement, TransactionDetails  # noqa: E402
+from parsers.writers import write_bank_to_customer  # noqa: E402
 
 DAY = date(2026, 11, 20)
 BANKS = 10

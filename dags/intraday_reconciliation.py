@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 from deltran_schedules import CAMT054_NOTIFICATIONS, CutoffTimetable  # plugins/: logical date = cut-off
@@ -33,7 +33,7 @@ booked by T count, so a backfilled cut-off gives what it gave live.
 @dag(
     dag_id="intraday_reconciliation",
     schedule=CutoffTimetable("*/30 * * * *"),
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,  # drift compares with the previous cut-off
     description="Intraday (tier 2, every 30 min): each registry account's bank balance at the cut-off vs the ledger, level and drift. Logical date = the cut-off.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 from deltran_schedules import CAMT054_NOTIFICATIONS  # plugins/: updated once per loaded camt.054 file
@@ -34,7 +34,7 @@ an `unknown_account` finding (`marts.account_findings`), not a check.
 @dag(
     dag_id="notification_reconciliation",
     schedule=[CAMT054_NOTIFICATIONS],
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     description="Near real-time (tier 1): runs when camt.054 notifications land; matches them to the ledger and checks the running bank balance of each touched account.",

@@ -100,4 +100,4 @@ class CutoffTimetable(CronTriggerTimetable):
 
 class DeltranSchedulesPlugin(AirflowPlugin):
     name = "deltran_schedules"
-    timetables = [BusinessDateTimetable, CutoffTimetable]
+    timetables = [BusinessDateTimetable, CutoffTimetable]  # noqa: RUF012 (AirflowPlugin declares it a list)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -123,7 +123,7 @@ def create_app(settings_factory: Callable[[], config.Settings] = config.load) ->
         with db.connect(db.database_url(settings)) as conn:
             conn.read_only = True
             dates = queries.business_dates(conn)
-            business_date = _parse_date(params.get("date")) or (dates[0] if dates else date.today())
+            business_date = _parse_date(params.get("date")) or (dates[0] if dates else datetime.now(UTC).date())
             accounts = queries.accounts(conn, business_date)
             board = queries.breaker_board(conn)
             account = params.get("account") or (accounts[0].account_id if accounts else None)
