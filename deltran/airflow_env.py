@@ -27,8 +27,8 @@ def airflow_environment(settings: config.Settings | None = None) -> dict[str, st
         # the API server must not take the log server's port (8793)
         "AIRFLOW__API__PORT": "8080",
         # left at its default (32) the LocalExecutor starts 32 workers (~5.7 GiB):
-        # size it to the machine, two task slots per core
-        "AIRFLOW__CORE__PARALLELISM": str(2 * (os.cpu_count() or 1)),
+        # four task slots, sized for the 2-core machines this runs on (docker-compose.yml too)
+        "AIRFLOW__CORE__PARALLELISM": "4",
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
