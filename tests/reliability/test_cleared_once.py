@@ -18,6 +18,7 @@ from lxml import etree
 from deltran import config, db, ingest, pipeline
 from deltran.clearing import store
 from deltran.demo.messages import Transfer, write_pacs008
+from deltran.warehouse import dbt
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 T06 = datetime(2026, 11, 20, 6, tzinfo=UTC)
@@ -127,11 +128,12 @@ def test_a_payment_without_uetr_is_known_by_instructing_agent_msgid_and_txid(war
 
 def test_outbox_files_appear_only_after_the_window_committed(conn, tmp_path):
     """The database refuses the window's rows at the last step: no pacs.009 may be left in the outbox."""
-    conn.execute("create schema if not exists intermediate")
-    conn.execute(store.INT_OBLIGATIONS_STANDIN_DDL)
+    dbt.run_model("int_obligations", config.load())  # the model's own table, empty: raw holds nothing yet
     accepted = T06 - timedelta(hours=1)
     conn.execute(
-        "insert into intermediate.int_obligations values ('o1', 'transfer', %s, %s, 'USD', 100, %s, %s, null, %s, true)",
+        "insert into intermediate.int_obligations (obligation_id, obligation_kind, debtor_bic, creditor_bic,"
+        " currency, amount, accepted_at, received_at, own_window_closing, is_clearable)"
+        " values ('o1', 'transfer', %s, %s, 'USD', 100, %s, %s, %s, true)",
         (A, B, accepted, accepted, T06),
     )
     # the database refuses the window's instruction rows (a real refusal, raised inside the transaction)
