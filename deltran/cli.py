@@ -23,6 +23,7 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 DEMO_DATE = date(2026, 11, 20)
 
@@ -171,7 +172,7 @@ def _cmd_matches(args: argparse.Namespace) -> int:
     return 0
 
 
-def _exists(conn, relation: str) -> bool:
+def _exists(conn: Any, relation: str) -> bool:
     return conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()[0]
 
 
@@ -219,7 +220,9 @@ def iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-20") from None
 
 
-def _add(sub: argparse._SubParsersAction, name: str, summary: str, example: str, **kwargs) -> argparse.ArgumentParser:
+def _add(
+    sub: argparse._SubParsersAction, name: str, summary: str, example: str, **kwargs: Any
+) -> argparse.ArgumentParser:
     """A subcommand whose --help says what it does and shows an example."""
     return sub.add_parser(
         name,

@@ -158,13 +158,15 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     # one at a time: parallel tasks (two clearing windows, the day's checks) all start here,
     # and two sessions replacing the same function or grant at once would fail each other
     conn.execute("select pg_advisory_xact_lock(hashtext('deltran.ensure_schema'))")
-    is_owner = conn.execute(
-        # CASE, not OR: pg_has_role raises when the role does not exist
-        "select case when r.rolsuper then true"
-        " when not exists (select 1 from pg_roles where rolname = 'deltran_owner') then true"
-        " else pg_has_role(current_user, 'deltran_owner', 'member') end"
-        " from pg_roles as r where r.rolname = current_user"
-    ).fetchone()[0]
+    is_owner = one(
+        conn.execute(
+            # CASE, not OR: pg_has_role raises when the role does not exist
+            "select case when r.rolsuper then true"
+            " when not exists (select 1 from pg_roles where rolname = 'deltran_owner') then true"
+            " else pg_has_role(current_user, 'deltran_owner', 'member') end"
+            " from pg_roles as r where r.rolname = current_user"
+        )
+    )[0]
     folder = resources.files("deltran.warehouse") / "sql"
     for script in sorted(folder.iterdir(), key=lambda p: p.name):
         if script.name.endswith(".sql") and (is_owner or script.name not in OWNER_SCRIPTS):
@@ -172,9 +174,11 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     if is_owner:
         _apply_gate_settings(conn, config.load())
     elif (
-        conn.execute(
-            "select to_regprocedure('control.change_breaker(text, text, text, text, text, text, text, date, text, text)')"
-        ).fetchone()[0]
+        one(
+            conn.execute(
+                "select to_regprocedure('control.change_breaker(text, text, text, text, text, text, text, date, text, text)')"
+            )
+        )[0]
         is None
     ):
         raise RuntimeError(

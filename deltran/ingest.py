@@ -202,10 +202,12 @@ def _quarantine(
         ).fetchone()
         if inserted is None:  # the very same file (name and bytes) again: its record and place stand
             target = Path(
-                conn.execute(
-                    "select quarantine_path from raw.quarantined_files where sha256 = %s and file_name = %s",
-                    (sha256, path.name),
-                ).fetchone()[0]
+                db.one(
+                    conn.execute(
+                        "select quarantine_path from raw.quarantined_files where sha256 = %s and file_name = %s",
+                        (sha256, path.name),
+                    )
+                )[0]
             )
         else:
             target = settings.quarantine / path.name

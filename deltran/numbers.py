@@ -9,6 +9,7 @@ text is rounded, half to even, and only here.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import overload
 
 from parsers.currencies import UnknownCurrency, minor_units
 
@@ -29,6 +30,10 @@ def amount(value: Decimal | int | None, currency: str | None) -> str:
     return f"{text} {code}".strip()
 
 
+@overload
+def percent_value(value: Decimal | int) -> Decimal: ...
+@overload
+def percent_value(value: None) -> None: ...
 def percent_value(value: Decimal | int | None) -> Decimal | None:
     """A percentage rounded to four decimals (half to even)."""
     return None if value is None else Decimal(value).quantize(PERCENT_PLACES, rounding=ROUND_HALF_EVEN)
@@ -40,6 +45,10 @@ def percent(value: Decimal | int | None) -> str:
     return "-" if rounded is None else f"{rounded:,.4f} %"
 
 
+@overload
+def efficiency_pct(fraction: Decimal) -> Decimal: ...
+@overload
+def efficiency_pct(fraction: None) -> None: ...
 def efficiency_pct(fraction: Decimal | None) -> Decimal | None:
     """Netting efficiency (1 - net / gross, a fraction) as a percentage with four decimals."""
     return None if fraction is None else percent_value(fraction * 100)

@@ -83,7 +83,7 @@ def _ensure_registry(settings: config.Settings) -> None:
 
     with db.connect(db.database_url(settings)) as conn:
         db.ensure_schema(conn)
-        missing = conn.execute(f"select to_regclass('{tiers.REGISTRY}')").fetchone()[0] is None
+        missing = db.one(conn.execute(f"select to_regclass('{tiers.REGISTRY}')"))[0] is None
     if missing:  # a new warehouse: seed it (dbt build seeds it too, with its tests)
         dbt.run(["seed", "--select", "account_registry"], settings)
 

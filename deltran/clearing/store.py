@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping
 
 import psycopg
 
-from deltran import config
+from deltran import config, db
 from deltran.clearing.netting import NettingResult, PairTotal, net_all
 from deltran.clearing.pacs009 import build_pacs009_for_result
 from deltran.clearing.windows import WINDOW_LENGTH, check_closing, window_label
@@ -101,14 +101,16 @@ order by debtor_bic, creditor_bic, currency
 
 def _mark_cleared(conn: psycopg.Connection, closing: datetime) -> tuple[datetime, bool]:
     """Record this run; returns when the window was first cleared and whether this is that run."""
-    first_cleared_at, runs = conn.execute(
-        "insert into clearing.windows (window_closing, first_cleared_at, last_cleared_at, runs)"
-        " values (%s, clock_timestamp(), clock_timestamp(), 1)"
-        " on conflict (window_closing) do update set last_cleared_at = excluded.last_cleared_at,"
-        " runs = clearing.windows.runs + 1"
-        " returning first_cleared_at, runs",
-        (closing,),
-    ).fetchone()
+    first_cleared_at, runs = db.one(
+        conn.execute(
+            "insert into clearing.windows (window_closing, first_cleared_at, last_cleared_at, runs)"
+            " values (%s, clock_timestamp(), clock_timestamp(), 1)"
+            " on conflict (window_closing) do update set last_cleared_at = excluded.last_cleared_at,"
+            " runs = clearing.windows.runs + 1"
+            " returning first_cleared_at, runs",
+            (closing,),
+        )
+    )
     return first_cleared_at, runs == 1
 
 

@@ -28,9 +28,11 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, TextIO
 
 from deltran import config
 
@@ -66,7 +68,7 @@ def scheduled_runs(business_date: date) -> list[Run]:
 
 def demo_runs(business_date: date) -> list[tuple[str, str]]:
     """(dag_id, logical date) of the scheduled runs, as `airflow dags test` takes them."""
-    return [(r.dag_id, r.logical_date.isoformat()) for r in scheduled_runs(business_date)]
+    return [(r.dag_id, r.logical_date.isoformat()) for r in scheduled_runs(business_date) if r.logical_date is not None]
 
 
 class DemoFailed(RuntimeError):
@@ -74,7 +76,7 @@ class DemoFailed(RuntimeError):
 
 
 @contextlib.contextmanager
-def _output_to(log: Path):
+def _output_to(log: Path) -> Iterator[None]:
     """Everything written to file descriptors 1 and 2 (Airflow's, dbt's and GX's logs) goes to ``log``.
 
     At the descriptor level: loggers keep the stream objects they were built
@@ -127,7 +129,7 @@ class _Airflow:
         return state, time.perf_counter() - started, log
 
 
-def _release(manifest, holding: Path, inbox: Path, until: datetime) -> list[str]:
+def _release(manifest: Any, holding: Path, inbox: Path, until: datetime) -> list[str]:
     """Move the intraday files the bank had created by ``until`` into the inbox."""
     moved = []
     for created, name in manifest.intraday_files:
@@ -147,7 +149,9 @@ def _pending_notifications() -> list[tuple[int, str]]:
         return tiers.notification_files(conn)
 
 
-def replay_day(business_date: date, manifest, holding: Path, inbox: Path, execute) -> bool:
+def replay_day(
+    business_date: date, manifest: Any, holding: Path, inbox: Path, execute: Callable[[Run, str], bool]
+) -> bool:
     """Every run of the day in time order; ``execute(run, log_name) -> bool`` runs one.
 
     Stops at the first run that fails and returns False.
@@ -164,7 +168,7 @@ def replay_day(business_date: date, manifest, holding: Path, inbox: Path, execut
     return True
 
 
-def run_demo(business_date: date, seed: int = 42, out=None) -> int:
+def run_demo(business_date: date, seed: int = 42, out: TextIO | None = None) -> int:
     from deltran import db
     from deltran.airflow_env import airflow_environment
     from deltran.demo.generator import generate_day
@@ -215,7 +219,7 @@ def run_demo(business_date: date, seed: int = 42, out=None) -> int:
     return 0
 
 
-def print_summary(business_date: date, settings: config.Settings, out=sys.stdout) -> None:
+def print_summary(business_date: date, settings: config.Settings, out: TextIO = sys.stdout) -> None:
     from deltran import db, report
     from deltran.demo.reference import ACCOUNTS
     from deltran.recon import tiers

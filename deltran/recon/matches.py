@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from deltran import db
+
 DECISIONS = ("confirm", "reject")
 
 
@@ -83,7 +85,7 @@ def pair(conn: psycopg.Connection, bank_entry_id: str, ledger_entry_id: str, *, 
     if not (actor or "").strip():
         raise MatchDecisionError("an actor is required")
     with conn.transaction():
-        lone = dict(
+        lone: dict[str, str] = dict(
             conn.execute(
                 "select coalesce(bank_entry_id, ledger_entry_id), (account_id, currency, match_status)::text"
                 " from intermediate.int_bank_entries_matched_to_ledger"
@@ -105,9 +107,9 @@ def pair(conn: psycopg.Connection, bank_entry_id: str, ledger_entry_id: str, *, 
             " values (%s, %s, 'pair', %s, %s)",
             (bank_entry_id, ledger_entry_id, reason.strip(), actor.strip()),
         )
-        match_id = conn.execute(
-            "select md5(concat_ws('|', %s::text, %s::text))", (bank_entry_id, ledger_entry_id)
-        ).fetchone()[0]
+        match_id = db.one(
+            conn.execute("select md5(concat_ws('|', %s::text, %s::text))", (bank_entry_id, ledger_entry_id))
+        )[0]
     return Decision(match_id, bank_entry_id, ledger_entry_id, "pair", "unmatched", reason.strip(), actor.strip())
 
 

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
@@ -41,7 +41,9 @@ DAG_ID = "eod_reconciliation"  # permissions on this DAG decide who may read and
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def current_user(request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]):
+async def current_user(
+    request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Any:
     """The Airflow user of this request, or None when it carries no valid token."""
     from airflow.api_fastapi.core_api.security import get_user
 
@@ -51,7 +53,7 @@ async def current_user(request: Request, bearer: Annotated[HTTPAuthorizationCred
         return None
 
 
-def _authorized(user, method: str) -> bool:
+def _authorized(user: Any, method: Literal["GET", "PUT"]) -> bool:
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
 
@@ -61,11 +63,11 @@ def _authorized(user, method: str) -> bool:
 User = Annotated[Any, Depends(current_user)]  # an airflow BaseUser, or None
 
 
-def may_read(user) -> bool:
+def may_read(user: Any) -> bool:
     return user is not None and _authorized(user, "GET")
 
 
-def may_act(user) -> bool:
+def may_act(user: Any) -> bool:
     return user is not None and _authorized(user, "PUT")
 
 
@@ -163,7 +165,7 @@ def create_app(settings_factory: Callable[[], config.Settings] = config.load) ->
         )
         return HTMLResponse(html)
 
-    def _guard(request: Request, user) -> HTMLResponse | None:
+    def _guard(request: Request, user: Any) -> HTMLResponse | None:
         if user is None:
             return _refusal(401, "Acting needs an authenticated Airflow user.")
         if not may_act(user):

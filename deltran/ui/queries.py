@@ -18,14 +18,14 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from deltran import config
+from deltran import config, db
 from deltran.recon import breaker
 
 LEVEL_RANK = {level: rank for rank, level in enumerate(config.LEVELS)}
 
 
 def _exists(conn: psycopg.Connection, relation: str) -> bool:
-    return conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()[0]
+    return db.one(conn.execute("select to_regclass(%s) is not null", (relation,)))[0]
 
 
 def _rows(conn: psycopg.Connection, query: str, params: Any = None) -> list[dict[str, Any]]:
@@ -62,7 +62,7 @@ class AccountRow:
     @property
     def sort_key(self) -> tuple:
         """Worst first: halted, then level, then the size of the difference."""
-        rank = LEVEL_RANK.get(self.level, len(config.LEVELS))  # unknown level ranks worst of all
+        rank = LEVEL_RANK.get(self.level or "", len(config.LEVELS))  # unknown level ranks worst of all
         return (self.payouts_allowed, -rank, -(self.difference_pct or Decimal(0)), self.account_id)
 
 
@@ -311,14 +311,16 @@ def open_discrepancies(conn: psycopg.Connection, business_date: date) -> tuple[l
         """,
         {"d": business_date},
     )
-    expected = conn.execute(
-        """
+    expected = db.one(
+        conn.execute(
+            """
         select count(*) from marts.discrepancies as d
         left join control.discrepancy_cases as c using (discrepancy_id)
         where d.business_date <= %s and coalesce(c.state, d.state) = 'expected'
         """,
-        (business_date,),
-    ).fetchone()[0]
+            (business_date,),
+        )
+    )[0]
     return [OpenDiscrepancy(**r) for r in rows], expected
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from html import escape
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from deltran import config
@@ -44,7 +44,7 @@ def _e(value: Any) -> str:
 # --- SVG charts ----------------------------------------------------------------------------------------------
 
 
-def _band_scale(thresholds: config.Thresholds, top: Decimal):
+def _band_scale(thresholds: config.Thresholds, top: Decimal) -> tuple[Any, list[Decimal]]:
     """y position (0 = bottom, 1 = top) of a percentage: each band gets a quarter of the height.
 
     The bands (0.01, 0.05, 0.5 %) differ by orders of magnitude: on a linear
@@ -77,11 +77,11 @@ def account_chart_svg(chart: queries.AccountChart, thresholds: config.Thresholds
         return top_pad + plot_h * (1 - y_of(value))
 
     if chart.source == "intraday" and chart.points:
-        day = chart.points[0].at.astimezone(UTC)
+        day = cast(datetime, chart.points[0].at).astimezone(UTC)
         start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
         def px(point: queries.ChartPoint) -> float:
-            return left + plot_w * min(max((point.at.timestamp() - start) / 86400, 0), 1)
+            return left + plot_w * min(max((cast(datetime, point.at).timestamp() - start) / 86400, 0), 1)
 
         ticks = [(left + plot_w * h / 24, f"{h:02d}:00") for h in range(0, 25, 3)]
         x_title = "cut-off (UTC)"
