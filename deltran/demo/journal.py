@@ -14,24 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
+from deltran.ledger import FIELDS as LEDGER_FIELDS  # the export's columns: what the reader takes
+
 from .reference import Account
 
-LEDGER_FIELDS = (
-    "entry_id",
-    "journal_id",
-    "account",
-    "amount",
-    "currency",
-    "side",
-    "booked_at",
-    "value_date",
-    "kind",
-    "uetr",
-    "end_to_end_id",
-    "bank_reference",
-    "description",
-    "counterparty_name",
-)
 KINDS = frozenset({"opening", "deposit", "withdrawal", "fee", "transfer", "fx", "mint", "burn"})
 CREDIT, DEBIT = "CRDT", "DBIT"
 

@@ -15,8 +15,8 @@ import pytest
 from lxml import etree
 
 from deltran.demo import INTENDED_LEVELS, generate_day
-from deltran.demo.journal import LEDGER_FIELDS
 from deltran.demo.reference import ACCOUNTS, iban_is_valid
+from deltran.ledger import FIELDS as LEDGER_FIELDS
 
 from demo_files import DAY, ledger_balances, read_ledger, read_statements, schema
 
