@@ -173,6 +173,10 @@ def run_demo(business_date: date, seed: int = 42, out: TextIO | None = None) -> 
     from deltran.airflow_env import airflow_environment
     from deltran.demo.generator import generate_day
 
+    # The demo replays a past day: its payout gate measures the horizon from that day,
+    # or every account would read "no check since" the demo date. A set value wins.
+    replayed_hours = datetime.now(timezone.utc) - datetime.combine(business_date, datetime.min.time(), timezone.utc)
+    os.environ.setdefault("DELTRAN_PAYOUT_CHECK_HORIZON_HOURS", str(int(replayed_hours.total_seconds() // 3600) + 48))
     settings = config.load()
     out = out or os.fdopen(os.dup(1), "w", buffering=1)  # the console, whatever fd 1 points at meanwhile
     # Airflow reads its configuration when first imported: set it up before that.
