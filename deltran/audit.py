@@ -81,8 +81,10 @@ def _sources(conn: psycopg.Connection) -> dict[str, str]:
 def verify(conn: psycopg.Connection, expected_head: str | None = None) -> Verification:
     """Check the whole chain and every history table against it (read-only, one snapshot)."""
     findings: list[Finding] = []
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with conn.transaction():
-        conn.execute("set transaction isolation level repeatable read, read only")
+        if idle:  # its own transaction: every table read from one snapshot
+            conn.execute("set transaction isolation level repeatable read, read only")
         conn.execute("set local timezone = 'UTC'")  # history rows rendered as they were chained
         chain = conn.execute(
             "select seq, source, source_id, payload, prev_hash, hash from control.audit_trail order by seq"
