@@ -96,12 +96,12 @@ def verify(conn: psycopg.Connection, expected_head: str | None = None) -> Verifi
                 sources[source] = key
         current: dict[str, dict[int, str]] = {}
         for source, key in sources.items():
-            rows = conn.execute(
+            fetched = conn.execute(
                 sql.SQL("select {key}::bigint, to_jsonb(t)::text from {table} as t").format(
                     key=sql.Identifier(key), table=sql.Identifier(*source.split(".", 1))
                 )
             ).fetchall()
-            current[source] = dict(rows)
+            current[source] = dict(fetched)
 
     previous_seq, previous_hash = 0, GENESIS
     chained: dict[str, dict[int, int]] = {}

@@ -41,7 +41,7 @@ def run_sql(text: str) -> None:
 
     driver = op.get_bind().connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
-    driver.execute(text)  # type: ignore[arg-type]  # a script read from the package, not user input
+    driver.execute(text)  # a script read from the package, not user input
 
 
 def alembic_config() -> Any:
@@ -66,7 +66,7 @@ def current_revision(conn: psycopg.Connection) -> str | None:
     found = conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()
     if not found or not found[0]:
         return None
-    row = conn.execute(f"select version_num from {table}").fetchone()  # type: ignore[arg-type]  # constant
+    row = conn.execute(f"select version_num from {table}").fetchone()
     return row[0] if row else None
 
 
@@ -93,6 +93,6 @@ def upgrade(conn: psycopg.Connection, target: str = "head") -> tuple[str | None,
     with engine.connect() as sa_conn:
         cfg.attributes["connection"] = sa_conn
         command.upgrade(cfg, wanted)
-        conn.execute(script_text(ROLES_SCRIPT))  # type: ignore[arg-type]  # new objects to their owners
+        conn.execute(script_text(ROLES_SCRIPT))  # new objects to their owners
         sa_conn.commit()  # SQLAlchemy would roll its transaction back on close: the upgrade commits here
     return before, wanted

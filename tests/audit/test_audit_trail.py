@@ -181,3 +181,18 @@ def test_concurrent_appends_chain_one_after_the_other(warehouse_url, conn):
         thread.join()
     result = audit.verify(conn)
     assert result.ok and result.events == 20 and result.head_seq == 20
+
+
+def test_events_are_chained_at_commit_so_an_open_transaction_blocks_no_one(warehouse_url, conn):
+    conn.execute("select control.record_match_decision('b-a', 'l-a', 'confirm', 'checked', 'carol')")  # still open
+    with psycopg.connect(warehouse_url) as other:
+        other.execute("set lock_timeout = '20s'")  # fail rather than hang if the trail were held
+        other.execute("select control.record_match_decision('b-b', 'l-b', 'confirm', 'checked', 'dave')")
+        other.commit()
+    conn.commit()
+    result = audit.verify(conn)
+    assert result.ok and result.events == 2
+    order = [
+        row[0] for row in conn.execute("select payload::jsonb ->> 'decided_by' from control.audit_trail order by seq")
+    ]
+    assert order == ["dave", "carol"]  # in the order they committed

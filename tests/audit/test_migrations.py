@@ -22,7 +22,7 @@ from deltran import audit, cli, config, db
 from deltran.warehouse import schema
 
 pytestmark = pytest.mark.db
-VERSIONS = Path(resources.files("deltran.warehouse") / "migrations" / "versions")  # type: ignore[arg-type]
+VERSIONS = Path(str(resources.files("deltran.warehouse") / "migrations" / "versions"))
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_a_warehouse_at_the_baseline_is_upgraded_and_sees_the_changes(empty_url,
 def test_a_warehouse_set_up_before_migrations_is_adopted(empty_url):
     with psycopg.connect(empty_url) as conn:
         for script in ast.literal_eval(_assigned(VERSIONS / "0001_baseline.py", "SCRIPTS")):
-            conn.execute(schema.script_text(script))  # type: ignore[arg-type]  # how ensure_schema used to do it
+            conn.execute(schema.script_text(script))  # how ensure_schema used to do it
         conn.commit()
         assert schema.current_revision(conn) is None
         db.ensure_schema(conn)

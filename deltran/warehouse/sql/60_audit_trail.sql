@@ -8,9 +8,10 @@
 -- (deltran/audit.py) recomputes every hash and compares every history row with
 -- its entry, so an event altered, deleted or inserted behind the guards (a
 -- superuser who disables them) is named.
--- Appends are serialised by a lock on this table (taken by the trigger, held to
--- commit): concurrent writers chain one after the other, never from the same
--- head. seq is the head's + 1 (no sequence, so no gaps from rollbacks), and
+-- Events are chained when their transaction commits (deferred triggers, in the
+-- order they were written), under a lock on this table held to the end of the
+-- commit: concurrent writers chain one after the other, never from the same
+-- head, and the lock is the last any of them takes (no deadlock with row locks). seq is the head's + 1 (no sequence, so no gaps from rollbacks), and
 -- seq and prev_hash are unique: a writer that saw a stale head fails, the chain
 -- never forks.
 -- Revision 0002 (deltran/warehouse/migrations/versions); idempotent.
@@ -105,9 +106,14 @@ declare
 begin
     for t in
         select * from (values
-            ('circuit_breaker_events', 'circuit_breaker_events_audit', 'after insert', 'for each row', 'control.audit_append(''event_id'')'),
-            ('discrepancy_case_events', 'discrepancy_case_events_audit', 'after insert', 'for each row', 'control.audit_append(''event_id'')'),
-            ('match_decisions', 'match_decisions_audit', 'after insert', 'for each row', 'control.audit_append(''decision_id'')'),
+            -- chained at commit (a deferred constraint trigger): the trail's lock is taken last and
+            -- held only while committing, never before a row lock the transaction still needs
+            ('circuit_breaker_events', 'circuit_breaker_events_audit', 'after insert',
+             'deferrable initially deferred for each row', 'control.audit_append(''event_id'')'),
+            ('discrepancy_case_events', 'discrepancy_case_events_audit', 'after insert',
+             'deferrable initially deferred for each row', 'control.audit_append(''event_id'')'),
+            ('match_decisions', 'match_decisions_audit', 'after insert',
+             'deferrable initially deferred for each row', 'control.audit_append(''decision_id'')'),
             ('match_decisions', 'match_decisions_no_truncate', 'before truncate', 'for each statement', 'control.refuse_history_rewrite()'),
             ('audit_trail', 'audit_trail_append_only', 'before update or delete', 'for each row', 'control.refuse_history_rewrite()'),
             ('audit_trail', 'audit_trail_no_truncate', 'before truncate', 'for each statement', 'control.refuse_history_rewrite()')
@@ -115,7 +121,8 @@ begin
     loop
         if not exists (select 1 from pg_trigger where tgrelid = format('control.%I', t.table_name)::regclass
                                                    and tgname = t.trigger_name) then
-            execute format('create trigger %I %s on control.%I %s execute function %s',
+            execute format('create %s trigger %I %s on control.%I %s execute function %s',
+                           case when t.level like 'deferrable%' then 'constraint' else '' end,
                            t.trigger_name, t.timing, t.table_name, t.level, t.func);
         end if;
     end loop;
