@@ -81,7 +81,11 @@ begin
     end if;
     grant usage on schema marts to analyst;
     grant select on all tables in schema marts to analyst;
-    alter default privileges for role pipeline in schema marts grant select on tables to analyst;
+    if pg_has_role(current_user, 'pipeline', 'member') then  -- a superuser is; a mere CREATEROLE owner may not be
+        alter default privileges for role pipeline in schema marts grant select on tables to analyst;
+    else
+        raise notice 'analyst: grant select on new marts to analyst as the pipeline (alter default privileges)';
+    end if;
     if not pg_has_role('operator', 'analyst', 'member') then
         grant analyst to operator;  -- an operator reads what an analyst reads
     end if;
