@@ -1,7 +1,7 @@
 """The `deltran` command line: the same code the DAGs run, for people and scripts.
 
 deltran demo [--date D] [--seed N]      a business day through the DAGs, then its summary
-deltran db url | db stop                the warehouse in use (embedded unless DATABASE_URL)
+deltran db url | db stop | db upgrade   the warehouse in use (embedded unless DATABASE_URL); migrate it
 deltran ingest                          load the inbox now (what the DAGs' first task does)
 deltran dbt ARGS...                     dbt on the warehouse, with the configured thresholds
 deltran parse FILE [--format jsonl|csv] an ISO 20022 file as one record per line
@@ -9,6 +9,7 @@ deltran net OBLIGATIONS.csv             multilateral netting of a CSV of obligat
 deltran breaker status | reset ACCOUNT --reason TEXT [--actor NAME]
 deltran discrepancy update ID [--state S] [--owner O] [--note N] | history ID
 deltran matches list [--account A] | confirm|reject ID --reason R | pair BANK LEDGER --reason R | history ID
+deltran audit verify [--head HASH]      recompute the audit trail's hash chain (exit 1 when broken)
 deltran report DATE                     the end-of-day summary of a business date
 deltran airflow ARGS...                 the Airflow CLI with the project's environment
 """
@@ -35,7 +36,21 @@ def _cmd_db(args: argparse.Namespace) -> int:
         print(db.database_url())
     elif args.action == "stop":
         print("stopped" if db.stop_embedded() else "the embedded server was not running")
+    elif args.action == "upgrade":
+        before, after = db.upgrade()
+        print(
+            f"warehouse at migration {after}" + (f" (was {before or 'none'})" if before != after else " (up to date)")
+        )
     return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from deltran import audit, db
+
+    with db.connect() as conn:
+        result = audit.verify(conn, expected_head=args.head)
+    print(audit.format_verification(result), file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -258,11 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     dbp = _add(
         sub,
         "db",
-        "the warehouse connection: print its URL (for psql) or stop the embedded server",
+        "the warehouse connection: print its URL (for psql), stop the embedded server, migrate it",
         'psql "$(deltran db url)"',
     )
     dbp.add_argument(
-        "action", choices=["url", "stop"], help="url: print the libpq URL in use; stop: stop the embedded PostgreSQL"
+        "action",
+        choices=["url", "stop", "upgrade"],
+        help="url: print the libpq URL in use; stop: stop the embedded PostgreSQL; upgrade: run the pending"
+        " migrations of raw, control, clearing and the roles (as the warehouse's owner)",
     )
     dbp.set_defaults(func=_cmd_db)
 
@@ -339,6 +357,15 @@ def build_parser() -> argparse.ArgumentParser:
         mat_sub, "history", "every decision on a match, oldest first", "deltran matches history MATCH_ID"
     ).add_argument("id", help="its match_id")
     mat.set_defaults(func=_cmd_matches)
+
+    aud = _add(sub, "audit", "the tamper-evident audit trail of breaker, suspension, case and match events",
+               "deltran audit verify")  # fmt: skip
+    aud_sub = aud.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _add(aud_sub, "verify", "recompute the hash chain; name the first event altered, deleted or inserted (exit 1)",
+         "deltran audit verify --head 68c6a0a9...").add_argument(
+        "--head", help="a head hash printed by an earlier verify and kept elsewhere: it must still be in the chain"
+    )  # fmt: skip
+    aud.set_defaults(func=_cmd_audit)
 
     rep = _add(sub, "report", "print the end-of-day summary of a business date", "deltran report 2026-11-20")
     rep.add_argument("date", type=iso_date, help="the business date, YYYY-MM-DD")

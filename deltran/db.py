@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote
@@ -139,24 +138,20 @@ def no_row() -> NoReturn:
     raise LookupError("the statement returned no row")
 
 
-# Scripts that create or change what deltran_owner owns (history, state, guards,
-# roles): run only by a role that may (superuser, or member of deltran_owner), or
-# by anyone on a warehouse whose roles are not managed (no deltran_owner role).
-OWNER_SCRIPTS = frozenset(
-    {"20_control.sql", "40_discrepancy_cases.sql", "50_control_guards.sql", "50_match_decisions.sql", "90_roles.sql"}
-)
-
-
 def ensure_schema(conn: psycopg.Connection) -> None:
-    """Create the schemas and tables the platform writes (raw, control, clearing); idempotent.
+    """Bring the schemas and roles the platform owns outside dbt to the latest migration; idempotent.
 
     dbt owns staging/intermediate/marts; these are the tables dbt reads from
-    (raw) and the ones no dbt run may ever rebuild (control: breaker history).
-    Run as the pipeline role it sets up only what the pipeline owns (raw,
-    clearing) and checks that the owner has set up control.
+    (raw) and the ones no dbt run may ever rebuild (control: history, breakers).
+    They are made and changed by the Alembic revisions of deltran/warehouse
+    (``deltran db upgrade``): a warehouse already at head costs a catalogue read.
+    Run as a role that may not migrate (the pipeline, once deltran_owner exists)
+    it only checks that the owner has brought the warehouse to head.
     """
+    from deltran.warehouse import schema
+
     # one at a time: parallel tasks (two clearing windows, the day's checks) all start here,
-    # and two sessions replacing the same function or grant at once would fail each other
+    # and two sessions migrating at once would fail each other
     conn.execute("select pg_advisory_xact_lock(hashtext('deltran.ensure_schema'))")
     is_owner = one(
         conn.execute(
@@ -167,25 +162,36 @@ def ensure_schema(conn: psycopg.Connection) -> None:
             " from pg_roles as r where r.rolname = current_user"
         )
     )[0]
-    folder = resources.files("deltran.warehouse") / "sql"
-    for script in sorted(folder.iterdir(), key=lambda p: p.name):
-        if script.name.endswith(".sql") and (is_owner or script.name not in OWNER_SCRIPTS):
-            conn.execute(script.read_text())
     if is_owner:
+        before, after = schema.upgrade(conn)  # commits when it migrated (the lock goes with it)
+        if before != after:
+            log.info("warehouse migrated from %s to %s", before or "nothing", after)
+            conn.execute("select pg_advisory_xact_lock(hashtext('deltran.ensure_schema'))")
         _apply_gate_settings(conn, config.load())
-    elif (
-        one(
-            conn.execute(
-                "select to_regprocedure('control.change_breaker(text, text, text, text, text, text, text, date, text, text)')"
+    else:
+        current, head = schema.current_revision(conn), schema.head_revision()
+        if current != head:
+            raise RuntimeError(
+                f"the warehouse is at migration {current or 'none'}, the platform needs {head}: run"
+                " `deltran db upgrade` as the warehouse's owner (a superuser or a member of deltran_owner)"
             )
-        )[0]
-        is None
-    ):
-        raise RuntimeError(
-            "the control schema is not set up: run deltran.db.ensure_schema as the warehouse's owner "
-            "(a superuser or a member of deltran_owner) first"
-        )
     conn.commit()
+
+
+def upgrade(url: str | None = None) -> tuple[str | None, str]:
+    """``deltran db upgrade``: migrate the warehouse as its owner; returns (from, to) revisions.
+
+    Embedded, that is the server's admin; with DATABASE_URL, the role it names
+    (which must be a superuser or a member of deltran_owner where roles are managed).
+    """
+    from deltran.warehouse import schema
+
+    settings = config.load()
+    admin = url or settings.database_url or _embedded_url(settings.pgdata, settings.database_name)
+    with psycopg.connect(admin) as conn:
+        before = schema.current_revision(conn)
+        ensure_schema(conn)
+        return before, one(conn.execute("select version_num from control.alembic_version"))[0]
 
 
 def _apply_gate_settings(conn: psycopg.Connection, settings: config.Settings) -> None:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.db
 @pytest.fixture
 def breaks(conn):
     # marts.discrepancies as dbt leaves it (only the columns the workflow reads)
-    conn.execute("create schema marts")
+    conn.execute("create schema if not exists marts")  # the access migration creates it for its grants
     conn.execute("create table marts.discrepancies (discrepancy_id text primary key, state text)")
     conn.execute("insert into marts.discrepancies values ('d1', 'open'), ('d2', 'expected')")
     conn.commit()

@@ -69,19 +69,9 @@ def update(
         new_note = (note or current_note) if new_state == "resolved" else None
         if (new_state, new_owner, note) == (current_state, current_owner or DEFAULT_OWNER, None):
             raise CaseError(f"{discrepancy_id} is already {current_state}, owned by {new_owner}: nothing to change")
-        conn.execute(
-            "insert into control.discrepancy_cases"
-            " (discrepancy_id, state, owner, resolution_note, updated_at, updated_by)"
-            " values (%s, %s, %s, %s, now(), %s)"
-            " on conflict (discrepancy_id) do update set state = excluded.state, owner = excluded.owner,"
-            " resolution_note = excluded.resolution_note, updated_at = excluded.updated_at,"
-            " updated_by = excluded.updated_by",
-            (discrepancy_id, new_state, new_owner, new_note, actor),
-        )
-        conn.execute(
-            "insert into control.discrepancy_case_events (discrepancy_id, from_state, to_state, owner, note, actor)"
-            " values (%s, %s, %s, %s, %s, %s)",
-            (discrepancy_id, current_state, new_state, new_owner, note, actor),
+        conn.execute(  # the case and its event together (an operator may not write either directly)
+            "select control.record_case_change(%s, %s, %s, %s, %s, %s, %s)",
+            (discrepancy_id, current_state, new_state, new_owner, note, new_note, actor),
         )
     return CaseChange(discrepancy_id, current_state, new_state, new_owner, note)
 

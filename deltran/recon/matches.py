@@ -70,9 +70,8 @@ def decide(conn: psycopg.Connection, match_id: str, decision: str, *, reason: st
         bank_entry_id, ledger_entry_id, current = pair
         if current == {"confirm": "confirmed", "reject": "rejected"}[decision]:
             raise MatchDecisionError(f"{match_id} is already {current}")
-        conn.execute(
-            "insert into control.match_decisions (bank_entry_id, ledger_entry_id, decision, reason, decided_by)"
-            " values (%s, %s, %s, %s, %s)",
+        conn.execute(  # the function appends it (an operator may not write history directly)
+            "select control.record_match_decision(%s, %s, %s, %s, %s)",
             (bank_entry_id, ledger_entry_id, decision, reason.strip(), actor.strip()),
         )
     return Decision(match_id, bank_entry_id, ledger_entry_id, decision, current, reason.strip(), actor.strip())
@@ -103,8 +102,7 @@ def pair(conn: psycopg.Connection, bank_entry_id: str, ledger_entry_id: str, *, 
         if bank.rsplit(",", 1)[0] != ledger.rsplit(",", 1)[0]:
             raise MatchDecisionError(f"not the same account and currency: {bank} vs {ledger}")
         conn.execute(
-            "insert into control.match_decisions (bank_entry_id, ledger_entry_id, decision, reason, decided_by)"
-            " values (%s, %s, 'pair', %s, %s)",
+            "select control.record_match_decision(%s, %s, 'pair', %s, %s)",
             (bank_entry_id, ledger_entry_id, reason.strip(), actor.strip()),
         )
         match_id = db.one(

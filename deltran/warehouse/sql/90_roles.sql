@@ -12,8 +12,10 @@
 --                  session_replication_role.
 --   operator       NOLOGIN group for people: breaker and case actions through the functions
 --                  (it may not write as 'system').
---   analyst        NOLOGIN group for people: read-only marts (its grants arrive with the
---                  access migrations of issue 10).
+--   analyst        NOLOGIN group for people: read-only marts (grants in 70_access.sql).
+-- Besides the baseline revision, this script runs after every migration (deltran.warehouse.schema):
+-- it is idempotent, and hands the objects a revision created to their owners. Grants on
+-- objects a later revision creates belong in that revision, not here.
 -- Runs only when the connected role may create roles (a superuser or CREATEROLE, e.g. the
 -- embedded server's admin); otherwise it leaves roles to the DBA and says so. Once done it
 -- only reads the catalogue (ownership and grants are changed only when they differ).
@@ -86,9 +88,11 @@ begin
     grant usage on schema control to pipeline, operator;
     grant select on all tables in schema control to pipeline, operator;
     grant insert on control.threshold_check_runs, control.threshold_checks to pipeline;
-    grant insert, update on control.discrepancy_cases to pipeline, operator;
-    grant insert on control.discrepancy_case_events to pipeline, operator;
-    grant insert on control.match_decisions to pipeline, operator;  -- append-only: a trigger refuses the rest
+    -- operators write case state, case events and match decisions only through the
+    -- SECURITY DEFINER functions of 70_access.sql
+    grant insert, update on control.discrepancy_cases to pipeline;
+    grant insert on control.discrepancy_case_events to pipeline;
+    grant insert on control.match_decisions to pipeline;  -- append-only: a trigger refuses the rest
     grant usage on all sequences in schema control to pipeline, operator;
     -- SELECT ... FOR UPDATE (the row lock that orders concurrent changes) needs an UPDATE
     -- privilege: on account_id only, which the guard trigger never lets change
