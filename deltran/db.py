@@ -143,7 +143,14 @@ def no_row() -> NoReturn:
 # roles): run only by a role that may (superuser, or member of deltran_owner), or
 # by anyone on a warehouse whose roles are not managed (no deltran_owner role).
 OWNER_SCRIPTS = frozenset(
-    {"20_control.sql", "40_discrepancy_cases.sql", "50_control_guards.sql", "50_match_decisions.sql", "90_roles.sql"}
+    {
+        "20_control.sql",
+        "40_discrepancy_cases.sql",
+        "50_control_guards.sql",
+        "50_match_decisions.sql",
+        "60_controls_ops.sql",
+        "90_roles.sql",
+    }
 )
 
 

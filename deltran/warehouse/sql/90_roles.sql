@@ -89,6 +89,7 @@ begin
     grant insert, update on control.discrepancy_cases to pipeline, operator;
     grant insert on control.discrepancy_case_events to pipeline, operator;
     grant insert on control.match_decisions to pipeline, operator;  -- append-only: a trigger refuses the rest
+    grant insert on control.alert_deliveries to pipeline;  -- append-only (60_controls_ops.sql)
     grant usage on all sequences in schema control to pipeline, operator;
     -- SELECT ... FOR UPDATE (the row lock that orders concurrent changes) needs an UPDATE
     -- privilege: on account_id only, which the guard trigger never lets change
