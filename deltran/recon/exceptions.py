@@ -173,11 +173,7 @@ def show(conn: psycopg.Connection, text: str) -> tuple[Item, list[tuple]]:
     """One exception and its history (at, actor, from, to, owner, note), oldest first."""
     discrepancy_id = resolve_id(conn, text)
     cur = conn.cursor(row_factory=class_row(Item))
-    item = db.one(
-        cur.execute(
-            f"select {_ITEM_COLUMNS} from {_FROM} where d.discrepancy_id = %s", (discrepancy_id,)
-        )
-    )
+    item = db.one(cur.execute(f"select {_ITEM_COLUMNS} from {_FROM} where d.discrepancy_id = %s", (discrepancy_id,)))
     return item, cases.history(conn, discrepancy_id)
 
 
