@@ -277,7 +277,13 @@ def latest_check(conn: psycopg.Connection, account_id: str) -> tuple[str, date, 
         f"select level, business_date, run_id, cutoff_at as as_of, checked_at from tiers.{table}"
         " where account_id = %(a)s and level is not null"
         for table in ("intraday_checks", "notification_checks")
-        if db.one(conn.execute("select to_regclass(%s) is not null", (f"tiers.{table}",)))[0]
+        # (a role that may not read a tier's table, e.g. on a warehouse whose DBA manages the grants, skips it)
+        if db.one(
+            conn.execute(
+                "select to_regclass(%s) is not null and has_table_privilege(to_regclass(%s), 'select')",
+                (f"tiers.{table}", f"tiers.{table}"),
+            )
+        )[0]
     ]
     union = "".join(f" union all {q}" for q in tiers)
     return conn.execute(

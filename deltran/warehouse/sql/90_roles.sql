@@ -90,6 +90,11 @@ begin
     grant insert on control.discrepancy_case_events to pipeline, operator;
     grant insert on control.match_decisions to pipeline, operator;  -- append-only: a trigger refuses the rest
     grant insert on control.alert_deliveries to pipeline;  -- append-only (60_controls_ops.sql)
+    -- a breaker reset reads the account's latest check of every tier (deltran.recon.breaker.latest_check)
+    if to_regclass('tiers.intraday_checks') is not null and to_regclass('tiers.notification_checks') is not null then
+        grant usage on schema tiers to operator;
+        grant select on tiers.intraday_checks, tiers.notification_checks to operator;
+    end if;
     grant usage on all sequences in schema control to pipeline, operator;
     -- SELECT ... FOR UPDATE (the row lock that orders concurrent changes) needs an UPDATE
     -- privilege: on account_id only, which the guard trigger never lets change
