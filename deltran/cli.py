@@ -6,7 +6,7 @@ deltran ingest                          load the inbox now (what the DAGs' first
 deltran dbt ARGS...                     dbt on the warehouse, with the configured thresholds
 deltran parse FILE [--format jsonl|csv] an ISO 20022 file as one record per line
 deltran net OBLIGATIONS.csv             multilateral netting of a CSV of obligations
-deltran breaker status [ACCOUNT] | reset ACCOUNT --reason TEXT --by NAME [--force]
+deltran breaker status [ACCOUNT] | reset ACCOUNT --reason TEXT --by NAME [--force] | open ACCOUNT|* --reason TEXT
 deltran payouts resume ACCOUNT --reason TEXT --by NAME
 deltran exceptions list|show|assign|resolve|escalate|reopen [ID...] [filters] --note N --by NAME
 deltran discrepancy update ID [--state S] [--owner O] [--note N] | history ID   (the older form)
@@ -94,11 +94,14 @@ def _cmd_breaker(args: argparse.Namespace) -> int:
             print(breaker.format_status(breaker.status(conn)))
             return 0
         try:
-            event = breaker.reset(conn, args.account, args.reason, args.by or getpass.getuser(), force=args.force)
+            if args.action == "open":
+                event = breaker.open_account(conn, args.account, args.reason, args.by or getpass.getuser())
+            else:
+                event = breaker.reset(conn, args.account, args.reason, args.by or getpass.getuser(), force=args.force)
         except breaker.BreakerError as exc:
-            print(f"deltran breaker reset: {exc}", file=sys.stderr)
+            print(f"deltran breaker {args.action}: {exc}", file=sys.stderr)
             return 2
-    print(f"circuit breaker for {event.account_id} closed by {event.actor}: {event.reason}")
+    print(f"circuit breaker for {event.account_id} {event.to_state} by {event.actor}: {event.reason}")
     return 0
 
 
@@ -409,6 +412,11 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument(
         "--force", action="store_true", help="reset although the latest check is still Critical (recorded as forced)"
     )
+    halt = _add(brk_sub, "open", "halt payouts by hand: one account, or * for the whole network (recorded)",
+                "deltran breaker open '*' --reason \"settlement bank outage\" --by alice")  # fmt: skip
+    halt.add_argument("account", help="the account id (IBAN), or * for the network-wide switch")
+    halt.add_argument("--reason", required=True, help="why payouts stop (recorded, visible text required)")
+    halt.add_argument("--by", "--actor", dest="by", help="who decides (default: the login name)")
     brk.set_defaults(func=_cmd_breaker)
 
     pay = _add(sub, "payouts", "payout suspensions (Significant): lift one by a person's decision, recorded",

@@ -131,9 +131,12 @@ def test_the_command_line_status_exit_code_and_why(conn, capsys):
     assert "no threshold check has seen it" in capsys.readouterr().out
 
     # the whole network halts every account
-    breaker.open_network(conn, "bank outage", "bob")
+    assert cli.main(["breaker", "open", "*", "--reason", "bank outage", "--by", "bob"]) == 0
+    assert "circuit breaker for * open by bob: bank outage" in capsys.readouterr().out
     assert cli.main(["breaker", "status", "ACC-OK"]) == 1
     assert "network circuit breaker open: bank outage" in capsys.readouterr().out
+    assert cli.main(["breaker", "reset", "*", "--reason", "outage over", "--by", "bob"]) == 0
+    assert cli.main(["breaker", "status", "ACC-OK"]) == 0
 
 
 def test_the_command_line_reset_and_resume(conn, capsys):
