@@ -142,10 +142,10 @@ def test_reset_closes_only_with_a_reason_and_new_evidence_reopens(mart, conn):
     with pytest.raises(breaker.BreakerError, match="still Critical"):  # the latest check is still Critical
         breaker.reset(conn, "ACC-CRIT", "bank confirmed a booking error, ledger corrected", "alice")
     event = breaker.reset(conn, "ACC-CRIT", "bank confirmed a booking error, ledger corrected", "alice", force=True)
+    forced = "forced reset while the latest check (2024-03-01, run run-1) is Critical: "
     assert (event.actor, event.reason, event.from_state, event.to_state) == (
         "alice",
-        "forced reset while the latest check (2024-03-01, run run-1) is Critical: "
-        "bank confirmed a booking error, ledger corrected",
+        forced + "bank confirmed a booking error, ledger corrected",
         "open",
         "closed",
     )
