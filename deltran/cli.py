@@ -6,8 +6,10 @@ deltran ingest                          load the inbox now (what the DAGs' first
 deltran dbt ARGS...                     dbt on the warehouse, with the configured thresholds
 deltran parse FILE [--format jsonl|csv] an ISO 20022 file as one record per line
 deltran net OBLIGATIONS.csv             multilateral netting of a CSV of obligations
-deltran breaker status | reset ACCOUNT --reason TEXT [--actor NAME]
-deltran discrepancy update ID [--state S] [--owner O] [--note N] | history ID
+deltran breaker status [ACCOUNT] | reset ACCOUNT --reason TEXT --by NAME [--force] | open ACCOUNT|* --reason TEXT
+deltran payouts resume ACCOUNT --reason TEXT --by NAME
+deltran exceptions list|show|assign|resolve|escalate|reopen [ID...] [filters] --note N --by NAME
+deltran discrepancy update ID [--state S] [--owner O] [--note N] | history ID   (the older form)
 deltran matches list [--account A] | confirm|reject ID --reason R | pair BANK LEDGER --reason R | history ID
 deltran audit verify [--head HASH]      recompute the audit trail's hash chain (exit 1 when broken)
 deltran report DATE                     the end-of-day summary of a business date
@@ -17,6 +19,7 @@ deltran airflow ARGS...                 the Airflow CLI with the project's envir
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import os
@@ -99,14 +102,39 @@ def _cmd_breaker(args: argparse.Namespace) -> int:
     with db.connect() as conn:
         db.ensure_schema(conn)
         if args.action == "status":
+            if args.account:  # a payout system's question: exit 0 allowed, 1 halted or suspended
+                allowed, why = breaker.account_status(conn, args.account)
+                print(why)
+                return 0 if allowed else 1
             print(breaker.format_status(breaker.status(conn)))
             return 0
         try:
-            event = breaker.reset(conn, args.account, args.reason, args.actor or getpass.getuser())
+            if args.action == "open":
+                event = breaker.open_account(conn, args.account, args.reason, args.by or getpass.getuser())
+            else:
+                event = breaker.reset(conn, args.account, args.reason, args.by or getpass.getuser(), force=args.force)
         except breaker.BreakerError as exc:
-            print(f"deltran breaker reset: {exc}", file=sys.stderr)
+            print(f"deltran breaker {args.action}: {exc}", file=sys.stderr)
             return 2
-    print(f"circuit breaker for {event.account_id} closed by {event.actor}: {event.reason}")
+    print(f"circuit breaker for {event.account_id} {event.to_state} by {event.actor}: {event.reason}")
+    return 0
+
+
+def _cmd_payouts(args: argparse.Namespace) -> int:
+    from deltran import db
+    from deltran.recon import breaker
+
+    with db.connect() as conn:
+        db.ensure_schema(conn)
+        try:
+            event = breaker.resume(conn, args.account, args.reason, args.by or getpass.getuser())
+        except breaker.BreakerError as exc:
+            print(f"deltran payouts resume: {exc}", file=sys.stderr)
+            return 2
+        allowed, why = breaker.payouts_allowed(conn, args.account)
+    print(f"payout suspension of {event.account_id} lifted by {event.actor}: {event.reason}")
+    if not allowed:
+        print(f"payouts are still halted: {why}")
     return 0
 
 
@@ -145,6 +173,84 @@ def _cmd_discrepancy(args: argparse.Namespace) -> int:
             return 2
     print(f"{change.discrepancy_id}: {change.from_state} -> {change.to_state}, owner {change.owner}")
     return 0
+
+
+def _exception_line(item: Any) -> str:
+    from deltran import numbers
+
+    side = f" (missing from {item.missing_from})" if item.missing_from else f" ({item.side} side)" if item.side else ""
+    return (
+        f"{item.discrepancy_id}  {item.discrepancy_type}{side}  {item.account_id or '-'}  {item.business_date}"
+        f"  age {item.ageing_bucket or '-'} d  {numbers.amount(item.difference, item.currency)} {item.currency or ''}"
+        f"  {item.severity}  {item.state}  owner {item.owner}  {item.reference or ''}"
+    ).rstrip()
+
+
+def _cmd_exceptions(args: argparse.Namespace) -> int:
+    from deltran import db
+    from deltran.recon import exceptions
+
+    wanted = exceptions.Filter(
+        account=args.account,
+        type=args.type,
+        age=args.age,
+        owner=args.owner_filter,
+        state=args.state,
+        severity=args.severity,
+        business_date=args.date,
+    )
+    name = f"deltran exceptions {args.action}"
+    with db.connect() as conn:
+        db.ensure_schema(conn)
+        if not _exists(conn, "marts.discrepancies"):
+            print(
+                f"{name}: marts.discrepancies does not exist yet: build the marts (deltran dbt build)", file=sys.stderr
+            )
+            return 1
+        try:
+            if args.action == "list":
+                items = exceptions.find(conn, wanted)
+                for item in items:
+                    print(_exception_line(item))
+                print(
+                    f"{len(items)} exception(s); act on one by its id (first column), or on all listed by the same filters"
+                )
+                return 0
+            if args.action in ("show", "history"):
+                item, events = exceptions.show(conn, args.ids[0] if args.ids else "")
+                if args.action == "show":
+                    print(_exception_line(item))
+                    if item.resolution_note:
+                        print(f"  resolution note: {item.resolution_note}")
+                if not events:
+                    print(f"  no change recorded yet (state {item.state}, owner {item.owner})")
+                for at, actor, before, after, owner, note in events:
+                    print(
+                        f"  {at:%Y-%m-%d %H:%M:%S} {actor}: {before} -> {after} (owner {owner}){': ' + note if note else ''}"
+                    )
+                return 0
+            if args.ids:
+                ids = [exceptions.resolve_id(conn, text) for text in args.ids]
+            elif wanted.is_empty():
+                print(f"{name}: give exception ids, or filters (--account, --type, --age, --owner, --state ...)"
+                      " to act on every exception they list", file=sys.stderr)  # fmt: skip
+                return 2
+            else:  # every exception the filters list that the action applies to
+                applies_to = exceptions.ACTIONS.get(args.action, ((), None))[0]
+                everything = dataclasses.replace(wanted, state=wanted.state or "all")
+                ids = [i.discrepancy_id for i in exceptions.find(conn, everything) if i.state in applies_to]
+            outcome = exceptions.act(
+                conn, args.action, ids, actor=args.by or getpass.getuser(), note=args.note, owner=args.new_owner
+            )
+        except exceptions.ExceptionError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 2
+    for change in outcome.changed:
+        print(f"{change.discrepancy_id}: {change.from_state} -> {change.to_state}, owner {change.owner}")
+    for discrepancy_id, why in outcome.skipped:
+        print(f"{discrepancy_id}: skipped: {why}", file=sys.stderr)
+    print(f"{len(outcome.changed)} changed, {len(outcome.skipped)} skipped")
+    return 0 if outcome.changed or not outcome.skipped else 2
 
 
 def _cmd_matches(args: argparse.Namespace) -> int:
@@ -312,13 +418,34 @@ def build_parser() -> argparse.ArgumentParser:
     brk = _add(sub, "breaker", "circuit breakers: who may not be paid out and why; a person's reset",
                "deltran breaker status")  # fmt: skip
     brk_sub = brk.add_subparsers(dest="action", required=True, metavar="ACTION")
-    _add(brk_sub, "status", "every account's breaker and payout state", "deltran breaker status")
-    reset = _add(brk_sub, "reset", "close an open breaker: payouts may resume (a person's decision, recorded)",
-                 'deltran breaker reset AE889010000012345670001 --reason "bank confirmed the missing credit"')  # fmt: skip
+    bstat = _add(brk_sub, "status", "every account's breaker and payout state; with ACCOUNT, exit 0 when its payouts "
+                 "are allowed and 1 when halted or suspended, saying why", "deltran breaker status AE070331234567890123456")  # fmt: skip
+    bstat.add_argument("account", nargs="?", help="one account (IBAN): its answer and why, as the exit code too")
+    reset = _add(brk_sub, "reset", "close an open breaker: payouts may resume (a person's decision, recorded); "
+                 "refused while the account's latest check is still Critical, unless --force",
+                 'deltran breaker reset AE889010000012345670001 --reason "bank confirmed the missing credit" --by alice')  # fmt: skip
     reset.add_argument("account", help="the account id (IBAN), or * for the network-wide switch")
     reset.add_argument("--reason", required=True, help="why payouts may resume (recorded, visible text required)")
-    reset.add_argument("--actor", help="who decides (default: the login name)")
+    reset.add_argument("--by", "--actor", dest="by", help="who decides (default: the login name)")
+    reset.add_argument(
+        "--force", action="store_true", help="reset although the latest check is still Critical (recorded as forced)"
+    )
+    halt = _add(brk_sub, "open", "halt payouts by hand: one account, or * for the whole network (recorded)",
+                "deltran breaker open '*' --reason \"settlement bank outage\" --by alice")  # fmt: skip
+    halt.add_argument("account", help="the account id (IBAN), or * for the network-wide switch")
+    halt.add_argument("--reason", required=True, help="why payouts stop (recorded, visible text required)")
+    halt.add_argument("--by", "--actor", dest="by", help="who decides (default: the login name)")
     brk.set_defaults(func=_cmd_breaker)
+
+    pay = _add(sub, "payouts", "payout suspensions (Significant): lift one by a person's decision, recorded",
+               'deltran payouts resume IL620108000000099999999 --reason "bank confirmed the credit" --by alice')  # fmt: skip
+    pay_sub = pay.add_subparsers(dest="action", required=True, metavar="ACTION")
+    resume = _add(pay_sub, "resume", "lift the account's payout suspension (an open breaker needs `breaker reset`)",
+                  'deltran payouts resume IL620108000000099999999 --reason "difference explained: fee" --by alice')  # fmt: skip
+    resume.add_argument("account", help="the account id (IBAN)")
+    resume.add_argument("--reason", required=True, help="why payouts may resume (recorded, visible text required)")
+    resume.add_argument("--by", "--actor", dest="by", help="who decides (default: the login name)")
+    pay.set_defaults(func=_cmd_payouts)
 
     dis = _add(sub, "discrepancy", "work a discrepancy: owner, state, resolution note, history",
                "deltran discrepancy history 3f2a...  (the id is in the day's summary and marts.discrepancies)")  # fmt: skip
@@ -334,6 +461,51 @@ def build_parser() -> argparse.ArgumentParser:
         dis_sub, "history", "every change of a discrepancy, oldest first", "deltran discrepancy history ID"
     ).add_argument("id", help="its discrepancy_id")
     dis.set_defaults(func=_cmd_discrepancy)
+
+    exc = _add(sub, "exceptions", "work the breaks (marts.discrepancies): list, show, assign, resolve, escalate, "
+               "reopen; one by its id or all a filter lists", "deltran exceptions list --account AE070331234567890123456 --age 2-7")  # fmt: skip
+    exc_sub = exc.add_subparsers(dest="action", required=True, metavar="ACTION")
+    examples = {
+        "list": ("exceptions still to work (open, investigating, escalated, expected), oldest first",
+                 "deltran exceptions list --state all --type MissingTxn"),
+        "show": ("one exception and its history", "deltran exceptions show 3f2a9c1e"),
+        "history": ("every change of one exception, oldest first", "deltran exceptions history 3f2a9c1e"),
+        "assign": ("give exceptions an owner (an open one moves to investigating)",
+                   'deltran exceptions assign 3f2a9c1e --owner treasury --note "fee question" --by alice'),
+        "resolve": ("resolve exceptions with a resolution note (recorded, never erased)",
+                    'deltran exceptions resolve --account GB29NWBK60161331926819 --type AmountMismatch --note "fee" --by al'),
+        "escalate": ("escalate exceptions, saying why", 'deltran exceptions escalate 3f2a9c1e --note "CFO" --by alice'),
+        "reopen": ("reopen resolved or escalated exceptions, saying why",
+                   'deltran exceptions reopen 3f2a9c1e --note "bank recalled the credit" --by alice'),
+    }  # fmt: skip
+    for action, (summary, example) in examples.items():
+        ap = _add(exc_sub, action, summary, example)
+        if action in ("show", "history"):
+            ap.add_argument("ids", nargs=1, metavar="ID", help="the exception id (or its first 8+ characters)")
+        elif action != "list":
+            ap.add_argument(
+                "ids", nargs="*", metavar="ID", help="exception ids; none: every exception the filters list"
+            )
+        for flag, dest, what in (
+            ("--account", "account", "only this account"),
+            ("--type", "type", "BalanceMismatch, MissingTxn, DuplicateTxn or AmountMismatch"),
+            ("--age", "age", "ageing bucket in days: 0-1, 2-7, 8-30, >30"),
+            ("--owner" if action != "assign" else "--owned-by", "owner_filter", "only those this owner holds"),
+            ("--state", "state", "open, investigating, resolved, escalated, expected or all (default: still to work)"),
+            ("--severity", "severity", "Minor, Significant or Critical"),
+        ):
+            ap.add_argument(flag, dest=dest, help=what)
+        ap.add_argument("--date", type=iso_date, help="only breaks of this business date, YYYY-MM-DD")
+        if action in ("assign", "escalate"):
+            new_owner = "--owner" if action == "assign" else "--to"
+            ap.add_argument(new_owner, dest="new_owner", required=action == "assign", help="the new owner")
+        if action not in ("list", "show", "history"):
+            ap.add_argument("--note", help="why (required, except to assign); resolving: the resolution note")
+            ap.add_argument("--by", "--actor", dest="by", help="who acts (default: the login name)")
+        ap.set_defaults(
+            **{k: None for k in ("ids", "new_owner", "note", "by") if not any(a.dest == k for a in ap._actions)}
+        )
+    exc.set_defaults(func=_cmd_exceptions)
 
     mat = _add(sub, "matches", "suggested matches (no shared reference): list, confirm, reject, pair by hand",
                "deltran matches list --account AE889010000012345670001")  # fmt: skip

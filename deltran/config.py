@@ -57,6 +57,13 @@ class Settings:
     # the folder holding account_registry.csv, the EMI accounts reconciled (a dbt seed)
     registry_dir: Path = PROJECT_ROOT / "dbt" / "seeds"
     alert_webhook_url: str | None = None  # where task-failure alerts are POSTed; None: log only
+    # control alerts (breaker opened, suspension, check failed closed, statement missing) by e-mail
+    # through Airflow's SMTP provider: the recipients (none: no e-mail), the Airflow connection, the sender
+    alert_email_to: tuple[str, ...] = ()
+    alert_smtp_conn_id: str = "smtp_default"
+    alert_email_from: str = "deltran-alerts@localhost"
+    # where the Airflow UI is, for the link to the run in every alert
+    airflow_base_url: str = "http://localhost:8080"
     # tiers 1 and 2 compare bank and ledger as of (cut-off - this): a movement one
     # side booked minutes before the cut-off has had time to reach the other side
     intraday_settling_minutes: int = 15
@@ -153,5 +160,11 @@ def load() -> Settings:
         payout_check_horizon_hours=int(_env("DELTRAN_PAYOUT_CHECK_HORIZON_HOURS", "48")),
         registry_dir=Path(_env("DELTRAN_REGISTRY_DIR", str(PROJECT_ROOT / "dbt" / "seeds"))).resolve(),
         alert_webhook_url=os.environ.get("DELTRAN_ALERT_WEBHOOK_URL", "").strip() or None,
+        alert_email_to=tuple(
+            a.strip() for a in os.environ.get("DELTRAN_ALERT_EMAIL_TO", "").replace(";", ",").split(",") if a.strip()
+        ),
+        alert_smtp_conn_id=_env("DELTRAN_ALERT_SMTP_CONN_ID", "smtp_default"),
+        alert_email_from=_env("DELTRAN_ALERT_EMAIL_FROM", "deltran-alerts@localhost"),
+        airflow_base_url=_env("DELTRAN_AIRFLOW_BASE_URL", "http://localhost:8080").rstrip("/"),
         intraday_settling_minutes=int(_env("DELTRAN_INTRADAY_SETTLING_MINUTES", "15")),
     )

@@ -90,8 +90,14 @@ def _ensure_registry(settings: config.Settings) -> None:
 
 def build_marts(settings: config.Settings | None = None, select: str | None = None) -> dict:
     """``dbt build`` of the whole project, or of a selection (``--select``)."""
+    from deltran.recon import exceptions
+
     dbt.run(["build"] + (["--select", select] if select else []), settings)
-    return {"built": select or "all"}
+    with db.connect(db.database_url(settings or config.load())) as conn:
+        # a resolved break that is back in the rebuilt marts reopens (its note is kept)
+        built = db.one(conn.execute("select to_regclass('marts.discrepancies') is not null"))[0]
+        reopened = exceptions.reopen_recurred(conn) if built else []
+    return {"built": select or "all", "reopened_exceptions": [c.discrepancy_id for c in reopened]}
 
 
 def clear_window(closing: datetime, settings: config.Settings | None = None) -> dict:

@@ -121,7 +121,7 @@ def format_summary(summary: dict) -> str:
         "",
         (
             f"Discrepancies ({len(summary['discrepancies'])}): the first column is the id to work each by"
-            " (`deltran discrepancy update ID ...`)"
+            " (`deltran exceptions show|assign|resolve ID ...`)"
         ),
     ]
     for row in summary["discrepancies"]:

@@ -14,7 +14,10 @@ pytestmark = pytest.mark.db
 def breaks(conn):
     # marts.discrepancies as dbt leaves it (only the columns the workflow reads)
     conn.execute("create schema if not exists marts")  # the access migration creates it for its grants
-    conn.execute("create table marts.discrepancies (discrepancy_id text primary key, state text)")
+    conn.execute(
+        "create table marts.discrepancies (discrepancy_id text primary key, state text,"
+        " business_date date, bank_amount numeric, ledger_amount numeric, difference numeric)"
+    )
     conn.execute("insert into marts.discrepancies values ('d1', 'open'), ('d2', 'expected')")
     conn.commit()
     return conn

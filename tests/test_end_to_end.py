@@ -21,6 +21,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from deltran import config
 from deltran.demo import generate_day
 from deltran.demo.runner import Run, replay_day
+from deltran.recon import exceptions
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 DAY = date(2026, 11, 20)
@@ -90,7 +91,17 @@ def conn(warehouse_url):
         yield connection
 
 
-def test_a_business_day_end_to_end(conn, dagbag, warehouse_url, monkeypatch):
+@pytest.fixture
+def alert_webhook(monkeypatch):
+    from tests.test_plugins import Receiver
+
+    receiver = Receiver()
+    monkeypatch.setenv("DELTRAN_ALERT_WEBHOOK_URL", receiver.url())
+    yield receiver
+    receiver.close()
+
+
+def test_a_business_day_end_to_end(conn, dagbag, warehouse_url, monkeypatch, alert_webhook):
     # the platform runs as the pipeline role, as the embedded default does: not a
     # superuser, not the owner of the control history (assertions read as the admin)
     parts = conninfo_to_dict(warehouse_url)
@@ -255,3 +266,27 @@ def test_a_business_day_end_to_end(conn, dagbag, warehouse_url, monkeypatch):
     generate_day(settings.inbox, DAY, intraday=holding)
     run_day(dagbag, manifest, holding)
     assert snapshot(conn) == before
+
+    # issue 10 on the demo day: the Critical account's answer and the reset rules, as a person meets them
+    from deltran import cli
+
+    assert cli.main(["breaker", "status", a6]) == 1
+    with pytest.raises(SystemExit):  # no --reason
+        cli.main(["breaker", "reset", a6, "--by", "alice"])
+    assert cli.main(["breaker", "reset", a6, "--reason", "looks fine", "--by", "alice"]) == 2  # still Critical
+    allowed = conn.execute("select payouts_allowed from marts.payout_permissions where account_id = %s", (a6,))
+    assert allowed.fetchone() == (False,)
+    # alerts went out while the day ran (the listener in plugins/), once each: the breaker of A6 among them
+    hooks = [r["json"] for r in alert_webhook.requests if r["json"].get("event")]
+    assert [h["account_id"] for h in hooks if h["event"] == "breaker_opened"] == [a6]
+    assert {h["event"] for h in hooks} >= {"breaker_opened", "suspension_started"}
+    assert all(h["link"].startswith("http://localhost:8080/dags/") for h in hooks)
+    # an exception resolved by a person is resolved in the marts at once, and in its history
+    [lone] = [i for i in exceptions.find(conn) if i.discrepancy_type == "DuplicateTxn"][:1]
+    assert cli.main(["exceptions", "resolve", lone.discrepancy_id, "--note", "bank reversed it", "--by", "bob"]) == 0
+    state = conn.execute(
+        "select d.state, e.actor from marts.discrepancies as d join marts.discrepancy_events as e"
+        " using (discrepancy_id) where discrepancy_id = %s",
+        (lone.discrepancy_id,),
+    ).fetchone()
+    assert state == ("resolved", "bob")

@@ -266,12 +266,46 @@ def open_network(conn: psycopg.Connection, reason: str, actor: str) -> Event:
     return _open(conn, NETWORK, reason, actor)
 
 
-def reset(conn: psycopg.Connection, account_id: str, reason: str, actor: str) -> Event:
+def latest_check(conn: psycopg.Connection, account_id: str) -> tuple[str, date, str] | None:
+    """(level, business date, run id) of the account's latest check, None when none ran.
+
+    Latest = the check whose figures are the most recent, whatever its tier: an
+    end-of-day check describes the end of its business date, a tier-1 or tier-2
+    check its cut-off; among equals, the one recorded last.
+    """
+    tiers = [
+        f"select level, business_date, run_id, cutoff_at as as_of, checked_at from tiers.{table}"
+        " where account_id = %(a)s and level is not null"
+        for table in ("intraday_checks", "notification_checks")
+        # (a role that may not read a tier's table, e.g. on a warehouse whose DBA manages the grants, skips it)
+        if db.one(
+            conn.execute(
+                "select to_regclass(%s) is not null and has_table_privilege(to_regclass(%s), 'select')",
+                (f"tiers.{table}", f"tiers.{table}"),
+            )
+        )[0]
+    ]
+    union = "".join(f" union all {q}" for q in tiers)
+    return conn.execute(
+        "select level, business_date, run_id from ("
+        " select level, business_date, run_id, (business_date + 1)::timestamp at time zone 'UTC' as as_of, checked_at"
+        f" from control.threshold_checks where account_id = %(a)s{union}"
+        ") as checks order by as_of desc, checked_at desc limit 1",
+        {"a": account_id},
+    ).fetchone()
+
+
+FORCED = "forced reset"  # how a forced reset's event starts (the append-only history keeps it)
+
+
+def reset(conn: psycopg.Connection, account_id: str, reason: str, actor: str, *, force: bool = False) -> Event:
     """Close an open breaker (``'*'``: the network switch): the only way a breaker closes.
 
     Raises :class:`BreakerError` when the reason or actor is empty, the account is
-    unknown, or its breaker is not open. Payout suspensions are not touched: a
-    Significant suspension lifts with the next OK/Minor check.
+    unknown, or its breaker is not open, and while the account's latest threshold
+    check is still Critical: the break is still there. ``force=True`` closes it
+    anyway; the event then says so (its reason starts with ``forced reset``).
+    Payout suspensions are not touched: see :func:`resume`.
     """
     reason = _required(reason, "reason", f"resetting the breaker of {_scope(account_id)}")
     actor = _person(actor, f"resetting the breaker of {_scope(account_id)}")
@@ -284,7 +318,39 @@ def reset(conn: psycopg.Connection, account_id: str, reason: str, actor: str) ->
             raise BreakerError(
                 f"the breaker of {_scope(account_id)} is already closed (since {_ts(since)}); nothing to reset"
             )
+        check = latest_check(conn, account_id) if account_id != NETWORK else None
+        if check is not None and check[0] == "Critical":
+            level, day, run_id = check
+            if not force:
+                raise BreakerError(
+                    f"the latest check of {_scope(account_id)} is still Critical ({day}, run {run_id}): "
+                    "fix the break and let a new check run, or reset with --force (recorded as forced)"
+                )
+            reason = f"{FORCED} while the latest check ({day}, run {run_id}) is Critical: {reason}"
         event = _change(conn, account_id, "breaker", "open", "closed", actor, reason)
+    return event
+
+
+def resume(conn: psycopg.Connection, account_id: str, reason: str, actor: str) -> Event:
+    """Lift an account's payout suspension by a person's decision (recorded like every change).
+
+    A suspension also lifts by itself with a later OK or Minor check (:func:`apply_check`).
+    An open breaker is not touched: it needs :func:`reset`.
+    """
+    reason = _required(reason, "reason", f"resuming payouts of {_scope(account_id)}")
+    actor = _person(actor, f"resuming payouts of {_scope(account_id)}")
+    if account_id == NETWORK:
+        raise BreakerError("the network switch has no suspension: reset it with `deltran breaker reset '*'`")
+    with conn.transaction():
+        row = conn.execute(
+            "select is_suspended, since from control.payout_suspensions where account_id = %s for update",
+            (account_id,),
+        ).fetchone()
+        if row is None:
+            raise BreakerError(f"no payout suspension row for {_scope(account_id)}: no check has seen this account")
+        if not row[0]:
+            raise BreakerError(f"payouts of {_scope(account_id)} are not suspended; nothing to resume")
+        event = _change(conn, account_id, "suspension", "suspended", "allowed", actor, f"resumed by hand: {reason}")
     return event
 
 
@@ -393,3 +459,31 @@ def status(conn: psycopg.Connection) -> BreakerStatus:
     ).fetchall()
     network = next((r for r in rows if r.account_id == NETWORK), None)
     return BreakerStatus(network=network, accounts=tuple(r for r in rows if r.account_id != NETWORK))
+
+
+def account_status(conn: psycopg.Connection, account_id: str) -> tuple[bool, str]:
+    """Whether ``account_id`` may be paid out now, and a few lines saying why (``deltran breaker status ACCOUNT``).
+
+    The answer is the payout gate's (network switch, breaker, suspension, age of
+    the latest check); an account the gate does not know is not allowed.
+    """
+    allowed, why = payouts_allowed(conn, account_id)
+    scope = next((s for s in status(conn).accounts if s.account_id == account_id), None)
+    lines = [f"account {account_id}: payouts {'ALLOWED' if allowed else 'HALTED'}"]
+    if scope is None:
+        lines.append(f"  why: {why}")
+        return allowed, "\n".join(lines)
+    lines.append(
+        f"  breaker: {scope.breaker} since {_ts(scope.since)}"
+        + (f": {scope.reason}" if scope.breaker == "open" else "")
+    )
+    lines.append(
+        f"  suspension: suspended since {_ts(scope.suspended_since)}: {scope.suspension_reason}"
+        if scope.suspended
+        else "  suspension: none"
+    )
+    check = latest_check(conn, account_id)
+    lines.append(f"  latest check: {check[0]} on {check[1]} (run {check[2]})" if check else "  latest check: none yet")
+    if not allowed:
+        lines.append(f"  why not: {why}")
+    return allowed, "\n".join(lines)

@@ -7,7 +7,7 @@ UI's frame). Plugin endpoints are not protected by Airflow by default: every
 route here checks.
 
 * reading the page needs a user allowed to read the ``eod_reconciliation`` DAG;
-* acting (breaker reset, discrepancy assign/resolve) needs a user allowed to
+* acting (breaker reset, payouts resume, exception assign/resolve) needs a user allowed to
   edit it (``is_authorized_dag`` with method PUT: SimpleAuthManager's USER role
   and above; a viewer reads only), a reason, and a same-origin form post;
   the action calls the same function the command line calls and records the
@@ -31,7 +31,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deltran import config, db
-from deltran.recon import breaker, cases
+from deltran.recon import breaker, cases, exceptions
 from deltran.ui import queries, render
 
 log = logging.getLogger(__name__)
@@ -184,6 +184,7 @@ def create_app(settings_factory: Callable[[], config.Settings] = config.load) ->
         user: User,
         account_id: Annotated[str, Form()],
         reason: Annotated[str, Form()] = "",
+        force: Annotated[str, Form()] = "",
         date_text: Annotated[str, Form(alias="date")] = "",
     ) -> Response:
         refused = _guard(request, user)
@@ -192,11 +193,31 @@ def create_app(settings_factory: Callable[[], config.Settings] = config.load) ->
         actor = user.get_name()
         try:
             with db.connect(db.database_url(settings_factory())) as conn:
-                event = breaker.reset(conn, account_id, reason, actor)
+                event = breaker.reset(conn, account_id, reason, actor, force=bool(force))
         except breaker.BreakerError as exc:
             return _back(date_text, error=str(exc))
-        log.info("breaker of %s reset by %s from the reconciliation page: %s", account_id, actor, reason)
+        log.info("breaker of %s reset by %s from the reconciliation page: %s", account_id, actor, event.reason)
         return _back(date_text, done=f"Breaker of {event.account_id} closed by {event.actor}: {event.reason}")
+
+    @app.post("/actions/payouts-resume")
+    def resume_payouts(
+        request: Request,
+        user: User,
+        account_id: Annotated[str, Form()],
+        reason: Annotated[str, Form()] = "",
+        date_text: Annotated[str, Form(alias="date")] = "",
+    ) -> Response:
+        refused = _guard(request, user)
+        if refused:
+            return refused
+        actor = user.get_name()
+        try:
+            with db.connect(db.database_url(settings_factory())) as conn:
+                event = breaker.resume(conn, account_id, reason, actor)
+        except breaker.BreakerError as exc:
+            return _back(date_text, error=str(exc))
+        log.info("payouts of %s resumed by %s from the reconciliation page: %s", account_id, actor, reason)
+        return _back(date_text, done=f"Payout suspension of {event.account_id} lifted by {event.actor}: {event.reason}")
 
     @app.post("/actions/discrepancy")
     def work_discrepancy(
@@ -213,19 +234,21 @@ def create_app(settings_factory: Callable[[], config.Settings] = config.load) ->
             return refused
         if not reason.strip():
             return _back(date_text, error=f"{action} of {discrepancy_id} needs a reason")
+        if action not in ("assign", "resolve"):
+            return _back(date_text, error=f"unknown action {action!r}: assign or resolve")
+        if action == "assign" and not owner.strip():
+            return _back(date_text, error=f"assigning {discrepancy_id} needs an owner")
         actor = user.get_name()
-        try:
+        try:  # the same function as `deltran exceptions assign|resolve`
             with db.connect(db.database_url(settings_factory())) as conn:
-                if action == "assign":
-                    if not owner.strip():
-                        return _back(date_text, error=f"assigning {discrepancy_id} needs an owner")
-                    change = cases.update(conn, discrepancy_id, actor=actor, owner=owner.strip(), note=reason)
-                elif action == "resolve":
-                    change = cases.update(conn, discrepancy_id, actor=actor, state="resolved", note=reason)
-                else:
-                    return _back(date_text, error=f"unknown action {action!r}: assign or resolve")
+                outcome = exceptions.act(
+                    conn, action, [exceptions.resolve_id(conn, discrepancy_id)], actor=actor, note=reason, owner=owner
+                )
         except cases.CaseError as exc:
             return _back(date_text, error=str(exc))
+        if not outcome.changed:
+            return _back(date_text, error="; ".join(f"{i} {why}" for i, why in outcome.skipped))
+        [change] = outcome.changed
         return _back(
             date_text,
             done=f"{change.discrepancy_id}: {change.from_state} -> {change.to_state}, owner {change.owner} "

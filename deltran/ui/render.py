@@ -330,7 +330,8 @@ def page(
     out.append(
         f'<p class="note">Signed in as <b>{_e(user)}</b>: '
         + (
-            "you may reset breakers and work discrepancies; every action needs a reason and is recorded with your name."
+            "you may reset breakers, resume payouts and work exceptions; every action needs a reason and is recorded "
+            "with your name."
             if may_act
             else "read only (acting needs an Airflow role allowed to edit the eod_reconciliation DAG)."
         )
@@ -412,6 +413,8 @@ def page(
                 f'<form method="post" action="actions/breaker-reset" class="inline">'
                 f'<input type="hidden" name="account_id" value="{_e(s.account_id)}">'
                 f'<input type="hidden" name="date" value="{d}">{_reason_input()}'
+                '<label class="note" title="reset although the latest check is still Critical (recorded as forced)">'
+                '<input type="checkbox" name="force" value="1"> force</label>'
                 f'<button type="submit">Reset breaker</button></form>'
             )
         rows.append(
@@ -419,12 +422,22 @@ def page(
         )
     out.append("<h3>Open breakers (payouts halted until a person resets)</h3>")
     out.append(_table(["Scope", "Open since", "Why", ""], rows, "No breaker is open."))
-    rows = [
-        f"<tr><td>{_e(s.account_id)}</td><td>{_e(ts(s.suspended_since))}</td><td>{_e(s.suspension_reason)}</td></tr>"
-        for s in status.suspended
-    ]
-    out.append("<h3>Payout suspensions (Significant; lifted by the next OK or Minor check)</h3>")
-    out.append(_table(["Account", "Suspended since", "Why"], rows, "No payout is suspended."))
+    rows = []
+    for s in status.suspended:
+        action = ""
+        if may_act:
+            action = (
+                f'<form method="post" action="actions/payouts-resume" class="inline">'
+                f'<input type="hidden" name="account_id" value="{_e(s.account_id)}">'
+                f'<input type="hidden" name="date" value="{d}">{_reason_input()}'
+                f'<button type="submit">Resume payouts</button></form>'
+            )
+        rows.append(
+            f"<tr><td>{_e(s.account_id)}</td><td>{_e(ts(s.suspended_since))}</td><td>{_e(s.suspension_reason)}</td>"
+            f"<td>{action}</td></tr>"
+        )
+    out.append("<h3>Payout suspensions (Significant; lifted by the next OK or Minor check, or by a person)</h3>")
+    out.append(_table(["Account", "Suspended since", "Why", ""], rows, "No payout is suspended."))
     rows = [
         f"<tr><td>#{e.event_id}</td><td>{_e(ts(e.at))}</td><td>{_e(e.account_id)}</td><td>{_e(e.kind)}</td>"
         f"<td>{_e(e.from_state)} &rarr; {_e(e.to_state)}</td><td>{_e(e.actor)}</td><td>{_e(e.reason)}</td>"

@@ -139,10 +139,13 @@ def test_reset_closes_only_with_a_reason_and_new_evidence_reopens(mart, conn):
     for reason in ("", "   ", None):
         with pytest.raises(breaker.BreakerError, match="non-empty reason"):
             breaker.reset(conn, "ACC-CRIT", reason, "alice")
-    event = breaker.reset(conn, "ACC-CRIT", "bank confirmed a booking error, ledger corrected", "alice")
+    with pytest.raises(breaker.BreakerError, match="still Critical"):  # the latest check is still Critical
+        breaker.reset(conn, "ACC-CRIT", "bank confirmed a booking error, ledger corrected", "alice")
+    event = breaker.reset(conn, "ACC-CRIT", "bank confirmed a booking error, ledger corrected", "alice", force=True)
+    forced = "forced reset while the latest check (2024-03-01, run run-1) is Critical: "
     assert (event.actor, event.reason, event.from_state, event.to_state) == (
         "alice",
-        "bank confirmed a booking error, ledger corrected",
+        forced + "bank confirmed a booking error, ledger corrected",
         "open",
         "closed",
     )

@@ -188,13 +188,13 @@ def test_a_breaker_reset_needs_a_reason_and_records_who(client, token_for, day):
     )
     assert "needs a non-empty reason" in no_reason.text
     assert _breaker(day, CRITICAL)[0] == "open"
-    page = alice.post(
-        "/actions/breaker-reset",
-        data={"account_id": CRITICAL, "reason": "bank confirmed the funds by phone", "date": DAY.isoformat()},
-        headers=SAME_ORIGIN,
-    )
+    form = {"account_id": CRITICAL, "reason": "bank confirmed the funds by phone", "date": DAY.isoformat()}
+    still_critical = alice.post("/actions/breaker-reset", data=form, headers=SAME_ORIGIN)
+    assert "is still Critical" in still_critical.text and _breaker(day, CRITICAL)[0] == "open"
+    page = alice.post("/actions/breaker-reset", data={**form, "force": "1"}, headers=SAME_ORIGIN)
     assert page.status_code == 200 and page.url.path == "/"
-    assert f"Breaker of {CRITICAL} closed by alice: bank confirmed the funds by phone" in page.text
+    forced = "forced reset while the latest check (2026-11-20, run scheduled__2026-11-20) is Critical: "
+    assert f"Breaker of {CRITICAL} closed by alice: {forced}bank confirmed the funds by phone" in page.text
     with psycopg.connect(day) as conn:
         actor, reason, change = conn.execute(
             "select actor, reason, from_state || '>' || to_state from control.circuit_breaker_events"
@@ -204,7 +204,12 @@ def test_a_breaker_reset_needs_a_reason_and_records_who(client, token_for, day):
         allowed = conn.execute(
             "select payouts_allowed from control.payout_gate where account_id = %s", (CRITICAL,)
         ).fetchone()[0]
-    assert (actor, reason, change, allowed) == ("alice", "bank confirmed the funds by phone", "open>closed", True)
+    assert (actor, reason, change, allowed) == (
+        "alice",
+        forced + "bank confirmed the funds by phone",
+        "open>closed",
+        True,
+    )
     again = alice.post("/actions/breaker-reset", data={"account_id": CRITICAL, "reason": "again"}, headers=SAME_ORIGIN)
     assert "already closed" in again.text
 
@@ -218,7 +223,7 @@ def test_a_discrepancy_is_assigned_and_resolved_by_a_person(client, token_for, d
         data={**base, "action": "assign", "owner": "treasury", "reason": "fee charged by the bank"},
         headers=SAME_ORIGIN,
     )
-    assert "D-AMOUNT-1: open -&gt; open, owner treasury (by bob)" in page.text
+    assert "D-AMOUNT-1: open -&gt; investigating, owner treasury (by bob)" in page.text
     missing_note = bob.post(
         "/actions/discrepancy", data={**base, "action": "resolve", "reason": ""}, headers=SAME_ORIGIN
     )
@@ -228,20 +233,47 @@ def test_a_discrepancy_is_assigned_and_resolved_by_a_person(client, token_for, d
         data={**base, "action": "resolve", "reason": "fee booked in the ledger, journal J-77"},
         headers=SAME_ORIGIN,
     )
-    assert "D-AMOUNT-1: open -&gt; resolved" in page.text
+    assert "D-AMOUNT-1: investigating -&gt; resolved" in page.text
     assert 'data-discrepancy="D-AMOUNT-1"' not in page.text  # no longer open
     with psycopg.connect(day) as conn:
         history = conn.execute(
             "select actor, to_state, owner, note from control.discrepancy_case_events order by event_id"
         ).fetchall()
     assert history == [
-        ("bob", "open", "treasury", "fee charged by the bank"),
+        ("bob", "investigating", "treasury", "fee charged by the bank"),
         ("bob", "resolved", "treasury", "fee booked in the ledger, journal J-77"),
     ]
+    # the same function as the command line: a resolved exception is not resolved twice
+    again = bob.post(
+        "/actions/discrepancy", data={**base, "action": "resolve", "reason": "once more"}, headers=SAME_ORIGIN
+    )
+    assert "D-AMOUNT-1 is resolved: resolve applies to" in again.text
 
 
 def test_a_user_allowed_to_act_sees_the_forms(client, token_for):
     html = _as(client, token_for("alice", "op")).get("/", params={"date": DAY.isoformat()}).text
     assert "you may reset breakers" in html
     assert html.count('action="actions/breaker-reset"') == 1  # one open breaker
+    assert html.count('action="actions/payouts-resume"') == 1  # one suspension
     assert html.count('action="actions/discrepancy"') == 2 * 2  # assign and resolve per open discrepancy
+
+
+def test_payouts_resume_needs_a_reason_and_records_who(client, token_for, day):
+    form = {"account_id": SIGNIFICANT, "reason": "", "date": DAY.isoformat()}
+    viewer = _as(client, token_for("vera", "viewer")).post("/actions/payouts-resume", data=form, headers=SAME_ORIGIN)
+    assert viewer.status_code == 403
+    alice = _as(client, token_for("alice", "user"))
+    assert "needs a non-empty reason" in alice.post("/actions/payouts-resume", data=form, headers=SAME_ORIGIN).text
+    page = alice.post(
+        "/actions/payouts-resume", data={**form, "reason": "difference is the bank's fee"}, headers=SAME_ORIGIN
+    )
+    assert f"Payout suspension of {SIGNIFICANT} lifted by alice: resumed by hand: difference is the bank" in page.text
+    assert 'action="actions/payouts-resume"' not in page.text  # no suspension left
+    with psycopg.connect(day) as conn:
+        last = conn.execute(
+            "select kind, from_state, to_state, actor from control.circuit_breaker_events order by event_id desc limit 1"
+        ).fetchone()
+        allowed = conn.execute(
+            "select payouts_allowed from control.payout_gate where account_id = %s", (SIGNIFICANT,)
+        ).fetchone()[0]
+    assert (last, allowed) == (("suspension", "suspended", "allowed", "alice"), True)

@@ -146,6 +146,7 @@ def test_an_operator_resets_a_breaker_from_the_reconciliation_page(airflow_ui, w
             board = frame.locator("#breakers ~ table").first
             expect(board).to_contain_text(CRITICAL)
             board.locator('input[name="reason"]').fill("bank confirmed the funds by phone, ticket OPS-1")
+            board.locator('input[name="force"]').check()  # the latest check is still Critical
             board.get_by_role("button", name="Reset breaker").click()
             expect(frame.locator("p.msg.ok")).to_contain_text(f"Breaker of {CRITICAL} closed by olivia")
             expect(frame.locator(f'#accounts-table tr[data-account="{CRITICAL}"]')).to_contain_text("allowed")
@@ -161,4 +162,5 @@ def test_an_operator_resets_a_breaker_from_the_reconciliation_page(airflow_ui, w
             " join control.circuit_breaker_events as e on e.event_id = b.last_event_id where b.account_id = %s",
             (CRITICAL,),
         ).fetchone()
-    assert (actor, reason, state) == ("olivia", "bank confirmed the funds by phone, ticket OPS-1", "closed")
+    forced = "forced reset while the latest check (2026-11-20, run scheduled__2026-11-20) is Critical: "
+    assert (actor, reason, state) == ("olivia", forced + "bank confirmed the funds by phone, ticket OPS-1", "closed")

@@ -8,7 +8,10 @@
 -- is never counted twice. Each break carries its age against the account's
 -- latest statement (never now(): a rebuild gives the same rows).
 -- Owner, state and resolution note come from the case a person keeps
--- (`deltran discrepancy update`, control.discrepancy_cases).
+-- (`deltran exceptions ...`, control.discrepancy_cases). A view: it reads the
+-- case as it is now, so a person's change shows here at once, not after the
+-- next dbt run (its inputs are tables, so reading it stays cheap).
+{{ config(materialized='view') }}
 {% set ok = var('ok_pct') %}
 {% set minor = var('minor_pct') %}
 {% set significant = var('significant_pct') %}
