@@ -24,7 +24,10 @@ PLATFORM_SCHEMAS = ("raw", "control", "clearing", "tiers")
 def marts(login):
     """Two marts as dbt leaves them: made by the pipeline (a table and a view over control)."""
     pipe = login("pipeline")
-    pipe.execute("create table marts.discrepancies (discrepancy_id text primary key, state text)")
+    pipe.execute(
+        "create table marts.discrepancies (discrepancy_id text primary key, state text,"
+        " business_date date, bank_amount numeric, ledger_amount numeric, difference numeric)"
+    )
     pipe.execute("insert into marts.discrepancies values ('d-1', 'open')")
     pipe.execute("create view marts.payout_view as select account_id, payouts_allowed from control.payout_gate")
     return pipe
@@ -100,7 +103,7 @@ def test_an_operator_acts_through_functions_and_never_writes_history_directly(co
         "investigating"
     )
     with pytest.raises(psycopg.errors.RaiseException, match="reserved for the platform"):
-        ops.execute("select control.record_case_change('d-1', 'investigating', 'resolved', 'x', 'n', 'n', 'system')")
+        ops.execute("select control.record_case_change('d-1', 'investigating', 'resolved', 'x', 'n', 'n', 'system', null)")
     # every action is on the trail, in order
     result = audit.verify(conn)
     assert result.ok and result.events == 5

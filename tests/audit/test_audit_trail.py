@@ -30,7 +30,10 @@ def _events(conn: psycopg.Connection) -> None:
     breaker.apply_checks(conn, [CheckOutcome("ACC-2", "Significant", DAY, "suite", "run-1", "Significant", "ev-2")])
     breaker.reset(conn, "ACC-1", "the bank confirmed the credit", "dana")  # event 1 is no state's latest any more
     conn.execute("create schema if not exists marts")
-    conn.execute("create table marts.discrepancies (discrepancy_id text primary key, state text)")
+    conn.execute(
+        "create table marts.discrepancies (discrepancy_id text primary key, state text,"
+        " business_date date, bank_amount numeric, ledger_amount numeric, difference numeric)"
+    )
     conn.execute("insert into marts.discrepancies values ('d-1', 'open')")
     cases.update(conn, "d-1", actor="alice", state="investigating", note="asked the bank")
     conn.execute("select control.record_match_decision('b-1', 'l-1', 'confirm', 'same payer', 'bob')")

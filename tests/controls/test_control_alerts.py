@@ -128,7 +128,7 @@ def test_a_breaker_and_a_suspension_alert_every_channel_once(conn, smtp, webhook
 
 def test_a_statement_missing_past_its_cut_off_alerts(conn, webhook, monkeypatch):
     conn.execute(
-        "create schema marts; create table marts.account_findings (finding_id text, finding_type text,"
+        "create schema if not exists marts; create table marts.account_findings (finding_id text, finding_type text,"
         " account_id text, business_date date, message_type text, statement_id text, currency text,"
         " servicer_bic text, detail text)"
     )

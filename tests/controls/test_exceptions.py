@@ -43,7 +43,7 @@ def put(conn, discrepancy_id, kind, account, day, difference, state="open", buck
 
 @pytest.fixture
 def breaks(conn):
-    conn.execute(f"create schema marts; create table marts.discrepancies ({COLUMNS})")
+    conn.execute(f"create schema if not exists marts; create table marts.discrepancies ({COLUMNS})")
     put(conn, D1, "MissingTxn", "ACC-A", "2026-11-20", 300, uetr=UETR)
     put(conn, D2, "AmountMismatch", "ACC-A", "2026-11-17", -3.25, bucket="2-7")
     put(conn, D3, "BalanceMismatch", "ACC-B", "2026-11-01", 12, bucket="8-30")
