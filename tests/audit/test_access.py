@@ -103,7 +103,9 @@ def test_an_operator_acts_through_functions_and_never_writes_history_directly(co
         "investigating"
     )
     with pytest.raises(psycopg.errors.RaiseException, match="reserved for the platform"):
-        ops.execute("select control.record_case_change('d-1', 'investigating', 'resolved', 'x', 'n', 'n', 'system', null)")
+        ops.execute(
+            "select control.record_case_change('d-1', 'investigating', 'resolved', 'x', 'n', 'n', 'system', null)"
+        )
     # every action is on the trail, in order
     result = audit.verify(conn)
     assert result.ok and result.events == 5
