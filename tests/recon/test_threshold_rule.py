@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from deltran import config, db
@@ -192,7 +192,12 @@ def _ledger(holdings: dict[str, Decimal]) -> str:
 
 
 @pytest.mark.slow
-@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=2,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: each example is a dbt build; the failure prints in full
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(pairs=st.lists(balances(), min_size=6, max_size=12))
 def test_marts_severity_checkpoint_and_python_agree(warehouse_url, register_accounts, pairs, request):
     from deltran import ingest, pipeline
@@ -208,7 +213,7 @@ def test_marts_severity_checkpoint_and_python_agree(warehouse_url, register_acco
     (settings_.inbox / "ledger.csv").write_text(_ledger({a: ledger for a, (_, ledger) in accounts.items()}))
     outcomes = ingest.ingest_inbox(settings_)
     assert {o.status for o in outcomes} == {"loaded"}, example
-    pipeline.build_marts(settings_, select="+discrepancies")
+    pipeline.build_marts(settings_, select="+discrepancies +statement_checks")
     checked = pipeline.check_thresholds(DAY, f"rule-{len(pairs)}", settings_)
 
     with db.connect() as conn:
