@@ -181,9 +181,12 @@ def test_database_stopped_during_the_checkpoint_suspends_fails_and_alerts(
     assert stopper.stopped_at is not None, "the checkpoint never read the mart: the database was not stopped"
 
     states = _task_states(dag_run)
-    assert dag_run.state == "failed"
+    assert str(dag_run.state) == "failed", states
     assert states["check_thresholds"] == ("failed", 1), states  # failed at once, no retry
-    assert states["report_breaches"][0] == "upstream_failed", states
+    # nothing downstream ran (dag.test leaves them unscheduled, the scheduler marks them upstream_failed)
+    assert all(
+        states.get(t, ("None",))[0] in ("upstream_failed", "None") for t in ("check_integrity", "report_breaches")
+    )
 
     with psycopg.connect(warehouse_url) as conn:
         gate = {
