@@ -20,16 +20,27 @@ backfilled runs are named `..._business_date_D`. For that day:
    per transaction, remembered by SHA-256. Bad files go to quarantine
    (`raw.quarantined_files` says why); the rest goes on.
 2. **build_marts**: `dbt build` (staging, intermediate, marts and every dbt test).
-3. **check_thresholds**: the Great Expectations checkpoint on
-   `marts.account_reconciliation` decides each account's level (OK / Minor /
-   Significant / Critical). Significant suspends payouts on the account;
-   Critical opens its circuit breaker, which only `deltran breaker reset` closes.
-4. **publish_reports**: dbt docs, Data Docs and the day's summary in `var/reports/`.
+3. **check_thresholds**: freshness first (a camt.053 for every registry account
+   by the cut-off, `DELTRAN_STATEMENT_CUTOFF_HOURS` after the day; a missing one is
+   a finding naming bank and account, and its payouts are suspended), then the
+   Great Expectations checkpoint on `marts.account_reconciliation` decides each
+   account's level (OK / Minor / Significant / Critical). Significant suspends
+   payouts on the account; Critical opens its circuit breaker, which only
+   `deltran breaker reset` closes.
+4. **check_integrity**: the GX suites on the day's partitions: statement
+   continuity, ledger consistency (journals balance), clearing invariants (net
+   positions sum to zero per window and currency).
+5. **publish_reports**: dbt docs, Data Docs and the day's summary in `var/reports/`.
+6. **report_breaches**: fails (no retries), its message the breach summary, when
+   the day found Significant or Critical accounts or any finding: a red run is a
+   day that needs a person, after the breaker and suspensions have acted.
 
-If the day's camt.053 has not arrived, **check_thresholds** fails (there is
-nothing to check) and retries; once the file is in the inbox, clear the run
-(or let the retry pick it up). Re-running a day, or backfilling a range,
-changes nothing that was right.
+**Fails closed.** A check that could not run (database unreachable, a mart
+missing) suspends payouts on the accounts it covers, alerts and fails its task
+without retries; it is never read as all clear. If none of the day's
+statements has arrived, **check_thresholds** fails at once with one message
+naming each bank and account; load the files and clear the run. Re-running a
+day, or backfilling a range, changes nothing that was right.
 """
 
 
@@ -68,21 +79,57 @@ def eod_reconciliation():
 
         return pipeline.build_marts()
 
-    @task
-    def check_thresholds(built: dict, logical_date=None, run_id=None) -> dict:
+    @task(retries=0)  # fails closed: a retry would only repeat the alert (see the DAG's doc)
+    def check_thresholds(built: dict, logical_date=None, run_id=None, dag=None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from deltran import pipeline
+        from deltran.recon.controls import ControlFailure
 
-        return pipeline.check_thresholds(pipeline.business_date(logical_date), run_id)
+        try:
+            return pipeline.check_thresholds(
+                pipeline.business_date(logical_date), run_id, dag_id=dag.dag_id, task_id="check_thresholds"
+            )
+        except ControlFailure as failure:
+            raise AirflowFailException(str(failure)) from None
+
+    @task(retries=0)
+    def check_integrity(checked: dict, logical_date=None, run_id=None, dag=None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from deltran import pipeline
+        from deltran.recon.controls import ControlFailure
+
+        try:
+            return pipeline.check_integrity(
+                pipeline.business_date(logical_date), run_id, dag_id=dag.dag_id, task_id="check_integrity"
+            )
+        except ControlFailure as failure:
+            raise AirflowFailException(str(failure)) from None
 
     @task
-    def publish_reports(checked: dict, logical_date=None) -> dict:
+    def publish_reports(integrity: dict, logical_date=None) -> dict:
         from deltran import pipeline
 
         return pipeline.publish_reports(pipeline.business_date(logical_date))
 
+    @task(retries=0)
+    def report_breaches(published: dict, checked: dict, integrity: dict, logical_date=None) -> str:
+        """Red when the day needs a person: the message is the breach summary."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from deltran import pipeline
+
+        summary = pipeline.breach_summary(pipeline.business_date(logical_date), checked, integrity)
+        if summary:
+            raise AirflowFailException(summary)
+        return "no breach"
+
     ingested = ingest_files()
     announce_notification.expand(notification=loaded_notifications(ingested))
-    publish_reports(check_thresholds(build_marts(ingested)))
+    checked = check_thresholds(build_marts(ingested))
+    integrity = check_integrity(checked)
+    report_breaches(publish_reports(integrity), checked, integrity)
 
 
 eod_reconciliation()

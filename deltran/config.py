@@ -67,6 +67,10 @@ class Settings:
     # tiers 1 and 2 compare bank and ledger as of (cut-off - this): a movement one
     # side booked minutes before the cut-off has had time to reach the other side
     intraday_settling_minutes: int = 15
+    # the end-of-day statement of business date D is due by D+1 00:00 UTC + this (the freshness check)
+    statement_cutoff_hours: int = 6
+    # a check that could not run retries recording its payout suspension for this long (the database may be back)
+    fail_closed_wait_seconds: int = 60
 
     @property
     def var(self) -> Path:
@@ -167,4 +171,6 @@ def load() -> Settings:
         alert_email_from=_env("DELTRAN_ALERT_EMAIL_FROM", "deltran-alerts@localhost"),
         airflow_base_url=_env("DELTRAN_AIRFLOW_BASE_URL", "http://localhost:8080").rstrip("/"),
         intraday_settling_minutes=int(_env("DELTRAN_INTRADAY_SETTLING_MINUTES", "15")),
+        statement_cutoff_hours=int(_env("DELTRAN_STATEMENT_CUTOFF_HOURS", "6")),
+        fail_closed_wait_seconds=int(_env("DELTRAN_FAIL_CLOSED_WAIT_SECONDS", "60")),
     )

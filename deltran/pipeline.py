@@ -110,18 +110,42 @@ def clear_window(closing: datetime, settings: config.Settings | None = None) -> 
         return store.clear_window(conn, closing, settings)
 
 
-def check_thresholds(business_date: date, run_id: str, settings: config.Settings | None = None) -> dict:
-    """The Great Expectations checkpoint decides each account's level; the breaker follows."""
-    from deltran.recon.checks import run_threshold_checks
+def check_thresholds(
+    business_date: date,
+    run_id: str,
+    settings: config.Settings | None = None,
+    *,
+    dag_id: str | None = None,
+    task_id: str | None = None,
+) -> dict:
+    """Freshness, then the Great Expectations checkpoint decides each account's level; the breaker follows.
 
-    result = run_threshold_checks(business_date, run_id, settings=settings)
-    return {
-        "summary": result.summary(),
-        "levels": result.levels,
-        "gx_success": result.gx_success,
-        "breaker_changes": len(result.events),
-        "data_docs": str(result.data_docs_index),
-    }
+    Fails closed (deltran.recon.controls): raises ControlFailure after suspending and alerting.
+    """
+    from deltran.recon import controls
+
+    return controls.run_eod_checks(business_date, run_id, settings, dag_id=dag_id, task_id=task_id)
+
+
+def check_integrity(
+    business_date: date,
+    run_id: str,
+    settings: config.Settings | None = None,
+    *,
+    dag_id: str | None = None,
+    task_id: str | None = None,
+) -> dict:
+    """Statement continuity, ledger consistency and clearing invariants (GX suites) on the day's partitions."""
+    from deltran.recon import controls
+
+    return controls.run_integrity(business_date, run_id, settings, dag_id=dag_id, task_id=task_id)
+
+
+def breach_summary(business_date: date, checked: dict, integrity: dict | None) -> str | None:
+    """What the run's final task fails with, or None when nothing needs a person."""
+    from deltran.recon import controls
+
+    return controls.breach_summary(business_date, checked, integrity)
 
 
 def publish_reports(business_date: date, settings: config.Settings | None = None) -> dict:

@@ -20,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from deltran import config
 from deltran.demo import generate_day
-from deltran.demo.runner import Run, replay_day
+from deltran.demo.runner import Run, ended_on_breach, replay_day
 from deltran.recon import exceptions
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
@@ -38,6 +38,10 @@ def dagbag():
     return bag
 
 
+def manifest_has_breach(manifest) -> bool:
+    return any(a.expected_level in ("Significant", "Critical") for a in manifest.accounts)
+
+
 def run_day(dagbag, manifest, holding) -> None:
     """Every DAG run of DAY, as the scheduler would make them (deltran.demo.runner's replay)."""
 
@@ -46,6 +50,10 @@ def run_day(dagbag, manifest, holding) -> None:
         if run.logical_date is not None:
             kwargs["logical_date"] = run.logical_date
         dag_run = dagbag.dags[run.dag_id].test(**kwargs)
+        if run.dag_id == "eod_reconciliation" and manifest_has_breach(manifest):
+            # a day with Significant/Critical accounts ends red: only its breach task fails
+            assert dag_run.state == "failed" and ended_on_breach(dag_run), f"{run.label}: {dag_run.state}"
+            return True
         assert dag_run.state == "success", f"{run.label}: {dag_run.state}"
         return True
 

@@ -20,6 +20,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
+from deltran import config
+from deltran.recon import levels
 from parsers.records import Balance, Entry, Statement, TransactionDetails
 from parsers.writers import write_bank_to_customer
 
@@ -39,8 +41,6 @@ FX_JOURNALS = (15, 25)
 DOMESTIC_SHARE = 0.1  # client payments without a UETR: matched by EndToEndId
 MISMATCH_CENTS = 1234  # A3: the bank books 12.34 less (charges deducted on the way)
 
-# Thresholds on |bank - ledger| / ledger (DOMAIN.md).
-OK_MAX, MINOR_MAX, SIGNIFICANT_MAX = Decimal("0.0001"), Decimal("0.0005"), Decimal("0.005")
 # The intraday story (tiers 1 and 2): A1's bank credits a large deposit at 11:00
 # that the ledger books only at 14:00 (a drift into Significant around midday
 # that recovers), and A6's tokens are minted without money at 14:40 (the
@@ -53,17 +53,8 @@ INTENDED_LEVELS = {"A1": "OK", "A2": "OK", "A3": "OK", "A4": "Minor", "A5": "Sig
 
 
 def level(bank: Decimal, ledger: Decimal) -> str:
-    """The reconciliation level of an account, as DOMAIN.md defines it."""
-    if ledger <= 0:
-        return "OK" if bank == ledger else "Critical"
-    ratio = abs(bank - ledger) / ledger
-    if ratio > SIGNIFICANT_MAX or (ledger > bank and ratio > OK_MAX):
-        return "Critical"
-    if ratio > MINOR_MAX:
-        return "Significant"
-    if ratio > OK_MAX:
-        return "Minor"
-    return "OK"
+    """The reconciliation level of an account: the platform's one rule, with the configured bands."""
+    return levels.classify(bank, ledger, config.load().thresholds)
 
 
 def electronic_seq_nb(business_date: date) -> int:
@@ -265,8 +256,11 @@ def generate_day(
     for a in ACCOUNTS:
         bank_close, ledger_close = day.bank_balance(a), day.ledger_balance(a)
         expected = level(cents(bank_close), cents(ledger_close))
-        if expected != INTENDED_LEVELS[a.key]:  # the amounts are computed to make this impossible
-            raise AssertionError(f"{a.key}: level {expected}, intended {INTENDED_LEVELS[a.key]}")
+        if expected != INTENDED_LEVELS[a.key]:  # the demo's faults are sized for the default bands
+            raise ValueError(
+                f"{a.key}: level {expected} under the configured thresholds ({config.load().thresholds}), "
+                f"the demo's story needs {INTENDED_LEVELS[a.key]}: run the demo with the default DELTRAN_THRESHOLD_*"
+            )
         manifest.accounts.append(
             AccountExpectation(
                 a.key,

@@ -120,13 +120,38 @@ class _Airflow:
                 kwargs: dict = {"run_conf": run.conf}
                 if run.logical_date is not None:
                     kwargs["logical_date"] = run.logical_date
-                state = str(getattr(self.bag.dags[run.dag_id].test(**kwargs), "state", "none"))
+                dag_run = self.bag.dags[run.dag_id].test(**kwargs)
+                state = str(getattr(dag_run, "state", "none"))
+                if state == "failed" and ended_on_breach(dag_run):
+                    state = BREACH
             except Exception:
                 import traceback
 
                 traceback.print_exc()
                 state = "error"
         return state, time.perf_counter() - started, log
+
+
+# A day with Significant or Critical accounts ends red on purpose: its last task,
+# report_breaches, fails with the breach summary after the breaker has acted.
+BREACH_TASK = "report_breaches"
+BREACH = "breach"
+
+
+def ended_on_breach(dag_run: Any) -> bool:
+    """The run failed only because its breach task reported the day's breaches (every other task succeeded)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        states = session.execute(
+            select(TaskInstance.task_id, TaskInstance.state).where(
+                TaskInstance.dag_id == dag_run.dag_id, TaskInstance.run_id == dag_run.run_id
+            )
+        ).all()
+    failed = {task for task, state in states if str(state).lower().endswith("failed")}
+    return failed == {BREACH_TASK}
 
 
 def _release(manifest: Any, holding: Path, inbox: Path, until: datetime) -> list[str]:
@@ -210,6 +235,13 @@ def run_demo(business_date: date, seed: int = 42, out: TextIO | None = None) -> 
     def execute(run: Run, log_name: str) -> bool:
         print(f"demo: {run.label} ...", end=" ", flush=True, file=out)
         state, seconds, log = airflow.run(run, log_name)
+        if state == BREACH:
+            print(
+                f"ended red in {seconds:.1f} s, as intended: the day has breaches, so its last task "
+                f"({BREACH_TASK}) fails with the breach summary after the breaker acted (log: {log})",
+                file=out,
+            )
+            return True
         if state != "success":
             print(f"FAILED ({state}; log: {log})", file=out)
             return False
@@ -218,7 +250,7 @@ def run_demo(business_date: date, seed: int = 42, out: TextIO | None = None) -> 
 
     if not replay_day(business_date, manifest, holding, settings.inbox, execute):
         return 1
-    print(f"demo: every run succeeded, {time.perf_counter() - started:.0f} s in Airflow", file=out)
+    print(f"demo: every run ended as intended, {time.perf_counter() - started:.0f} s in Airflow", file=out)
     print_summary(business_date, settings, out)
     return 0
 

@@ -48,7 +48,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from deltran import config, db, numbers
-from deltran.recon import breaker
+from deltran.recon import breaker, levels
 
 log = logging.getLogger(__name__)
 
@@ -240,13 +240,10 @@ class Balances:
         zero against zero is 0 %. An unknown side gives 0 here: the suite's
         not-null checks on the balances decide such a row (Significant).
         """
-        difference = self.difference
-        if difference is None:
+        difference_pct, under_backing_pct = levels.percentages(self.bank_balance, self.ledger_balance)
+        if difference_pct is None or under_backing_pct is None:
             return Decimal(0), Decimal(0)
-        denominator = abs(self.ledger_balance or self.bank_balance or Decimal(0))
-        if denominator == 0:
-            return Decimal(0), Decimal(0)
-        return abs(difference) / denominator * 100, max(-difference, Decimal(0)) / denominator * 100
+        return difference_pct, under_backing_pct
 
 
 def balances_at(

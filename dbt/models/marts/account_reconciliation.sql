@@ -7,10 +7,8 @@
 -- duplicate, amount) + an unexplained remainder, each the sum of the effects
 -- on (bank - ledger) of the movements booked by the day.
 -- The level here describes; the Great Expectations checkpoint on this table
--- decides (deltran.recon) and drives the circuit breaker.
-{% set ok = var('ok_pct') %}
-{% set minor = var('minor_pct') %}
-{% set significant = var('significant_pct') %}
+-- decides (deltran.recon) and drives the circuit breaker. The rule is the
+-- threshold macros' (macros/threshold_level.sql), the same for every model.
 
 with statements as (
     select * from {{ ref('int_bank_statements_daily') }}
@@ -132,7 +130,7 @@ compared as (
         s.bank_closing_balance - l.ledger_balance as difference,
         -- the denominator is the ledger; a zero ledger (a new account, first
         -- funding) falls back to the bank balance, and zero against zero is 0 %
-        nullif(abs(coalesce(nullif(l.ledger_balance, 0), s.bank_closing_balance)), 0) as denominator,
+        {{ threshold_base('s.bank_closing_balance', 'l.ledger_balance') }} as denominator,
         coalesce(f.ledger_in_flight_amount, 0)                               as ledger_in_flight_amount,
         coalesce(c.matched_count, 0)                                         as matched_count,
         coalesce(c.amount_mismatch_count, 0)                                 as amount_mismatch_count,
@@ -166,10 +164,8 @@ with_pct as (
         *,
         -- unknown when a balance is unknown (a statement that failed closed):
         -- never 0 %, which would read as "all clear"
-        case when difference is not null then coalesce(abs(difference) / denominator * 100, 0) end
-                                                                             as difference_pct,
-        case when difference is not null then coalesce(greatest(-difference, 0) / denominator * 100, 0) end
-                                                                             as under_backing_pct
+        {{ threshold_pct('difference', 'denominator') }}                   as difference_pct,
+        {{ threshold_pct(under_backing('difference'), 'denominator') }}    as under_backing_pct
     from compared
 )
 
@@ -185,14 +181,8 @@ select
     difference,
     difference_pct,
     under_backing_pct,
-    case
-        -- a figure missing: payouts wait (the checkpoint's not-null checks decide the same)
-        when difference_pct is null or under_backing_pct is null then 'Significant'
-        when difference_pct > {{ significant }} or under_backing_pct > {{ ok }} then 'Critical'
-        when difference_pct > {{ minor }} then 'Significant'
-        when difference_pct > {{ ok }} then 'Minor'
-        else 'OK'
-    end                         as threshold_level,
+    -- a figure missing: payouts wait (the checkpoint's not-null checks decide the same)
+    {{ threshold_level('difference_pct', 'under_backing_pct') }} as threshold_level,
     ledger_balance > bank_closing_balance as is_under_backed,
     ledger_in_flight_amount,
     matched_count,

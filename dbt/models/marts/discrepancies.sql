@@ -11,10 +11,11 @@
 -- (`deltran exceptions ...`, control.discrepancy_cases). A view: it reads the
 -- case as it is now, so a person's change shows here at once, not after the
 -- next dbt run (its inputs are tables, so reading it stays cheap).
+-- Severities follow the one threshold rule (macros/threshold_level.sql): a
+-- BalanceMismatch is the band of its unexplained difference (the account's own
+-- level when nothing explains any of it); an item the band of its amount,
+-- both against the account's base (ledger, else bank).
 {{ config(materialized='view') }}
-{% set ok = var('ok_pct') %}
-{% set minor = var('minor_pct') %}
-{% set significant = var('significant_pct') %}
 
 with recon as (
     select * from {{ ref('account_reconciliation') }}
@@ -30,20 +31,14 @@ balance_breaks as (
         bank_closing_balance     as bank_amount,
         ledger_balance           as ledger_amount,
         unexplained_difference   as difference,
-        case
-            when abs(unexplained_difference) / denominator * 100 > {{ significant }}
-                or (unexplained_difference < 0 and abs(unexplained_difference) / denominator * 100 > {{ ok }}) then 'Critical'
-            when abs(unexplained_difference) / denominator * 100 > {{ minor }} then 'Significant'
-            else 'Minor'
-        end                      as severity,
+        {{ threshold_level_of('unexplained_difference', threshold_base('bank_closing_balance', 'ledger_balance')) }} as severity,
         false                    as is_expected,
         null::text as uetr, null::text as end_to_end_id, null::text as acct_svcr_ref,
         null::text as bank_entry_id, null::text as ledger_entry_id, statement_id, null::text as journal_id
-    from (
-        select *, nullif(abs(coalesce(nullif(ledger_balance, 0), bank_closing_balance)), 0) as denominator
-        from recon
-    ) as r
+    from recon
+    -- within the OK band the difference is no break (DOMAIN.md: OK, no action)
     where unexplained_difference <> 0
+        and {{ threshold_level_of('unexplained_difference', threshold_base('bank_closing_balance', 'ledger_balance')) }} <> 'OK'
 ),
 
 item_breaks as (
@@ -72,11 +67,11 @@ item_breaks as (
 
 item_severity as (
     -- an item's severity is the band of its own amount against the account's
-    -- ledger balance; a break is at least Minor, and money the ledger shows
+    -- base (ledger, else bank); a break is at least Minor, and money the ledger shows
     -- but the bank does not (under-backing) beyond the OK band is Critical
     select
         i.*,
-        coalesce(abs(i.difference) / nullif(abs(r.ledger_balance), 0) * 100, 100) as item_pct
+        {{ threshold_level_of('i.difference', threshold_base('r.bank_closing_balance', 'r.ledger_balance')) }} as item_level
     from item_breaks as i
     left join recon as r on r.account_id = i.account_id and r.business_date = i.business_date
 ),
@@ -84,11 +79,7 @@ item_severity as (
 items as (
     select
         discrepancy_type, side, account_id, currency, business_date, bank_amount, ledger_amount, difference,
-        case
-            when item_pct > {{ significant }} or (difference < 0 and item_pct > {{ ok }}) then 'Critical'
-            when item_pct > {{ minor }} then 'Significant'
-            else 'Minor'
-        end as severity,
+        case when item_level = 'OK' then 'Minor' else item_level end as severity,
         is_expected, uetr, end_to_end_id, acct_svcr_ref, bank_entry_id, ledger_entry_id, statement_id, journal_id
     from item_severity
 ),
