@@ -6,10 +6,11 @@ reconciliation) is written once. Amounts are ``Decimal`` exactly as written in
 the file; a balance's or entry's sign is carried by ``credit_debit`` (CRDT/DBIT),
 and ``Balance.signed_amount`` applies it.
 
-Readers yield records in document order, so a statement of millions of entries
-is never held in memory: first its ``Statement`` header, then its ``Balance``
-records, then its ``Entry`` records, each carrying the context it needs
-(message id, statement id, account, currency), then a ``Finding`` for each
+Readers stream, so a statement of millions of entries is never held in memory:
+first its ``Entry`` records as they are read, each carrying the context it
+needs (message id, statement id, account, currency), then, once the statement
+has ended and is complete (its AddtlStmtInf comes after the entries), its
+``Statement`` header and ``Balance`` records, then a ``Finding`` for each
 arithmetic check the statement fails.
 
 ``to_rows`` flattens a record into plain dicts with snake_case keys: one per
@@ -51,9 +52,7 @@ class Statement:
     summary_credit_sum: Decimal | None = None
     summary_debit_count: int | None = None
     summary_debit_sum: Decimal | None = None
-    # AddtlStmtInf: written after the entries, so read only for a statement without
-    # entries (the header record is yielded before the first entry, to stream)
-    additional_info: str | None = None
+    additional_info: str | None = None  # AddtlStmtInf (AddtlRptInf, AddtlNtfctnInf), after the entries
     copy_duplicate: str | None = None  # CpyDplctInd: CODU, COPY, DUPL
     page_number: int | None = None  # GrpHdr/MsgPgntn
     last_page: bool | None = None
