@@ -275,8 +275,14 @@ class PaymentReturn:
     creditor_agent_bic: str | None = None
     instructing_agent_bic: str | None = None
     instructed_agent_bic: str | None = None
-    debtor_agent: str | None = None  # participant keys (values.participant)
+    # participant keys (values.participant): the return's own agents where the message
+    # states them (RtrChain), else the original's from OrgnlTxRef, swapped (payments.read_returns)
+    debtor_agent: str | None = None
     creditor_agent: str | None = None
+    instructing_agent: str | None = None
+    instructed_agent: str | None = None
+    debtor_agent_name: str | None = None
+    creditor_agent_name: str | None = None
     # business application header (AppHdr) beside the Document, where the file has one
     bah_biz_msg_id: str | None = None
     bah_msg_def_id: str | None = None
@@ -515,6 +521,10 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "bah_created_at",
         "bah_from",
         "bah_to",
+        "instructing_agent",
+        "instructed_agent",
+        "debtor_agent_name",
+        "creditor_agent_name",
     ),
     "finding": (
         "message_type",

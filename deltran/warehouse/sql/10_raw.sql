@@ -303,7 +303,11 @@ alter table raw.payment_returns
     add column if not exists bah_msg_def_id text,
     add column if not exists bah_created_at timestamptz,
     add column if not exists bah_from       text,
-    add column if not exists bah_to         text;
+    add column if not exists bah_to         text,
+    add column if not exists instructing_agent   text,
+    add column if not exists instructed_agent    text,
+    add column if not exists debtor_agent_name   text,
+    add column if not exists creditor_agent_name text;
 
 create index if not exists bank_entries_file_idx on raw.bank_entries (file_id);
 create index if not exists ledger_lines_file_idx on raw.ledger_lines (file_id);
