@@ -271,7 +271,9 @@ def _entry(
             if kind == 1:
                 amount, currency = values.amount(file, child)
             elif kind == 2:
-                direction = values.credit_debit(file, child)
+                direction = child.text
+                if direction not in values.CREDIT_DEBIT:  # padded, or wrong: the full rule says which
+                    direction = values.credit_debit(file, child)
             elif kind == 3:
                 status = values.code_choice(child, t.qlen)
             elif kind == 4:
@@ -660,7 +662,8 @@ def _details(element: etree._Element, file: str, t: _Tags) -> TransactionDetails
         elif kind == 2:
             tx.amount, tx.currency = values.amount(file, child)
         elif kind == 3:
-            tx.credit_debit = values.credit_debit(file, child)
+            direction = child.text
+            tx.credit_debit = direction if direction in values.CREDIT_DEBIT else values.credit_debit(file, child)
         elif kind == 6:
             _related_parties(tx, child, t)
         elif kind == 10:
