@@ -8,11 +8,17 @@ only in element names, which are read by local name: ``BIC``/``BICFI``, a plain
 ``Ntry/TxDtls``, ``Bal/Tp/CdOrPrtry`` or ``Bal/Tp``.
 
 Memory stays flat on files of any size: the parse reports only GrpHdr, the
-statement element and its ``Ntry`` elements; each entry is read in one pass
-over its children, then cleared and removed with everything before it. The
-statement header (and its balances) is read when the first entry ends, or the
-statement itself when it has none; a statement without its own CreDtTm
-(optional from .001.08) takes the message's.
+statement element, its ``Ntry`` elements and their ``TxDtls``; each entry is
+read when it ends, in one pass over its children and its details (looked up by
+whole namespaced tag, one dict lookup a child), then cleared and removed with
+everything before it. An entry with more than _KEEP_DETAILS details (a large
+batch) is instead read detail by detail as each TxDtls ends, and yielded in
+parts of DETAILS_PER_PART (records.Entry). The statement header (and its
+balances) is read when the first entry ends, or the statement itself when it
+has none; its AddtlStmtInf, which the schema puts after the entries, when the
+statement ends: so the Statement and Balance records come after the
+statement's entries. A statement without its own CreDtTm (optional from
+.001.08) takes the message's.
 
 Arithmetic checks run when a statement ends and come out as ``Finding``
 records: TxsSummry counts and sums against the entries, and, where the
@@ -28,7 +34,9 @@ no other (leaving reversals out, or flipping them, misses by 21.53 or 43.06).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, BinaryIO, Iterator
 
@@ -51,31 +59,14 @@ STATEMENT_ELEMENTS = {"camt.052": "Rpt", "camt.053": "Stmt", "camt.054": "Ntfctn
 DETAILS_PER_PART = 1000  # a batch entry with more details is yielded in parts (records.Entry)
 _KEEP_DETAILS = 64  # details of a batch up to this many stay in the tree until their entry ends
 _BOOKED = "BOOK"
+_STATEMENT_TRAILER = ("AddtlStmtInf", "AddtlRptInf", "AddtlNtfctnInf")  # the schema puts it after the entries
 _OPENING, _PREVIOUS_CLOSING = "OPBD", "PRCD"  # PRCD stands in when there is no OPBD
 _CLOSING = "CLBD"
-# children an entry, a balance or a transaction may hold once only (two Amt would make the money ambiguous)
-_ENTRY_SINGLES = frozenset(
-    {"Amt", "CdtDbtInd", "Sts", "BookgDt", "ValDt", "AcctSvcrRef", "NtryRef", "RvslInd", "BkTxCd", "AddtlNtryInf"}
+# children a statement or a balance may hold once only
+_STATEMENT_SINGLES = frozenset(
+    {"Id", "ElctrncSeqNb", "LglSeqNb", "CreDtTm", "FrToDt", "Acct", "TxsSummry", "CpyDplctInd", *_STATEMENT_TRAILER}
 )
-_STATEMENT_SINGLES = frozenset({"Id", "ElctrncSeqNb", "LglSeqNb", "CreDtTm", "FrToDt", "Acct", "TxsSummry"})
 _BALANCE_SINGLES = frozenset({"Tp", "Amt", "CdtDbtInd", "Dt"})
-_DETAIL_SINGLES = frozenset(
-    {
-        "Refs",
-        "Amt",
-        "CdtDbtInd",
-        "AmtDtls",
-        "BkTxCd",
-        "RltdPties",
-        "RltdAgts",
-        "LclInstrm",
-        "Purp",
-        "RmtInf",
-        "RltdDts",
-        "RtrInf",
-        "AddtlTxInf",
-    }
-)
 
 
 @dataclass(slots=True)
@@ -108,69 +99,258 @@ class _Batch:
 
 
 def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator[Record]:
-    q = f"{{{info.namespace}}}" if info.namespace else ""
-    qlen = len(q)
-    statement_tag = q + STATEMENT_ELEMENTS[info.message_type]
-    header_tag, entry_tag, detail_tag = q + "GrpHdr", q + "Ntry", q + "TxDtls"
+    t = _tags(f"{{{info.namespace}}}" if info.namespace else "")
+    statement_tag, entry_tag, detail_tag = t.statement[info.message_type], t.entry_tag, t.detail_tag
     group: values.GroupHeader | None = None
     current: _Open | None = None
-    batch: _Batch | None = None
-    for element in end_elements(stream, file, info, (header_tag, statement_tag, entry_tag, detail_tag)):
+    batch: _Batch | None = None  # an entry with more details than _KEEP_DETAILS, streamed
+    pending = 0  # details ended since the last entry ended
+    tags = (t.header_tag, statement_tag, entry_tag, detail_tag)
+    for element in end_elements(stream, file, info, tags):
         tag = element.tag
         if tag == detail_tag:
+            pending += 1
+            if pending < _KEEP_DETAILS:
+                continue  # read with its entry, when that ends
             parent = element.getparent()
-            holder = parent.getparent() if parent is not None and parent.tag[qlen:] == "NtryDtls" else parent
-            if holder is None or holder.tag != entry_tag or holder.getparent() is None:
+            holder = parent if parent is None or parent.tag == entry_tag else parent.getparent()
+            if holder is None or holder.tag != entry_tag:
                 continue  # a TxDtls outside an entry: none of the versions has one
-            if holder.getparent().tag != statement_tag:
-                continue
             if batch is None or batch.element is not holder:
-                if current is None or current.element is not holder.getparent():
-                    current = _open(holder.getparent(), group, info, file, qlen)
-                    yield current.statement
-                    yield from current.balances
-                batch = _Batch(holder, _entry(holder, current.statement, current.entries, file, qlen))
-            detail = _details(element, file, qlen)
-            _count_detail(batch, detail)
-            batch.details.append(detail)
-            if len(batch.details) == DETAILS_PER_PART:
-                yield _part(batch, more=True)
-            if batch.count < _KEEP_DETAILS:
-                continue  # the entry's release takes them; a long batch is released as it goes
+                statement_element = holder.getparent()
+                if statement_element is None or statement_element.tag != statement_tag:
+                    continue
+                if current is None or current.element is not statement_element:
+                    current = _open(statement_element, group, info, file, t)
+                batch = _Batch(holder, _entry(holder, current.statement, current.entries, file, t, None))
+                # this detail and those kept in the tree before it (the parser may have read further)
+                earlier = []
+                for kept in holder.iter(detail_tag):
+                    earlier.append(kept)
+                    if kept is element:
+                        break
+            else:
+                earlier = [element]
+            for detail_element in earlier:
+                detail = _details(detail_element, file, t)
+                _count_detail(batch, detail)
+                batch.details.append(detail)
+                if len(batch.details) == DETAILS_PER_PART:
+                    yield _part(batch, more=True)
         elif tag == entry_tag:
+            pending = 0
             parent = element.getparent()
             if parent is None or parent.tag != statement_tag:
                 continue  # not a statement's entry (none of the versions nests one)
             if current is None or current.element is not parent:
-                current = _open(parent, group, info, file, qlen)
-                yield current.statement
-                yield from current.balances
+                current = _open(parent, group, info, file, t)
             if batch is not None and batch.element is element:
-                _finish_entry(batch.entry, element, file, qlen)
+                _finish_entry(batch.entry, element, file, t.qlen)
                 entry = _part(batch, more=False)
+                _add_to_statement(current, entry)
+                yield entry
+                if batch.contrary or (batch.summable and batch.total != entry.amount):
+                    yield from _detail_findings(batch, current.statement)
+                batch = None
             else:
-                entry = _entry(element, current.statement, current.entries, file, qlen)
-                _finish_entry(entry, element, file, qlen)
-            _add_to_statement(current, entry)
-            yield entry
-            if (
-                batch is not None
-                and batch.element is element
-                and (batch.contrary or (batch.summable and batch.total != entry.amount))
-            ):
-                yield from _detail_findings(batch, current.statement)
-            batch = None
+                entry = _entry(element, current.statement, current.entries, file, t, [])
+                _add_to_statement(current, entry)
+                yield entry
+                if entry.transactions and _details_disagree(entry):
+                    checked = _Batch(element, entry)
+                    for detail in entry.transactions:
+                        _count_detail(checked, detail)
+                    yield from _detail_findings(checked, current.statement)
         elif tag == statement_tag:
             if current is None or current.element is not element:
-                current = _open(element, group, info, file, qlen)
-                yield current.statement
-                yield from current.balances
+                current = _open(element, group, info, file, t)  # no entries: every child is still there
+            else:
+                _close(current, element, file, t)  # what the statement holds after its entries
+            yield current.statement
+            yield from current.balances
             yield from _findings(current, file)
             current = None
         else:
-            group = values.group_header(element, file, qlen)
+            group = values.group_header(element, file, t.qlen)
             continue
         release(element)
+
+
+class _Tags:
+    """Namespaced tags of one message namespace, built once: readers compare and look up whole tags."""
+
+    def __init__(self, q: str) -> None:
+        self.qlen = len(q)
+        self.header_tag, self.entry_tag, self.detail_tag = q + "GrpHdr", q + "Ntry", q + "TxDtls"
+        self.statement = {message: q + name for message, name in STATEMENT_ELEMENTS.items()}
+        self.statement_trailer = frozenset(q + name for name in _STATEMENT_TRAILER)
+        self.entry = {q + name: code for name, code in _ENTRY_CODES.items()}
+        self.detail = {q + name: code for name, code in _DETAIL_CODES.items()}
+        self.references = {q + name: attribute for name, attribute in _REFERENCES.items()}
+        self.entry_details, self.batch = q + "NtryDtls", q + "Btch"
+        self.dt, self.dttm, self.cd, self.prtry = q + "Dt", q + "DtTm", q + "Cd", q + "Prtry"
+        self.nm, self.pty, self.id, self.iban = q + "Nm", q + "Pty", q + "Id", q + "IBAN"
+        self.ustrd, self.domain, self.family = q + "Ustrd", q + "Domn", q + "Fmly"
+        self.parties = {q + "Dbtr": 1, q + "DbtrAcct": 2, q + "Cdtr": 3, q + "CdtrAcct": 4}
+
+
+@functools.lru_cache(maxsize=64)
+def _tags(q: str) -> _Tags:
+    return _Tags(q)
+
+
+# The children of an entry and of a transaction detail the readers take, by code;
+# codes up to _ENTRY_SINGLE / _DETAIL_SINGLE may appear once (two Amt would make the money ambiguous)
+_ENTRY_CODES = {
+    "Amt": 1,
+    "CdtDbtInd": 2,
+    "Sts": 3,
+    "BookgDt": 4,
+    "ValDt": 5,
+    "AcctSvcrRef": 6,
+    "NtryRef": 7,
+    "RvslInd": 8,
+    "BkTxCd": 9,
+    "AddtlNtryInf": 10,
+    "NtryDtls": 11,
+    "TxDtls": 12,  # .001.01: directly under Ntry
+}
+_ENTRY_SINGLE = 10
+_DETAIL_CODES = {
+    "Refs": 1,
+    "Amt": 2,
+    "CdtDbtInd": 3,
+    "AmtDtls": 4,
+    "BkTxCd": 5,
+    "RltdPties": 6,
+    "RltdAgts": 7,
+    "LclInstrm": 8,
+    "Purp": 9,
+    "RmtInf": 10,
+    "RltdDts": 11,
+    "RtrInf": 12,
+    "AddtlTxInf": 13,
+    "Chrgs": 14,  # once from .001.03; one per charge in .001.02
+}
+_DETAIL_SINGLE = 13
+
+
+def _twice(file: str, element: etree._Element, parent: str) -> ParseError:
+    return values.error(file, element, f"{values.local_name(element.tag)} appears more than once in one {parent}")
+
+
+def _entry(
+    element: etree._Element,
+    statement: Statement,
+    index: int,
+    file: str,
+    t: _Tags,
+    details: list[TransactionDetails] | None,
+) -> Entry:
+    """The entry, read in one pass over its children.
+
+    With ``details`` (a list) the entry has ended: its transaction details are
+    read into it. Without, it is a batch still being read: only the fields
+    before its first detail (its details are read as each TxDtls ends).
+    """
+    amount = currency = direction = status = None
+    booking_date = booking_moment = value_date = entry_ref = servicer_ref = code = additional = None
+    reversal = False
+    batch: dict[str, Any] | None = None
+    seen = 0
+    codes = t.entry
+    for child in element:
+        kind = codes.get(child.tag)
+        if kind is None:
+            continue
+        if kind <= _ENTRY_SINGLE:
+            bit = 1 << kind
+            if seen & bit:
+                raise _twice(file, child, "Ntry")
+            seen |= bit
+            if kind == 1:
+                amount, currency = values.amount(file, child)
+            elif kind == 2:
+                direction = child.text
+                if direction not in values.CREDIT_DEBIT:  # padded, or wrong: the full rule says which
+                    direction = values.credit_debit(file, child)
+            elif kind == 3:
+                status = values.code_choice(child, t.qlen)
+            elif kind == 4:
+                booking_date, booking_moment = _date_choice(file, child, t)
+            elif kind == 5:
+                value_date = _date_choice(file, child, t)[0]
+            elif kind == 6:
+                servicer_ref = values.text(child)
+            elif kind == 7:
+                entry_ref = values.text(child)
+            elif kind == 8:
+                reversal = values.boolean(file, child)
+            elif kind == 9:
+                code = _bank_tx_code(child, t)
+            else:
+                additional = values.text(child)
+        elif details is None:
+            if kind == 12 or batch is not None:
+                break  # a streamed batch's details are read one by one as they end
+            batch = _batch(child, file, t)
+        elif kind == 11:
+            for part in child:
+                part_tag = part.tag
+                if part_tag == t.detail_tag:
+                    details.append(_details(part, file, t))
+                elif part_tag == t.batch and batch is None:
+                    batch = _batch_fields(part, file, t.qlen)
+        else:
+            details.append(_details(child, file, t))
+    if amount is None or currency is None:
+        raise values.missing(file, element, "Amt")
+    if direction is None:
+        raise values.missing(file, element, "CdtDbtInd")
+    entry = Entry(
+        message_type=statement.message_type,
+        message_id=statement.message_id,
+        statement_id=statement.statement_id,
+        account=statement.account,
+        account_currency=statement.account_currency,
+        amount=amount,
+        currency=currency,
+        credit_debit=direction,
+        status=status,
+        booking_date=booking_date,
+        booking_date_time=booking_moment,
+        value_date=value_date,
+        entry_ref=entry_ref,
+        acct_svcr_ref=servicer_ref,
+        is_reversal=reversal,
+        bank_tx_code=code,
+        entry_index=index,
+        transactions=details if details is not None else [],
+        additional_info=additional,
+        line=element.sourceline,
+    )
+    if batch:
+        entry.batch_message_id = batch.get("batch_message_id")
+        entry.batch_payment_info_id = batch.get("batch_payment_info_id")
+        entry.batch_tx_count = batch.get("batch_tx_count")
+        entry.batch_total_amount = batch.get("batch_total_amount")
+    return entry
+
+
+def _date_choice(file: str, element: etree._Element, t: _Tags) -> tuple[date | None, datetime | None]:
+    """(date, date-time) of a Dt/DtTm choice (values.date_choice, on whole tags)."""
+    for child in element:
+        tag = child.tag
+        if tag == t.dt:
+            raw = child.text
+            try:
+                return date.fromisoformat(raw), None
+            except (TypeError, ValueError):
+                return values.to_date(file, child), None  # padded, with an offset, or not a date
+        if tag == t.dttm:
+            moment = values.to_datetime(file, child)
+            return moment.date(), moment
+    return None, None
 
 
 def _part(batch: _Batch, more: bool) -> Entry:
@@ -247,8 +427,10 @@ def _detail_findings(batch: _Batch, statement: Statement) -> Iterator[Finding]:
         )
 
 
-def _open(element: etree._Element, group: values.GroupHeader | None, info: MessageInfo, file: str, qlen: int) -> _Open:
-    """The statement header and balances, read from the children before the first Ntry."""
+def _open(element: etree._Element, group: values.GroupHeader | None, info: MessageInfo, file: str, t: _Tags) -> _Open:
+    """The statement header and balances, read from the children before the first Ntry
+    (and, of a statement without entries, its AddtlStmtInf: see _close)."""
+    qlen = t.qlen
     if group is None:
         raise values.missing(file, element.getparent(), "GrpHdr")
     statement_id = account = currency = servicer = None
@@ -321,6 +503,33 @@ def _open(element: etree._Element, group: values.GroupHeader | None, info: Messa
     return _Open(element, statement, balances)
 
 
+def _close(current: _Open, element: etree._Element, file: str, t: _Tags) -> None:
+    """What the statement holds after its entries (its earlier children are released by now):
+    AddtlStmtInf (AddtlRptInf, AddtlNtfctnInf), the statement's additional information."""
+    seen: set[str] = set()
+    for child in element:
+        if child.tag in t.statement_trailer:
+            values.once(file, child, child.tag[t.qlen :], seen)
+            current.statement.additional_info = values.text(child)
+
+
+def _details_disagree(entry: Entry) -> bool:
+    """Whether an entry's details state the other direction or, all in its currency, miss its amount
+    (the cheap test; _detail_findings says how)."""
+    direction, currency = entry.credit_debit, entry.currency
+    total = Decimal(0)
+    summable = True
+    for detail in entry.transactions:
+        if detail.credit_debit is not None and detail.credit_debit != direction:
+            return True
+        if summable:
+            if detail.amount is None or detail.currency != currency:
+                summable = False
+            else:
+                total += detail.amount
+    return summable and total != entry.amount
+
+
 def _summary(element: etree._Element, file: str, qlen: int) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     prefixes = {"TtlNtries": "summary_entry", "TtlCdtNtries": "summary_credit", "TtlDbtNtries": "summary_debit"}
@@ -377,72 +586,6 @@ def _balance(element: etree._Element, statement: Statement, file: str, qlen: int
     )
 
 
-def _entry(element: etree._Element, statement: Statement, index: int, file: str, qlen: int) -> Entry:
-    """The entry's fields up to its details (a batch's details are read as each TxDtls ends)."""
-    amount = currency = direction = status = None
-    booking_date = booking_moment = value_date = entry_ref = servicer_ref = code = None
-    reversal = False
-    batch: dict[str, Any] = {}
-    seen: set[str] = set()
-    additional = None
-    for child in element:
-        name = child.tag[qlen:]
-        if name in _ENTRY_SINGLES:
-            if name in seen:
-                values.once(file, child, name, seen)
-            seen.add(name)
-        if name == "Amt":
-            amount, currency = values.amount(file, child)
-        elif name == "CdtDbtInd":
-            direction = values.credit_debit(file, child)
-        elif name == "Sts":
-            status = values.code_choice(child, qlen)
-        elif name == "BookgDt":
-            booking_date, booking_moment = values.date_choice(file, child, qlen)
-        elif name == "ValDt":
-            value_date = values.date_choice(file, child, qlen)[0]
-        elif name == "AddtlNtryInf":
-            additional = values.text(child)
-        elif name == "AcctSvcrRef":
-            servicer_ref = values.text(child)
-        elif name == "NtryRef":
-            entry_ref = values.text(child)
-        elif name == "RvslInd":
-            reversal = values.boolean(file, child)
-        elif name == "BkTxCd":
-            code = _bank_tx_code(child, qlen)
-        elif name == "NtryDtls" and not batch:
-            batch = _batch(child, file, qlen)
-        elif name == "TxDtls" or name == "NtryDtls":
-            break  # read one by one as they end
-    if amount is None or currency is None:
-        raise values.missing(file, element, "Amt")
-    if direction is None:
-        raise values.missing(file, element, "CdtDbtInd")
-    return Entry(
-        message_type=statement.message_type,
-        message_id=statement.message_id,
-        statement_id=statement.statement_id,
-        account=statement.account,
-        account_currency=statement.account_currency,
-        amount=amount,
-        currency=currency,
-        credit_debit=direction,
-        status=status,
-        booking_date=booking_date,
-        booking_date_time=booking_moment,
-        value_date=value_date,
-        entry_ref=entry_ref,
-        acct_svcr_ref=servicer_ref,
-        is_reversal=reversal,
-        bank_tx_code=code,
-        entry_index=index,
-        additional_info=additional,
-        line=element.sourceline,
-        **batch,
-    )
-
-
 def _finish_entry(entry: Entry, element: etree._Element, file: str, qlen: int) -> None:
     """What a batch entry holds after its details: AddtlNtryInf, the last child the schema allows."""
     count = len(element)
@@ -454,83 +597,88 @@ def _finish_entry(entry: Entry, element: etree._Element, file: str, qlen: int) -
     entry.additional_info = values.text(last)
 
 
-def _batch(element: etree._Element, file: str, qlen: int) -> dict[str, Any]:
-    """NtryDtls/Btch: message id, payment-information id, number and total of its transactions."""
+def _batch(element: etree._Element, file: str, t: _Tags) -> dict[str, Any]:
+    """The Btch of an NtryDtls, if it has one."""
     for child in element:
-        if child.tag[qlen:] != "Btch":
-            continue
-        batch: dict[str, Any] = {}
-        for part in child:
-            name = part.tag[qlen:]
-            if name == "MsgId":
-                batch["batch_message_id"] = values.text(part)
-            elif name == "PmtInfId":
-                batch["batch_payment_info_id"] = values.text(part)
-            elif name == "NbOfTxs":
-                batch["batch_tx_count"] = values.integer(file, part)
-            elif name == "TtlAmt":
-                batch["batch_total_amount"] = values.amount(file, part)[0]
-        return batch
+        if child.tag == t.batch:
+            return _batch_fields(child, file, t.qlen)
     return {}
 
 
-def _bank_tx_code(element: etree._Element, qlen: int) -> str | None:
+def _batch_fields(element: etree._Element, file: str, qlen: int) -> dict[str, Any]:
+    """NtryDtls/Btch: message id, payment-information id, number and total of its transactions."""
+    batch: dict[str, Any] = {}
+    for part in element:
+        name = part.tag[qlen:]
+        if name == "MsgId":
+            batch["batch_message_id"] = values.text(part)
+        elif name == "PmtInfId":
+            batch["batch_payment_info_id"] = values.text(part)
+        elif name == "NbOfTxs":
+            batch["batch_tx_count"] = values.integer(file, part)
+        elif name == "TtlAmt":
+            batch["batch_total_amount"] = values.amount(file, part)[0]
+    return batch
+
+
+def _bank_tx_code(element: etree._Element, t: _Tags) -> str | None:
     """Domn/Cd/Fmly/Cd/SubFmlyCd joined by '/', else Prtry/Cd."""
     proprietary = None
     for child in element:
-        name = child.tag[qlen:]
-        if name == "Domn":
-            domain, family = None, []
+        tag = child.tag
+        if tag == t.domain:
+            domain = family = None
             for part in child:
-                if part.tag[qlen:] == "Cd":
-                    domain = values.text(part)
-                elif part.tag[qlen:] == "Fmly":
-                    family = [values.text(code) for code in part]
-            if domain and len(family) == 2 and all(family):
-                return "/".join([domain, *family])  # type: ignore[list-item]
-        elif name == "Prtry":
-            proprietary = values.code_choice(child)
+                part_tag = part.tag
+                if part_tag == t.cd:
+                    domain = part.text
+                elif part_tag == t.family:
+                    family = [code.text for code in part]
+            if domain is not None and family is not None and len(family) == 2:
+                codes = [domain.strip(), *(code.strip() if code is not None else "" for code in family)]
+                if all(codes):
+                    return "/".join(codes)
+        elif tag == t.prtry:
+            proprietary = values.code_choice(child, t.qlen)
     return proprietary
 
 
-def _details(element: etree._Element, file: str, qlen: int) -> TransactionDetails:
+def _details(element: etree._Element, file: str, t: _Tags) -> TransactionDetails:
     tx = TransactionDetails()
     amount_details = None
-    seen: set[str] = set()
+    seen = 0
+    codes, qlen = t.detail, t.qlen
     for child in element:
-        name = child.tag[qlen:]
-        if name in _DETAIL_SINGLES:
-            if name in seen:
-                values.once(file, child, name, seen)
-            seen.add(name)
-        if name == "Refs":
-            _references(tx, child, file, qlen)
-        elif name == "Amt":
+        kind = codes.get(child.tag)
+        if kind is None:
+            continue
+        if kind <= _DETAIL_SINGLE:
+            bit = 1 << kind
+            if seen & bit:
+                raise _twice(file, child, "TxDtls")
+            seen |= bit
+        if kind == 1:
+            _references(tx, child, file, t)
+        elif kind == 2:
             tx.amount, tx.currency = values.amount(file, child)
-        elif name == "CdtDbtInd":
-            tx.credit_debit = values.credit_debit(file, child)
-        elif name == "AmtDtls":
+        elif kind == 3:
+            direction = child.text
+            tx.credit_debit = direction if direction in values.CREDIT_DEBIT else values.credit_debit(file, child)
+        elif kind == 6:
+            _related_parties(tx, child, t)
+        elif kind == 10:
+            _remittance(tx, child, file, t)
+        elif kind == 4:
             amount_details = child
-        elif name == "BkTxCd":
-            tx.bank_tx_code = _bank_tx_code(child, qlen)
-        elif name == "Chrgs":  # once from .001.03; one per charge in .001.02
+        elif kind == 5:
+            tx.bank_tx_code = _bank_tx_code(child, t)
+        elif kind == 14:
             amount, currency, bearer = _charges(child, file, qlen)
             if tx.charges_amount is None or tx.charges_currency == currency:
                 tx.charges_amount = (tx.charges_amount or Decimal(0)) + (amount or Decimal(0))
                 tx.charges_currency = currency
             tx.charge_bearer = tx.charge_bearer or bearer
-        elif name == "RltdPties":
-            for party in child:
-                party_name = party.tag[qlen:]
-                if party_name == "Dbtr":
-                    tx.debtor_name = values.party_name(party, qlen)
-                elif party_name == "DbtrAcct":
-                    tx.debtor_account = values.account_id(party, qlen)
-                elif party_name == "Cdtr":
-                    tx.creditor_name = values.party_name(party, qlen)
-                elif party_name == "CdtrAcct":
-                    tx.creditor_account = values.account_id(party, qlen)
-        elif name == "RltdAgts":
+        elif kind == 7:
             for agent in child:
                 agent_name = agent.tag[qlen:]
                 if agent_name == "DbtrAgt":
@@ -539,49 +687,110 @@ def _details(element: etree._Element, file: str, qlen: int) -> TransactionDetail
                 elif agent_name == "CdtrAgt":
                     tx.creditor_agent_bic = values.agent_bic(agent)
                     tx.creditor_agent = values.participant(agent).key
-        elif name == "LclInstrm":
+        elif kind == 8:
             tx.local_instrument = values.code_choice(child)
-        elif name == "Purp":
+        elif kind == 9:
             tx.purpose = values.code_choice(child)
-        elif name == "RmtInf":
-            remittance = values.remittance(child, file, qlen)
-            tx.remittance_info = remittance.unstructured
-            tx.creditor_reference = remittance.creditor_reference
-            tx.creditor_reference_type = remittance.creditor_reference_type
-            tx.referred_documents = remittance.referred_documents
-        elif name == "RltdDts":
+        elif kind == 11:
             for moment in child:
                 moment_name = moment.tag[qlen:]
                 if moment_name == "AccptncDtTm":
                     tx.accepted_at = values.to_datetime(file, moment)
                 elif moment_name == "IntrBkSttlmDt":
                     tx.settlement_date = values.to_date(file, moment)
-        elif name == "RtrInf":
+        elif kind == 12:
             tx.return_reason_code, tx.return_additional_info = values.reason(child, qlen)
-        elif name == "AddtlTxInf":
+        else:
             tx.additional_info = values.text(child)
     if amount_details is not None:
         _amount_details(tx, amount_details, file, qlen)
     return tx
 
 
-def _references(tx: TransactionDetails, element: etree._Element, file: str, qlen: int) -> None:
+def _related_parties(tx: TransactionDetails, element: etree._Element, t: _Tags) -> None:
+    """RltdPties: the debtor's and creditor's names (Nm, or Pty/Nm from .001.08) and accounts (IBAN, else Othr/Id)."""
+    roles, nm, pty = t.parties, t.nm, t.pty
+    for party in element:
+        role = roles.get(party.tag)
+        if role is None:
+            continue
+        value = None
+        if role == 1 or role == 3:  # Dbtr, Cdtr: a party
+            for child in party:
+                tag = child.tag
+                if tag == nm:
+                    value = child.text
+                    break
+                if tag == pty:
+                    value = _party_name(child, t)
+                    break
+        else:  # DbtrAcct, CdtrAcct: an account
+            for identification in party:
+                if identification.tag == t.id:
+                    for choice in identification:
+                        value = choice.text if choice.tag == t.iban else values.account_id(party, t.qlen)
+                        break
+                    break
+        if value is not None:
+            value = value.strip() or None
+        if role == 1:
+            tx.debtor_name = value
+        elif role == 2:
+            tx.debtor_account = value
+        elif role == 3:
+            tx.creditor_name = value
+        else:
+            tx.creditor_account = value
+
+
+def _party_name(party: etree._Element, t: _Tags) -> str | None:
+    """values.party_name on whole tags."""
+    for child in party:
+        tag = child.tag
+        if tag == t.nm:
+            value = child.text
+            return value.strip() or None if value is not None else None
+        if tag == t.pty:
+            return _party_name(child, t)
+    return None
+
+
+def _remittance(tx: TransactionDetails, element: etree._Element, file: str, t: _Tags) -> None:
+    """RmtInf; one Ustrd line, the most common form, read directly."""
+    if len(element) == 1 and element[0].tag == t.ustrd:
+        value = element[0].text
+        tx.remittance_info = value.strip() or None if value is not None else None
+        return
+    remittance = values.remittance(element, file, t.qlen)
+    tx.remittance_info = remittance.unstructured
+    tx.creditor_reference = remittance.creditor_reference
+    tx.creditor_reference_type = remittance.creditor_reference_type
+    tx.referred_documents = remittance.referred_documents
+
+
+def _references(tx: TransactionDetails, element: etree._Element, file: str, t: _Tags) -> None:
     seen: set[str] = set()
     proprietary = []
+    attributes = t.references
     for ref in element:
-        name = ref.tag[qlen:]
-        if name == "Prtry":
-            fields = values.children(ref, qlen, file)
-            kind, value = values.text(fields.get("Tp")), values.text(fields.get("Ref"))
-            proprietary.append(f"{kind}={value}" if kind else value or "")
+        tag = ref.tag
+        attribute = attributes.get(tag)
+        if attribute is None:
+            if tag == t.prtry:
+                fields = values.children(ref, t.qlen, file)
+                kind, value = values.text(fields.get("Tp")), values.text(fields.get("Ref"))
+                proprietary.append(f"{kind}={value}" if kind else value or "")
+                continue
+            name = tag[t.qlen :]
+            if name in seen:
+                values.once(file, ref, name, seen)
+            seen.add(name)
             continue
-        if name in seen:
-            values.once(file, ref, name, seen)
-        seen.add(name)
-        attribute = _REFERENCES.get(name)
-        if attribute is not None:
-            value = ref.text
-            setattr(tx, attribute, value.strip() or None if value is not None else None)
+        if tag in seen:
+            raise _twice(file, ref, "Refs")
+        seen.add(tag)
+        value = ref.text
+        setattr(tx, attribute, value.strip() or None if value is not None else None)
     if proprietary:
         tx.proprietary_refs = "\n".join(proprietary)
 

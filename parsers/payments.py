@@ -355,13 +355,31 @@ def read_status_reports(stream: BinaryIO, info: MessageInfo, file: str) -> Itera
         )
 
 
+def _return_party(chain: dict[str, etree._Element], role: str, qlen: int) -> values.Participant:
+    """The return's own agent in RtrChain (.001.09+): DbtrAgt/CdtrAgt, else a debtor or
+    creditor that is itself an institution (RtrChain/Dbtr/Agt)."""
+    agent = chain.get(f"{role}Agt")
+    if agent is not None:
+        return values.participant(agent)
+    party = chain.get(role)
+    if party is not None:
+        for child in party:
+            if child.tag[qlen:] == "Agt":
+                return values.participant(child)
+    return values.participant(None)
+
+
 def read_returns(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator[Record]:
     """pacs.004: one PaymentReturn per TxInf.
 
-    The return's own debtor and creditor agents come from RtrChain (.001.09+):
-    the returning bank (the original creditor's) pays the original debtor's
-    bank. Without RtrChain they are the original transaction's agents from
-    OrgnlTxRef, swapped.
+    The return's debtor and creditor agents (who pays whom: the returning bank,
+    the original creditor's, pays the original debtor's bank) are its own where
+    the message states them: RtrChain's DbtrAgt and CdtrAgt (.001.09+), in any
+    FinInstnId form (values.participant: BIC, else clearing-system member id,
+    else LEI or other id). Where it does not, they are the original
+    transaction's agents as OrgnlTxRef gives them, swapped. The warehouse then
+    falls back to the original transfer it holds, and last to the return's own
+    instructing and instructed agents (int_obligations).
     """
     q = f"{{{info.namespace}}}" if info.namespace else ""
     qlen = len(q)
@@ -387,14 +405,15 @@ def read_returns(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator[Rec
         original = fields.get("OrgnlGrpInf")
         original_fields = values.children(original, qlen, file) if original is not None else group_original
         chain = fields.get("RtrChain")
-        if chain is not None:
-            chain_fields = values.children(chain, qlen, file)
-            debtor_agent = values.participant(chain_fields.get("DbtrAgt"))
-            creditor_agent = values.participant(chain_fields.get("CdtrAgt"))
-        else:
+        chain_fields = values.children(chain, qlen, file) if chain is not None else {}
+        debtor_agent = _return_party(chain_fields, "Dbtr", qlen)
+        creditor_agent = _return_party(chain_fields, "Cdtr", qlen)
+        if debtor_agent.key is None or creditor_agent.key is None:
             reference = values.children(fields["OrgnlTxRef"], qlen, file) if "OrgnlTxRef" in fields else {}
-            debtor_agent = values.participant(reference.get("CdtrAgt"))
-            creditor_agent = values.participant(reference.get("DbtrAgt"))
+            if debtor_agent.key is None:
+                debtor_agent = values.participant(reference.get("CdtrAgt"))
+            if creditor_agent.key is None:
+                creditor_agent = values.participant(reference.get("DbtrAgt"))
         reason_code, reason_text = values.reason(fields.get("RtrRsnInf"), qlen)
         instructing, instructed = _agent(fields, group, "InstgAgt"), _agent(fields, group, "InstdAgt")
         yield PaymentReturn(
@@ -419,6 +438,10 @@ def read_returns(stream: BinaryIO, info: MessageInfo, file: str) -> Iterator[Rec
             instructed_agent_bic=instructed.bic,
             debtor_agent=debtor_agent.key,
             creditor_agent=creditor_agent.key,
+            instructing_agent=instructing.key,
+            instructed_agent=instructed.key,
+            debtor_agent_name=debtor_agent.name,
+            creditor_agent_name=creditor_agent.name,
             line=element.sourceline,
             **info.business_header,
         )

@@ -6,10 +6,11 @@ reconciliation) is written once. Amounts are ``Decimal`` exactly as written in
 the file; a balance's or entry's sign is carried by ``credit_debit`` (CRDT/DBIT),
 and ``Balance.signed_amount`` applies it.
 
-Readers yield records in document order, so a statement of millions of entries
-is never held in memory: first its ``Statement`` header, then its ``Balance``
-records, then its ``Entry`` records, each carrying the context it needs
-(message id, statement id, account, currency), then a ``Finding`` for each
+Readers stream, so a statement of millions of entries is never held in memory:
+first its ``Entry`` records as they are read, each carrying the context it
+needs (message id, statement id, account, currency), then, once the statement
+has ended and is complete (its AddtlStmtInf comes after the entries), its
+``Statement`` header and ``Balance`` records, then a ``Finding`` for each
 arithmetic check the statement fails.
 
 ``to_rows`` flattens a record into plain dicts with snake_case keys: one per
@@ -51,9 +52,7 @@ class Statement:
     summary_credit_sum: Decimal | None = None
     summary_debit_count: int | None = None
     summary_debit_sum: Decimal | None = None
-    # AddtlStmtInf: written after the entries, so read only for a statement without
-    # entries (the header record is yielded before the first entry, to stream)
-    additional_info: str | None = None
+    additional_info: str | None = None  # AddtlStmtInf (AddtlRptInf, AddtlNtfctnInf), after the entries
     copy_duplicate: str | None = None  # CpyDplctInd: CODU, COPY, DUPL
     page_number: int | None = None  # GrpHdr/MsgPgntn
     last_page: bool | None = None
@@ -276,8 +275,14 @@ class PaymentReturn:
     creditor_agent_bic: str | None = None
     instructing_agent_bic: str | None = None
     instructed_agent_bic: str | None = None
-    debtor_agent: str | None = None  # participant keys (values.participant)
+    # participant keys (values.participant): the return's own agents where the message
+    # states them (RtrChain), else the original's from OrgnlTxRef, swapped (payments.read_returns)
+    debtor_agent: str | None = None
     creditor_agent: str | None = None
+    instructing_agent: str | None = None
+    instructed_agent: str | None = None
+    debtor_agent_name: str | None = None
+    creditor_agent_name: str | None = None
     # business application header (AppHdr) beside the Document, where the file has one
     bah_biz_msg_id: str | None = None
     bah_msg_def_id: str | None = None
@@ -516,6 +521,10 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "bah_created_at",
         "bah_from",
         "bah_to",
+        "instructing_agent",
+        "instructed_agent",
+        "debtor_agent_name",
+        "creditor_agent_name",
     ),
     "finding": (
         "message_type",

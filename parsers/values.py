@@ -66,7 +66,8 @@ def text(element: etree._Element | None) -> str | None:
     return element.text.strip() or None
 
 
-_COMMON_AMOUNT = re.compile(r"[1-9][0-9]{0,14}\.[0-9]{2}|0\.[0-9]{2}")  # 0.00 .. 15 digits .00: most amounts
+# up to 15 whole digits and 0 to 2 fraction digits: most amounts, and always valid in a currency of 2+ minor units
+_COMMON_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{0,2})?")
 _TWO_DIGIT = frozenset(code for code, units in MINOR_UNITS.items() if units >= 2)
 
 

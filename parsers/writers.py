@@ -82,6 +82,9 @@ class _Flavour:
         return 3 <= self.number < 8
 
 
+_ADDITIONAL_INFO = {"Stmt": "AddtlStmtInf", "Rpt": "AddtlRptInf", "Ntfctn": "AddtlNtfctnInf"}
+
+
 def write_bank_to_customer(
     target: str | Path | BinaryIO,
     message_type: str,
@@ -131,6 +134,10 @@ def write_bank_to_customer(
                             xf.write(element, pretty_print=True)
                         for entry in entries:
                             xf.write(_entry(entry, flavour), pretty_print=True)
+                        if statement.additional_info:  # the schema's last child of a statement
+                            trailer = etree.Element(_ADDITIONAL_INFO[statement_tag])
+                            trailer.text = statement.additional_info
+                            xf.write(trailer, pretty_print=True)
                     xf.write("\n")
             xf.write("\n")
 

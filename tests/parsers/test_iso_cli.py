@@ -20,10 +20,11 @@ def test_jsonl_keeps_amounts_as_written(capsys) -> None:
     out, err = capsys.readouterr()
     rows = [json.loads(line) for line in out.splitlines()]
     assert err == ""
-    assert [row["record"] for row in rows] == ["statement", "balance", "balance"] + ["entry"] * 6
-    assert rows[1]["amount"] == "100.50" and rows[2]["amount"] == "249.12"
-    assert rows[-1]["amount"] == "5" and rows[-1]["value_date"] == "2024-05-02"
-    assert rows[0]["created_at"] == "2024-05-02T05:59:59.123456+02:00"
+    # the entries as they are read, then the statement (complete once it has ended) and its balances
+    assert [row["record"] for row in rows] == ["entry"] * 6 + ["statement", "balance", "balance"]
+    assert rows[7]["amount"] == "100.50" and rows[8]["amount"] == "249.12"
+    assert rows[5]["amount"] == "5" and rows[5]["value_date"] == "2024-05-02"
+    assert rows[6]["created_at"] == "2024-05-02T05:59:59.123456+02:00"
     for row in rows:
         assert list(row) == ["record", *ROW_FIELDS[row["record"]]]
 
@@ -36,8 +37,8 @@ def test_csv_has_one_header_for_all_record_kinds(capsys) -> None:
         header += [name for name in ROW_FIELDS[kind] if name not in header]
     assert list(table[0]) == header
     assert [row["record"] for row in table].count("entry") == 6
-    assert table[1]["amount"] == "100.50" and table[1]["entry_index"] == ""
-    assert table[3]["is_reversal"] == "false" and table[6]["is_reversal"] == "true"
+    assert table[7]["amount"] == "100.50" and table[7]["entry_index"] == ""
+    assert table[0]["is_reversal"] == "false" and table[3]["is_reversal"] == "true"
 
 
 def test_payment_csv_has_only_payment_columns(capsys) -> None:

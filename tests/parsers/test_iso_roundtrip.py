@@ -184,6 +184,7 @@ def statements(draw, message_type: str, message_id: str, page: tuple[int, bool] 
         electronic_seq_nb=draw(_optional(st.integers(0, 10**9))),
         legal_seq_nb=draw(_optional(st.integers(0, 10**9))),
         copy_duplicate=draw(_optional(st.sampled_from(["CODU", "COPY", "DUPL"]))),
+        additional_info=draw(_optional(names)),  # AddtlStmtInf, after the entries
         page_number=page[0] if page else None,
         last_page=page[1] if page else None,
     )
@@ -256,7 +257,8 @@ def test_written_statements_read_back_as_the_same_records(message) -> None:
     written = _write(message)
     assert SCHEMAS[message_type].validate(etree.fromstring(written)), SCHEMAS[message_type].error_log.last_error
     read = [dataclasses.replace(record, line=None) for record in iter_records(io.BytesIO(written))]
-    expected = [record for header, balances, items in content for record in (header, *balances, *items)]
+    # a statement's entries first, then its header (complete only when the statement ends) and balances
+    expected = [record for header, balances, items in content for record in (*items, header, *balances)]
     assert read == expected  # no Finding: every statement adds up
     assert [str(record.amount) for record in read if hasattr(record, "amount")] == [
         str(record.amount) for record in expected if hasattr(record, "amount")

@@ -66,11 +66,11 @@ def test_sample_reads_whole_or_is_refused_as_listed(path: Path) -> None:
         assert record.message_type == message_type
         rows = list(to_rows(record))
         assert rows and all(row["record"] for row in rows)
-        if isinstance(record, Statement):
-            next_index[record.statement_id] = 0
-        if isinstance(record, Entry):
-            assert record.entry_index == next_index[record.statement_id]
-            next_index[record.statement_id] += 1
+        if isinstance(record, Entry):  # a statement's entries come first, numbered from 0
+            assert record.entry_index == next_index.get(record.statement_id, 0)
+            next_index[record.statement_id] = record.entry_index + 1
+        if isinstance(record, Statement):  # then the statement, complete
+            next_index.pop(record.statement_id, None)
         for name in ("amount", "returned_amount"):
             amount = getattr(record, name, None)
             if amount is not None:

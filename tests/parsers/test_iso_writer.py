@@ -153,7 +153,7 @@ def test_output_is_valid_against_the_xsd_of_its_version(schema: Path) -> None:
 def test_round_trip_gives_back_the_same_records() -> None:
     statement, balances, entries = _statement()
     records = list(iter_records(io.BytesIO(_write())))
-    assert _without_lines(records) == [statement, *balances, *entries]
+    assert _without_lines(records) == [*entries, statement, *balances]
 
 
 def test_old_versions_keep_what_their_schema_can_hold() -> None:
@@ -228,4 +228,4 @@ def test_writes_to_a_path(tmp_path: Path) -> None:
     statement, balances, entries = _statement()
     target = tmp_path / "statement.xml"
     write_bank_to_customer(target, "camt.053", "MSG-1", CREATED, [(statement, balances, entries)])
-    assert _without_lines(list(iter_records(target))) == [statement, *balances, *entries]
+    assert _without_lines(list(iter_records(target))) == [*entries, statement, *balances]

@@ -36,9 +36,11 @@ returns as (
         coalesce(r.created_at, r.settlement_date::timestamptz) as accepted_at,
         r.received_at,
         t.transfer_id as original_transfer_id,
-        -- the return flows back: the original creditor's agent pays the debtor's
-        coalesce(t.creditor_agent_id, t.creditor_agent_bic, r.instructing_agent_bic) as debtor_bic,
-        coalesce(t.debtor_agent_id, t.debtor_agent_bic, r.instructed_agent_bic)    as creditor_bic
+        -- the return flows back (the original creditor's agent pays the debtor's), between
+        -- its own participants where the pacs.004 names them (RtrChain, else OrgnlTxRef),
+        -- else the original transfer's, else the return's instructing and instructed agents
+        coalesce(r.debtor_agent_id, t.creditor_agent_id, t.creditor_agent_bic, r.instructing_agent_id) as debtor_bic,
+        coalesce(r.creditor_agent_id, t.debtor_agent_id, t.debtor_agent_bic, r.instructed_agent_id)    as creditor_bic
     from {{ ref('stg_payments__returns') }} as r
     left join {{ ref('stg_payments__interbank_transfers') }} as t
         on t.uetr = r.original_uetr

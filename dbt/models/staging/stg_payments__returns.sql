@@ -37,6 +37,15 @@ select
     reason_code,
     instructing_agent_bic,
     instructed_agent_bic,
+    -- participant keys (parsers.values.participant): the BIC, else the clearing-system
+    -- member id ('USABA:021000021'), else the LEI or other id. debtor/creditor: the
+    -- return's own agents (RtrChain), else the original's from OrgnlTxRef, swapped
+    coalesce(debtor_agent, debtor_agent_bic)             as debtor_agent_id,
+    coalesce(creditor_agent, creditor_agent_bic)         as creditor_agent_id,
+    coalesce(instructing_agent, instructing_agent_bic)   as instructing_agent_id,
+    coalesce(instructed_agent, instructed_agent_bic)     as instructed_agent_id,
+    debtor_agent_name,
+    creditor_agent_name,
     loaded_at                                                as received_at,
     file_id
 from ranked
