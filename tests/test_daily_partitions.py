@@ -71,7 +71,7 @@ def test_daily_runs_restate_late_days_and_equal_a_full_refresh(warehouse_url):
             " order by build_id"
         ).fetchall()
         assert (DAYS[0], DAYS[1]) in {(d, r) for d, r, _ in recorded}
-        assert all("file(s) loaded after its last build" in reason for *_, reason in recorded)
+        assert all("loaded or decided after its last build" in reason for *_, reason in recorded)
         own = conn.execute(
             "select business_date from tiers.daily_builds where not is_restatement order by build_id"
         ).fetchall()

@@ -10,7 +10,9 @@ touches (its own rows' dates, those of every other row sharing an entry id,
 UETR or EndToEndId, less the value-date tolerance for matches without a shared
 reference) is where the change starts; every already-built date from there on
 is restated in the same run (ledger balances and the explained difference are
-cumulative, so the days after it change too), and each restatement is
+cumulative, so the days after it change too). A person's decision on a match
+(control.match_decisions) since the last build restates the day of its entries
+the same way, and each restatement is
 recorded in ``tiers.daily_builds`` with its reason. The snapshot
 ``marts.eod_account_snapshots`` (``dbt build`` runs it after the marts)
 keeps the figures a restatement replaced.
@@ -86,12 +88,36 @@ order by f.file_id
 """
 
 
+# The dates of the matches a person decided since ``%(through)s``: both sides' booking
+# dates as the previous build saw them, else the ledger posting's.
+_DECIDED = """
+select d.decision_id, d.decision || ' ' || d.bank_entry_id || ' / ' || d.ledger_entry_id,
+    least(
+        (select min(least(m.bank_booking_date, m.ledger_booking_date))
+         from intermediate.int_bank_entries_matched_to_ledger as m
+         where m.bank_entry_id = d.bank_entry_id or m.ledger_entry_id = d.ledger_entry_id),
+        (select min((l.booked_at at time zone 'UTC')::date) from raw.ledger_lines as l where l.entry_id = d.ledger_entry_id)
+    )
+from control.match_decisions as d
+where d.decision_id > %(through)s
+order by d.decision_id
+"""
+_DECIDED_NO_MATCHES = """
+select d.decision_id, d.decision || ' ' || d.bank_entry_id || ' / ' || d.ledger_entry_id,
+    (select min((l.booked_at at time zone 'UTC')::date) from raw.ledger_lines as l where l.entry_id = d.ledger_entry_id)
+from control.match_decisions as d
+where d.decision_id > %(through)s
+order by d.decision_id
+"""
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a daily run for ``business_date`` builds: its own date and the dates it restates (with why)."""
 
     business_date: date
     files_through: int  # the last loaded file the build sees
+    decisions_through: int = 0  # the last match decision the build sees
     restated: dict[date, str] = field(default_factory=dict)
 
     @property
@@ -107,13 +133,23 @@ class Plan:
 
 def plan(conn: psycopg.Connection, business_date: date, value_date_tolerance_days: int = 0) -> Plan:
     """The partitions a daily run for ``business_date`` builds now (see the module's docstring)."""
-    through = conn.execute("select coalesce(max(files_through), 0) from tiers.daily_builds").fetchone()
-    seen = int(through[0]) if through else 0
+    through = conn.execute(
+        "select coalesce(max(files_through), 0), coalesce(max(decisions_through), 0) from tiers.daily_builds"
+    ).fetchone()
+    seen, seen_decisions = (int(through[0]), int(through[1])) if through else (0, 0)
     files = conn.execute(_TOUCHED, {"through": seen}).fetchall()
     last = max((file_id for file_id, _, _ in files), default=seen)
+    has_matches = conn.execute(
+        "select to_regclass('intermediate.int_bank_entries_matched_to_ledger') is not null"
+    ).fetchone()
+    decided = conn.execute(
+        _DECIDED if has_matches and has_matches[0] else _DECIDED_NO_MATCHES, {"through": seen_decisions}
+    ).fetchall()
+    last_decision = max((decision_id for decision_id, _, _ in decided), default=seen_decisions)
     dated = [(name, earliest) for _, name, earliest in files if earliest is not None]
+    dated += [("match decision " + what, earliest) for _, what, earliest in decided if earliest is not None]
     if not dated:
-        return Plan(business_date, last)
+        return Plan(business_date, last, last_decision)
     # a match without a shared reference pairs within the value-date tolerance
     start = min(earliest for _, earliest in dated) - timedelta(days=value_date_tolerance_days)
     # the dates that have rows: built by a daily run, or by a whole build before it
@@ -132,8 +168,8 @@ def plan(conn: psycopg.Connection, business_date: date, value_date_tolerance_day
         if day == business_date:
             continue
         why = sorted({name for name, earliest in dated if earliest - timedelta(days=value_date_tolerance_days) <= day})
-        restated[day] = "restated: file(s) loaded after its last build change it: " + _names(why)
-    return Plan(business_date, last, restated)
+        restated[day] = "restated: loaded or decided after its last build, changes it: " + _names(why)
+    return Plan(business_date, last, last_decision, restated)
 
 
 def _names(names: list[str], shown: int = 5) -> str:
@@ -146,8 +182,8 @@ def record(conn: psycopg.Connection, built: Plan, run_id: str | None) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             "insert into tiers.daily_builds"
-            " (business_date, run_business_date, is_restatement, reason, files_through, run_id)"
-            " values (%s, %s, %s, %s, %s, %s)",
+            " (business_date, run_business_date, is_restatement, reason, files_through, decisions_through, run_id)"
+            " values (%s, %s, %s, %s, %s, %s, %s)",
             [
                 (
                     day,
@@ -155,6 +191,7 @@ def record(conn: psycopg.Connection, built: Plan, run_id: str | None) -> None:
                     day in built.restated,
                     built.restated.get(day, "the run's business date"),
                     built.files_through,
+                    built.decisions_through,
                     run_id,
                 )
                 for day in built.dates

@@ -122,6 +122,9 @@ create table if not exists tiers.daily_builds (
     run_id             text,
     built_at           timestamptz not null default now()
 );
+-- the last control.match_decisions.decision_id the build had seen (a person's
+-- decision on a match changes its day too)
+alter table tiers.daily_builds add column if not exists decisions_through bigint not null default 0;
 
 -- What a restatement looks up: the dates of the other copies and counterparts
 -- of a new file's rows (by entry id, UETR, EndToEndId), without a scan of the history.
