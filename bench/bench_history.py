@@ -46,12 +46,13 @@ from deltran import config, db, pipeline
 from deltran.demo.generator import generate_days
 
 DAY1 = date(2026, 10, 1)
+ADMIN_URL = os.environ.get("DATABASE_URL")  # the server's, before the bench points DATABASE_URL at its own database
 RATIO_TARGET = 1.2
 
 
 def fresh_database(settings: config.Settings) -> str:
     """An empty warehouse (its own database) and the inbox, archive and reports emptied."""
-    admin = settings.database_url or db._embedded_url(settings.pgdata, "postgres")
+    admin = ADMIN_URL or db._embedded_url(settings.pgdata, "postgres")
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -118,7 +119,7 @@ def main() -> int:
     settings = config.load()  # DATABASE_URL now names the bench's database
     release(store, DAY1, settings.inbox)
     ingest1, build1, _ = daily_run(DAY1, args.repeat)
-    print(f"  day 1 ({DAY1}): {warehouse_size(url)}", flush=True)
+    print(f"  day 1 ({DAY1}): {warehouse_size(url)}: {ingest1 + build1:.2f} s", flush=True)
 
     # day N on a warehouse holding days 1..N-1
     url = fresh_database(settings)
