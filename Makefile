@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Airflow's environment (home, DAG folder, port) is set in one place,
 # deltran/airflow_env.py: always start it through `deltran airflow ...`.
 
-.PHONY: setup test-deps demo test test-fast lint lint-sql lint-sql-fix airflow bench-parse bench-clearing bench-intraday bench-recon bench db-url db-stop clean
+.PHONY: setup test-deps demo test test-fast lint lint-sql lint-sql-fix airflow bench-parse bench-clearing bench-intraday bench-history bench-recon bench db-url db-stop clean
 
 setup: $(VENV)/.installed  ## create the virtual environment and install everything
 
@@ -61,10 +61,13 @@ bench-clearing: setup
 bench-intraday: setup  ## an intraday (tier 2) run with 10,000 new notifications, beside bare parse + COPY
 	$(BIN)/python bench/bench_intraday.py
 
+bench-history: setup  ## day 30 of a 30-day history against day 1 (demo-sized days; DAYS=5 for a quick look)
+	$(BIN)/python bench/bench_history.py $(if $(DAYS),--days $(DAYS))
+
 bench-recon: setup  ## end of day for 1,000,000 bank entries vs 1,000,000 ledger postings (ENTRIES=100000 for a smaller day)
 	$(BIN)/python bench/bench_recon.py $(if $(ENTRIES),--entries $(ENTRIES))
 
-bench: bench-parse bench-clearing bench-intraday bench-recon
+bench: bench-parse bench-clearing bench-intraday bench-history bench-recon
 
 db-url: setup
 	@$(BIN)/deltran db url

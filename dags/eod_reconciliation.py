@@ -20,6 +20,10 @@ backfilled runs are named `..._business_date_D`. For that day:
    per transaction, remembered by SHA-256. Bad files go to quarantine
    (`raw.quarantined_files` says why); the rest goes on.
 2. **build_marts**: `dbt build` (staging, intermediate, marts and every dbt test).
+   The daily marts replace only D's rows; an earlier date that files loaded
+   since its build change is restated in the same run and recorded in
+   `tiers.daily_builds` (the snapshot `marts.eod_account_snapshots` keeps
+   what it replaced).
 3. **check_thresholds**: freshness first (a camt.053 for every registry account
    by the cut-off, `DELTRAN_STATEMENT_CUTOFF_HOURS` after the day; a missing one is
    a finding naming bank and account, and its payouts are suspended), then the
@@ -49,7 +53,7 @@ day, or backfilling a range, changes nothing that was right.
     schedule=BusinessDateTimetable(),
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
-    max_active_runs=1,  # the marts are rebuilt whole: one build at a time
+    max_active_runs=1,  # one build at a time: a run may restate the dates before it
     description="End of day (tier 3): ledger vs the bank's camt.053 per registry account, transaction matching, discrepancies, thresholds and the circuit breaker. Logical date = the business date.",
     doc_md=DOC,
     tags=["reconciliation", "tier-3", "eod"],
@@ -74,10 +78,10 @@ def eod_reconciliation():
         return notification
 
     @task
-    def build_marts(ingested: dict) -> dict:
+    def build_marts(ingested: dict, logical_date=None, run_id=None) -> dict:
         from deltran import pipeline
 
-        return pipeline.build_marts()
+        return pipeline.build_marts(business_date=pipeline.business_date(logical_date), run_id=run_id)
 
     @task(retries=0)  # fails closed: a retry would only repeat the alert (see the DAG's doc)
     def check_thresholds(built: dict, logical_date=None, run_id=None, dag=None) -> dict:

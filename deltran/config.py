@@ -117,6 +117,7 @@ class Settings:
             "amount_tolerance": str(self.match_amount_tolerance),
             "auto_confirm_suggested": "true" if self.auto_confirm_suggested_matches else "false",
             "clearing_window_hours": str(WINDOW_HOURS),
+            "intraday_settling_minutes": str(self.intraday_settling_minutes),
         }
 
 

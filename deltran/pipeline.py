@@ -88,16 +88,43 @@ def _ensure_registry(settings: config.Settings) -> None:
         dbt.run(["seed", "--select", "account_registry"], settings)
 
 
-def build_marts(settings: config.Settings | None = None, select: str | None = None) -> dict:
-    """``dbt build`` of the whole project, or of a selection (``--select``)."""
+def build_marts(
+    settings: config.Settings | None = None,
+    select: str | None = None,
+    business_date: date | None = None,
+    run_id: str | None = None,
+) -> dict:
+    """``dbt build`` of the whole project, or of a selection (``--select``).
+
+    With a ``business_date`` (the daily run), the daily marts rebuild only that
+    date's partition and the earlier dates that files loaded since restate
+    (deltran.recon.partitions), and the build is recorded in tiers.daily_builds.
+    Without one, every date is rebuilt.
+    """
+    settings = settings or config.load()
+    if business_date is None:
+        dbt.run(["build"] + (["--select", select] if select else []), settings)
+        return {"built": select or "all", "reopened_exceptions": _reopen_recurred(settings)}
+    from deltran.recon import partitions
+
+    with db.connect(db.database_url(settings)) as conn:
+        db.ensure_schema(conn)
+        conn.commit()
+        planned = partitions.plan(conn, business_date, settings.value_date_tolerance_days)
+    extra: dict[str, object] = {"partition_dates": [d.isoformat() for d in planned.dates]}
+    dbt.run(["build"] + (["--select", select] if select else []), settings, extra_vars=extra)
+    with db.connect(db.database_url(settings)) as conn, conn.transaction():
+        partitions.record(conn, planned, run_id)
+    return {"built": select or "all", **planned.summary(), "reopened_exceptions": _reopen_recurred(settings)}
+
+
+def _reopen_recurred(settings: config.Settings) -> list[str]:
+    """A resolved break that is back in the rebuilt marts reopens (its note is kept)."""
     from deltran.recon import exceptions
 
-    dbt.run(["build"] + (["--select", select] if select else []), settings)
-    with db.connect(db.database_url(settings or config.load())) as conn:
-        # a resolved break that is back in the rebuilt marts reopens (its note is kept)
+    with db.connect(db.database_url(settings)) as conn:
         built = db.one(conn.execute("select to_regclass('marts.discrepancies') is not null"))[0]
-        reopened = exceptions.reopen_recurred(conn) if built else []
-    return {"built": select or "all", "reopened_exceptions": [c.discrepancy_id for c in reopened]}
+        return [c.discrepancy_id for c in exceptions.reopen_recurred(conn)] if built else []
 
 
 def clear_window(closing: datetime, settings: config.Settings | None = None) -> dict:

@@ -29,7 +29,13 @@ def profile_env(url: str | None = None) -> dict[str, str]:
     return {f"DELTRAN_PG_{key.upper()}": value for key, value in parts.items()}
 
 
-def run(args: list[str], settings: config.Settings | None = None, *, with_vars: bool = True) -> object:
+def run(
+    args: list[str],
+    settings: config.Settings | None = None,
+    *,
+    with_vars: bool = True,
+    extra_vars: dict[str, object] | None = None,
+) -> object:
     """Invoke ``dbt ARGS`` against the current warehouse; raise DbtError on failure."""
     from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
 
@@ -49,7 +55,7 @@ def run(args: list[str], settings: config.Settings | None = None, *, with_vars: 
         str(work / "logs"),
     ]
     if with_vars:
-        full += ["--vars", json.dumps(settings.dbt_vars())]
+        full += ["--vars", json.dumps({**settings.dbt_vars(), **(extra_vars or {})})]
     try:
         result = dbtRunner().invoke(full)
     finally:

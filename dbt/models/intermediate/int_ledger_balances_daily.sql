@@ -1,3 +1,7 @@
+-- Partitioned by business_date: a daily run replaces its own date's rows (and
+-- any date it restates), macros/daily_partition.sql.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='business_date',
+          on_schema_change='fail') }}
 -- One row per EMI account and business date that has a statement: the ledger
 -- balance of the account at the end of that day (UTC), i.e. every posting
 -- booked up to and including the day. Postings are summed per day first, then
@@ -33,3 +37,4 @@ left join lateral (
 ) as r on true
 left join daily_postings as today
     on today.account_id = s.account_id and today.currency = s.currency and today.booking_date = s.business_date
+where {{ in_daily_partition('s.business_date') }}

@@ -9,13 +9,19 @@
 -- The level here describes; the Great Expectations checkpoint on this table
 -- decides (deltran.recon) and drives the circuit breaker. The rule is the
 -- threshold macros' (macros/threshold_level.sql), the same for every model.
+-- Partitioned by business_date: a daily run replaces its own date's rows (and
+-- any date it restates), macros/daily_partition.sql.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='business_date',
+          on_schema_change='fail') }}
 
 with statements as (
     select * from {{ ref('int_bank_statements_daily') }}
+    where {{ in_daily_partition('business_date') }}
 ),
 
 ledger as (
     select * from {{ ref('int_ledger_balances_daily') }}
+    where {{ in_daily_partition('business_date') }}
 ),
 
 matches as (
