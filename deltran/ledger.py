@@ -3,7 +3,7 @@
 The internal double-entry ledger exports journal lines, one per line:
 
     entry_id,journal_id,account,amount,currency,side,booked_at,value_date,kind,
-    uetr,end_to_end_id,bank_reference,description[,counterparty_name]
+    uetr,end_to_end_id,bank_reference,description[,counterparty_name][,creditor_reference]
 
 ``side`` is D or C from the ledger's point of view. An EMI account is an asset
 in the ledger, so money arriving at the bank (a CRDT on the statement) is a D
@@ -48,6 +48,7 @@ FIELDS = (
     "bank_reference",
     "description",
     "counterparty_name",  # optional: who paid in or was paid (suggested matching compares it with the bank's)
+    "creditor_reference",  # optional: the structured creditor reference (RF..., the bank's Strd/CdtrRefInf/Ref)
 )
 REQUIRED = ("entry_id", "journal_id", "account", "amount", "currency", "side", "booked_at", "kind")
 SUFFIXES = (".csv", ".jsonl", ".ndjson")

@@ -62,6 +62,8 @@ create table if not exists raw.ledger_lines (
 
 -- added after the first release: the ledger's counterparty, optional in the export
 alter table raw.ledger_lines add column if not exists counterparty_name text;
+-- and its structured creditor reference (RF...), optional too: suggested matching compares it with the bank's
+alter table raw.ledger_lines add column if not exists creditor_reference text;
 
 create table if not exists raw.bank_statements (
     file_id              bigint not null references raw.ingested_files (file_id),

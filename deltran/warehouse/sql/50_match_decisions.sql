@@ -30,3 +30,50 @@ drop trigger if exists match_decisions_append_only on control.match_decisions;
 create trigger match_decisions_append_only
     before update or delete on control.match_decisions
     for each row execute function control.match_decisions_append_only();
+
+-- ===== Stable key for match decisions (issue 8; one block, for the lead to wrap into a migration) =====
+-- A decision names the bank movement by bank_movement_key (its content: account,
+-- currency, direction, amount, booking date, AcctSvcrRef, NtryRef, UETR,
+-- EndToEndId, order among identical twins; see int_bank_movements_numbered),
+-- not by bank_entry_id (statement id + position), so it survives the same
+-- statement delivered again under another Stmt/Id or file. bank_entry_id stays
+-- as the movement's id when the decision was taken.
+alter table control.match_decisions add column if not exists bank_movement_key text;
+create index if not exists match_decisions_key_idx on control.match_decisions (bank_movement_key, ledger_entry_id);
+
+-- Backfill decisions taken before the key existed: their movement's key, computed
+-- exactly as int_bank_movements_numbered computes it, over the accounts those
+-- decisions touch in the matching's last build. A decision whose movement is no
+-- longer there keeps a null key (it matched nothing then either). The one
+-- update this append-only table allows: filling a column that was added.
+do $$
+begin
+    if exists (select 1 from control.match_decisions where bank_movement_key is null)
+       and to_regclass('intermediate.int_bank_movements_numbered') is not null then
+        alter table control.match_decisions disable trigger match_decisions_append_only;
+        update control.match_decisions as d
+        set bank_movement_key = k.bank_movement_key
+        from (
+            select
+                bank_entry_id,
+                md5(concat_ws('|',
+                    account_id, currency, credit_debit, trim_scale(amount), booking_date,
+                    coalesce(acct_svcr_ref, ''), coalesce(entry_ref, ''), coalesce(uetr, ''), coalesce(end_to_end_id, ''),
+                    row_number() over (
+                        partition by account_id, currency, credit_debit, amount, booking_date,
+                            acct_svcr_ref, entry_ref, uetr, end_to_end_id
+                        order by statement_id, entry_index, detail_index
+                    )
+                )) as bank_movement_key
+            from intermediate.int_bank_movements_numbered
+            where account_id in (
+                select m.account_id from intermediate.int_bank_movements_numbered as m
+                where m.bank_entry_id in (select bank_entry_id from control.match_decisions where bank_movement_key is null)
+            )
+        ) as k
+        where d.bank_movement_key is null and k.bank_entry_id = d.bank_entry_id;
+        alter table control.match_decisions enable trigger match_decisions_append_only;
+    end if;
+end
+$$;
+-- ===== end: stable key for match decisions =====
