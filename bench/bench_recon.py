@@ -273,6 +273,16 @@ def main() -> int:
         f" ({counts['ledger_lines']:,} ledger lines) over {args.accounts:,} accounts; {len(files)} files, {size / 1e6:,.0f} MB"
     )
 
+    # the day's accounts are the registry's (the marts reconcile registry accounts only)
+    registry = home / f"registry-{args.accounts}"
+    registry.mkdir(parents=True, exist_ok=True)
+    with (registry / "account_registry.csv").open("w", encoding="utf-8") as handle:
+        handle.write("account_id,servicing_bank_bic,currency,opened_on,closed_on,owner\n")
+        for n in range(args.accounts):
+            iban, ccy, bic = _account(n)
+            handle.write(f"{iban},{bic},{ccy},2020-01-01,,bench\n")
+    os.environ["DELTRAN_REGISTRY_DIR"] = str(registry)
+
     from deltran import config, pipeline
 
     # GX logs a line for every decimal it serialises: thousands of accounts, thousands of lines

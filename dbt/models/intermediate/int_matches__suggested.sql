@@ -30,19 +30,23 @@ decisions as (
     order by bank_movement_key, ledger_entry_id, decided_at desc, decision_id desc
 ),
 
+-- only the columns the pass uses (narrow rows sort and hash cheaply)
 bank as (
-    select b.*
+    select
+        b.bank_entry_id, b.bank_movement_key, b.account_id, b.currency, b.credit_debit, b.amount,
+        b.effective_value_date, b.counterparty_name, b.creditor_reference
     from {{ ref('int_bank_movements_numbered') }} as b
     where b.copy_number = 1
         and not exists (select 1 from paired as p where p.bank_entry_id = b.bank_entry_id)
-        and not exists (
-            select 1 from {{ ref('int_bank_reversals') }} as r
-            where b.bank_entry_id in (r.reversal_id, r.reversed_id)
-        )
+        -- two anti-joins, not one with IN (a, b): each can hash
+        and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversal_id = b.bank_entry_id)
+        and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversed_id = b.bank_entry_id)
 ),
 
 ledger as (
-    select l.*
+    select
+        l.ledger_entry_id, l.account_id, l.currency, l.bank_direction, l.amount, l.effective_value_date,
+        l.counterparty_name, l.creditor_reference
     from {{ ref('int_ledger_postings_numbered') }} as l
     where l.copy_number = 1
         and not exists (select 1 from paired as p where p.ledger_entry_id = l.ledger_entry_id)
