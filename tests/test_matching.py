@@ -43,20 +43,32 @@ class World:
     ledger: list[dict] = field(default_factory=list)
 
 
-def _bank(account, amount, direction, *, day=0, uetr=None, e2e=None, ref=None, details=1):
+def _bank(account, amount, direction, *, day=0, uetr=None, e2e=None, ref=None, details=1, creditor_ref=None):
     return {
         "account": account, "amount": Decimal(amount), "credit_debit": direction,
         "booking_date": DAY + timedelta(days=day), "uetr": uetr, "end_to_end_id": e2e, "acct_svcr_ref": ref,
-        "detail_count": details,
+        "detail_count": details, "creditor_reference": creditor_ref,
     }  # fmt: skip
 
 
-def _ledger(account, amount, direction, *, day=0, uetr=None, e2e=None, ref=None, journal=None, counterparty=None):
+def _ledger(
+    account,
+    amount,
+    direction,
+    *,
+    day=0,
+    uetr=None,
+    e2e=None,
+    ref=None,
+    journal=None,
+    counterparty=None,
+    creditor_ref=None,
+):
     return {
         "account": account, "amount": Decimal(amount), "side": "D" if direction == "CRDT" else "C",
         "booked_at": datetime.combine(DAY + timedelta(days=day), datetime.min.time(), UTC) + timedelta(hours=9),
         "uetr": uetr, "end_to_end_id": e2e, "bank_reference": ref, "journal_id": journal,
-        "counterparty_name": counterparty,
+        "counterparty_name": counterparty, "creditor_reference": creditor_ref,
     }  # fmt: skip
 
 
@@ -152,24 +164,24 @@ def _load(conn: psycopg.Connection, world: World, rng: random.Random | None, sta
         conn.execute(
             "insert into raw.bank_entries (file_id, message_type, message_id, statement_id, account, account_currency,"
             " entry_index, detail_index, amount, currency, credit_debit, status, booking_date, value_date,"
-            " acct_svcr_ref, is_reversal, entry_amount, detail_count, end_to_end_id, uetr)"
-            " values (%s, 'camt.053', 'm', %s, %s, 'USD', %s, 0, %s, 'USD', %s, 'BOOK', %s, %s, %s, false, %s, %s, %s, %s)",
+            " acct_svcr_ref, is_reversal, entry_amount, detail_count, end_to_end_id, uetr, creditor_reference)"
+            " values (%s, 'camt.053', 'm', %s, %s, 'USD', %s, 0, %s, 'USD', %s, 'BOOK', %s, %s, %s, false, %s, %s, %s, %s, %s)",
             (
                 files["statements"], f"{row['account']}-{row['booking_date']}{statement_suffix}", row["account"], index,
                 row["amount"],
                 row["credit_debit"], row["booking_date"], row["booking_date"], row["acct_svcr_ref"], row["amount"],
-                row["detail_count"], row["end_to_end_id"], row["uetr"],
+                row["detail_count"], row["end_to_end_id"], row["uetr"], row["creditor_reference"],
             ),
         )  # fmt: skip
     for index, row in ledger:
         conn.execute(
             "insert into raw.ledger_lines (file_id, line_number, entry_id, journal_id, account, amount, currency, side,"
-            " booked_at, value_date, kind, uetr, end_to_end_id, bank_reference, counterparty_name)"
-            " values (%s, %s, %s, %s, %s, %s, 'USD', %s, %s, %s, 'deposit', %s, %s, %s, %s)",
+            " booked_at, value_date, kind, uetr, end_to_end_id, bank_reference, counterparty_name, creditor_reference)"
+            " values (%s, %s, %s, %s, %s, %s, 'USD', %s, %s, %s, 'deposit', %s, %s, %s, %s, %s)",
             (
                 files["ledger"], index + 2, f"L{index:04d}", row["journal_id"] or f"J{index:04d}", row["account"],
                 row["amount"], row["side"], row["booked_at"], row["booked_at"].date(), row["uetr"],
-                row["end_to_end_id"], row["bank_reference"], row["counterparty_name"],
+                row["end_to_end_id"], row["bank_reference"], row["counterparty_name"], row["creditor_reference"],
             ),
         )  # fmt: skip
 
@@ -363,6 +375,31 @@ def test_decisions_taken_before_the_stable_key_are_migrated(warehouse_url):
         # the table is append-only again after the backfill
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute("update control.match_decisions set reason = 'x'")
+
+
+def test_structured_creditor_references_must_agree_where_both_sides_have_one(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        world = World()
+        # the same RF reference, printed in groups by the bank and run together in the ledger: suggested
+        world.bank.append(_bank("ACC1", "70.00", "CRDT", creditor_ref="RF18 5390 0754 7034"))
+        world.ledger.append(_ledger("ACC1", "70.00", "CRDT", creditor_ref="rf18539007547034"))
+        # different references, otherwise the only candidates: never paired
+        world.bank.append(_bank("ACC1", "71.00", "CRDT", creditor_ref="RF18000000000001"))
+        world.ledger.append(_ledger("ACC1", "71.00", "CRDT", creditor_ref="RF18000000000002"))
+        # a reference on one side only: compared on amount and date as before
+        world.bank.append(_bank("ACC1", "72.00", "CRDT", creditor_ref="RF18000000000003"))
+        world.ledger.append(_ledger("ACC1", "72.00", "CRDT"))
+        load(conn, world)
+        build()
+        assert conn.execute(
+            "select bank_amount, match_status, matched_on from intermediate.int_bank_entries_matched_to_ledger"
+            " order by coalesce(bank_amount, ledger_amount), match_status"
+        ).fetchall() == [
+            (Decimal("70.00"), "suggested", "amount_date"),
+            (Decimal("71.00"), "bank_only", None),
+            (None, "ledger_only", None),
+            (Decimal("72.00"), "suggested", "amount_date"),
+        ]
 
 
 def test_auto_confirm_setting_confirms_suggestions(warehouse_url, monkeypatch):
