@@ -7,7 +7,8 @@ EMI accounts in 10 camt.053 files (one per bank, one statement per account) and
 the ledger export with N postings on those accounts (journals of ten postings,
 balanced by a client-liability line, plus the opening journal). 20 % of the
 movements share no reference with their posting (no UETR, EndToEndId or bank
-reference: the suggested-match pass); the others carry a UETR. 1 % are faults:
+reference: the suggested-match pass; half of them carry a structured creditor
+reference on both sides); the others carry a UETR. 1 % are faults:
 a movement the ledger lacks, a posting the bank lacks, an amount off by 0.01, a
 movement booked twice.
 
@@ -102,6 +103,8 @@ def generate(store: Path, entries: int, accounts: int) -> dict:
             ref = f"{bic[:5]}{n:06d}{i:06d}"
             booked = datetime.combine(DAY, clock(8), UTC) + timedelta(seconds=i * 30)
             bank_amount = amount - Decimal("0.01") if fault == "amount" else amount
+            # half the movements without a reference carry a structured creditor reference on both sides
+            creditor_ref = f"RF{n:06d}{i:06d}" if uetr is None and i % 2 == 0 else None
             entry = Entry(
                 "camt.053", f"M{bic}", f"S{iban}", iban, ccy, bank_amount, ccy, direction,
                 status="BOOK", booking_date=DAY, value_date=DAY, acct_svcr_ref=ref,
@@ -113,24 +116,27 @@ def generate(store: Path, entries: int, accounts: int) -> dict:
                         debtor_name=client if direction == "CRDT" else "DelTran EMI",
                         creditor_name="DelTran EMI" if direction == "CRDT" else client,
                         remittance_info=f"Invoice {n}-{i}",
+                        creditor_reference=creditor_ref,
                     )
                 ],
             )  # fmt: skip
             if fault != "ledger_only":
                 entries_of_account += [entry, entry] if fault == "duplicate" else [entry]
             if fault != "bank_only":
-                postings.append((amount, direction, uetr, f"E{n:06d}{i:06d}" if uetr else None, client, booked))
+                postings.append(
+                    (amount, direction, uetr, f"E{n:06d}{i:06d}" if uetr else None, client, booked, creditor_ref)
+                )
         for start in range(0, len(postings), JOURNAL_SIZE):
             journal += 1
             chunk = postings[start : start + JOURNAL_SIZE]
             net = Decimal(0)
-            for j, (amount, direction, uetr, e2e, client, booked) in enumerate(chunk):
+            for j, (amount, direction, uetr, e2e, client, booked, creditor_ref) in enumerate(chunk):
                 side = "D" if direction == "CRDT" else "C"
                 net += amount if side == "D" else -amount
                 ledger_rows.append(
                     (f"L{n:06d}{start + j:06d}", f"J{journal:08d}", iban, amount, ccy, side,
                      booked, DAY, "deposit" if side == "D" else "withdrawal", uetr, e2e, None,
-                     f"client {client}", client if uetr is None else None)
+                     f"client {client}", client if uetr is None else None, creditor_ref)
                 )  # fmt: skip
             if net:
                 ledger_rows.append(
@@ -266,6 +272,16 @@ def main() -> int:
         f"day: {counts['bank_entries']:,} bank movements, {counts['ledger_postings']:,} ledger postings"
         f" ({counts['ledger_lines']:,} ledger lines) over {args.accounts:,} accounts; {len(files)} files, {size / 1e6:,.0f} MB"
     )
+
+    # the day's accounts are the registry's (the marts reconcile registry accounts only)
+    registry = home / f"registry-{args.accounts}"
+    registry.mkdir(parents=True, exist_ok=True)
+    with (registry / "account_registry.csv").open("w", encoding="utf-8") as handle:
+        handle.write("account_id,servicing_bank_bic,currency,opened_on,closed_on,owner\n")
+        for n in range(args.accounts):
+            iban, ccy, bic = _account(n)
+            handle.write(f"{iban},{bic},{ccy},2020-01-01,,bench\n")
+    os.environ["DELTRAN_REGISTRY_DIR"] = str(registry)
 
     from deltran import config, pipeline
 

@@ -3,7 +3,7 @@
 The internal double-entry ledger exports journal lines, one per line:
 
     entry_id,journal_id,account,amount,currency,side,booked_at,value_date,kind,
-    uetr,end_to_end_id,bank_reference,description[,counterparty_name]
+    uetr,end_to_end_id,bank_reference,description[,counterparty_name][,creditor_reference]
 
 ``side`` is D or C from the ledger's point of view. An EMI account is an asset
 in the ledger, so money arriving at the bank (a CRDT on the statement) is a D
@@ -48,6 +48,7 @@ FIELDS = (
     "bank_reference",
     "description",
     "counterparty_name",  # optional: who paid in or was paid (suggested matching compares it with the bank's)
+    "creditor_reference",  # optional: the structured creditor reference (RF..., the bank's Strd/CdtrRefInf/Ref)
 )
 REQUIRED = ("entry_id", "journal_id", "account", "amount", "currency", "side", "booked_at", "kind")
 SUFFIXES = (".csv", ".jsonl", ".ndjson")
@@ -73,8 +74,12 @@ def parse_amount(text: object, currency: str) -> Decimal:
         raise ValueError(str(exc)) from None
 
 
+_FIELD_SET = frozenset(FIELDS)
+
+
 def _typed(raw: dict, file: str, line: int) -> dict:
-    extra = [name for name in raw if name not in FIELDS]
+    # runs once per journal line (a million a day): set lookups, one pass over the fields
+    extra = [name for name in raw if name not in _FIELD_SET]
     if extra:
         if None in extra:  # csv.DictReader's key for fields beyond the header
             raise LedgerFormatError(file, line, f"{len(raw[None])} field(s) more than the header has")
@@ -82,9 +87,10 @@ def _typed(raw: dict, file: str, line: int) -> dict:
     missing = [name for name in REQUIRED if not (raw.get(name) or "").__str__().strip()]
     if missing:
         raise LedgerFormatError(file, line, f"missing {', '.join(missing)}")
-    row: dict[str, Any] = {
-        name: (str(raw[name]).strip() if raw.get(name) not in (None, "") else None) for name in FIELDS
-    }
+    row: dict[str, Any] = {}
+    for name in FIELDS:
+        value = raw.get(name)
+        row[name] = None if value is None or value == "" else (value if value.__class__ is str else str(value)).strip()
     currency = row["currency"]
     if not _CODE.fullmatch(currency) or not is_currency(currency):
         raise LedgerFormatError(file, line, f"currency {currency[:20]!r} is not an ISO 4217 currency code in use")

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deltran import cli, config
+from deltran import cli, config, db
 from deltran.recon import matches
 from deltran.warehouse import dbt
 
@@ -43,20 +43,32 @@ class World:
     ledger: list[dict] = field(default_factory=list)
 
 
-def _bank(account, amount, direction, *, day=0, uetr=None, e2e=None, ref=None, details=1):
+def _bank(account, amount, direction, *, day=0, uetr=None, e2e=None, ref=None, details=1, creditor_ref=None):
     return {
         "account": account, "amount": Decimal(amount), "credit_debit": direction,
         "booking_date": DAY + timedelta(days=day), "uetr": uetr, "end_to_end_id": e2e, "acct_svcr_ref": ref,
-        "detail_count": details,
+        "detail_count": details, "creditor_reference": creditor_ref,
     }  # fmt: skip
 
 
-def _ledger(account, amount, direction, *, day=0, uetr=None, e2e=None, ref=None, journal=None, counterparty=None):
+def _ledger(
+    account,
+    amount,
+    direction,
+    *,
+    day=0,
+    uetr=None,
+    e2e=None,
+    ref=None,
+    journal=None,
+    counterparty=None,
+    creditor_ref=None,
+):
     return {
         "account": account, "amount": Decimal(amount), "side": "D" if direction == "CRDT" else "C",
         "booked_at": datetime.combine(DAY + timedelta(days=day), datetime.min.time(), UTC) + timedelta(hours=9),
         "uetr": uetr, "end_to_end_id": e2e, "bank_reference": ref, "journal_id": journal,
-        "counterparty_name": counterparty,
+        "counterparty_name": counterparty, "creditor_reference": creditor_ref,
     }  # fmt: skip
 
 
@@ -101,13 +113,16 @@ def worlds(draw) -> World:
     return world
 
 
-def load(conn: psycopg.Connection, world: World, rng: random.Random | None = None) -> None:
-    """Replace the raw tables with the world's rows, in the given order (shuffled with rng)."""
+def load(conn: psycopg.Connection, world: World, rng: random.Random | None = None, statement_suffix: str = "") -> None:
+    """Replace the raw tables with the world's rows, in the given order (shuffled with rng).
+
+    ``statement_suffix`` changes every statement's Stmt/Id: the same statements delivered again under new ids.
+    """
     with conn.transaction():
-        _load(conn, world, rng)
+        _load(conn, world, rng, statement_suffix)
 
 
-def _load(conn: psycopg.Connection, world: World, rng: random.Random | None) -> None:
+def _load(conn: psycopg.Connection, world: World, rng: random.Random | None, statement_suffix: str = "") -> None:
     conn.execute(
         "truncate raw.ingested_files, raw.bank_statements, raw.bank_balances, raw.bank_entries, raw.ledger_lines,"
         " raw.statement_findings restart identity cascade"
@@ -127,7 +142,7 @@ def _load(conn: psycopg.Connection, world: World, rng: random.Random | None) -> 
     for account in ("ACC1", "ACC2"):
         for offset in range(4):  # a statement a day, so the postings 3 days later are covered
             day = DAY + timedelta(days=offset)
-            statement = f"{account}-{day}"
+            statement = f"{account}-{day}{statement_suffix}"
             conn.execute(
                 "insert into raw.bank_statements (file_id, message_type, message_id, statement_id, account,"
                 " account_currency, created_at, electronic_seq_nb) values (%s, 'camt.053', 'm', %s, %s, 'USD', %s, %s)",
@@ -149,23 +164,24 @@ def _load(conn: psycopg.Connection, world: World, rng: random.Random | None) -> 
         conn.execute(
             "insert into raw.bank_entries (file_id, message_type, message_id, statement_id, account, account_currency,"
             " entry_index, detail_index, amount, currency, credit_debit, status, booking_date, value_date,"
-            " acct_svcr_ref, is_reversal, entry_amount, detail_count, end_to_end_id, uetr)"
-            " values (%s, 'camt.053', 'm', %s, %s, 'USD', %s, 0, %s, 'USD', %s, 'BOOK', %s, %s, %s, false, %s, %s, %s, %s)",
+            " acct_svcr_ref, is_reversal, entry_amount, detail_count, end_to_end_id, uetr, creditor_reference)"
+            " values (%s, 'camt.053', 'm', %s, %s, 'USD', %s, 0, %s, 'USD', %s, 'BOOK', %s, %s, %s, false, %s, %s, %s, %s, %s)",
             (
-                files["statements"], f"{row['account']}-{row['booking_date']}", row["account"], index, row["amount"],
+                files["statements"], f"{row['account']}-{row['booking_date']}{statement_suffix}", row["account"], index,
+                row["amount"],
                 row["credit_debit"], row["booking_date"], row["booking_date"], row["acct_svcr_ref"], row["amount"],
-                row["detail_count"], row["end_to_end_id"], row["uetr"],
+                row["detail_count"], row["end_to_end_id"], row["uetr"], row["creditor_reference"],
             ),
         )  # fmt: skip
     for index, row in ledger:
         conn.execute(
             "insert into raw.ledger_lines (file_id, line_number, entry_id, journal_id, account, amount, currency, side,"
-            " booked_at, value_date, kind, uetr, end_to_end_id, bank_reference, counterparty_name)"
-            " values (%s, %s, %s, %s, %s, %s, 'USD', %s, %s, %s, 'deposit', %s, %s, %s, %s)",
+            " booked_at, value_date, kind, uetr, end_to_end_id, bank_reference, counterparty_name, creditor_reference)"
+            " values (%s, %s, %s, %s, %s, %s, 'USD', %s, %s, %s, 'deposit', %s, %s, %s, %s, %s)",
             (
                 files["ledger"], index + 2, f"L{index:04d}", row["journal_id"] or f"J{index:04d}", row["account"],
                 row["amount"], row["side"], row["booked_at"], row["booked_at"].date(), row["uetr"],
-                row["end_to_end_id"], row["bank_reference"], row["counterparty_name"],
+                row["end_to_end_id"], row["bank_reference"], row["counterparty_name"], row["creditor_reference"],
             ),
         )  # fmt: skip
 
@@ -296,6 +312,94 @@ def test_a_person_confirms_or_rejects_a_suggested_match(warehouse_url, capsys):
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute("delete from control.match_decisions")
     capsys.readouterr()
+
+
+def test_a_decision_survives_the_statement_delivered_again(warehouse_url):
+    """Decisions hang on the movement's content, not on its statement id or position."""
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        world = _suggestion_world()
+        world.bank.insert(0, _bank("ACC1", "9.00", "CRDT", ref="R9"))  # positions move when the order does
+        load(conn, world)
+        build()
+        (suggested,) = conn.execute(
+            "select match_id from marts.transaction_matches where matched_on = 'amount_date'"
+        ).fetchone()
+        first_id = conn.execute(
+            "select bank_entry_id from marts.transaction_matches where match_id = %s", (suggested,)
+        ).fetchone()
+        matches.decide(conn, suggested, "confirm", reason="same client, same day", actor="alice")
+
+        # the bank sends the day again: new Stmt/Id, entries in another order
+        load(conn, world, random.Random(3), statement_suffix="-resent")
+        build()
+        now = conn.execute(
+            "select match_id, bank_entry_id, match_status from marts.transaction_matches where matched_on = 'amount_date'"
+        ).fetchall()
+        assert len(now) == 1 and now[0][0] == suggested and now[0][2] == "confirmed"
+        assert (now[0][1],) != first_id  # the positional id did change; the decision held regardless
+        assert [(who, what) for _, who, what, _ in matches.history(conn, suggested)] == [("alice", "confirm")]
+        # and it can still be reversed by its match_id
+        matches.decide(conn, suggested, "reject", reason="other payer after all", actor="bob")
+        build()
+        assert not conn.execute("select 1 from marts.transaction_matches where match_id = %s", (suggested,)).fetchall()
+
+
+def test_decisions_taken_before_the_stable_key_are_migrated(warehouse_url):
+    """A decision recorded by bank_entry_id only (before bank_movement_key) gets its key from ensure_schema."""
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        load(conn, _suggestion_world())
+        build()
+        bank_id, ledger_id, suggested = conn.execute(
+            "select bank_entry_id, ledger_entry_id, match_id from marts.transaction_matches where matched_on = 'amount_date'"
+        ).fetchone()
+        conn.execute(
+            "insert into control.match_decisions (bank_entry_id, ledger_entry_id, decision, reason, decided_by)"
+            " values (%s, %s, 'confirm', 'decided before the key', 'alice')",
+            (bank_id, ledger_id),
+        )
+        conn.execute(  # an orphan: its movement is gone; it keeps a null key and does no harm
+            "insert into control.match_decisions (bank_entry_id, ledger_entry_id, decision, reason, decided_by)"
+            " values ('gone', %s, 'reject', 'an old one', 'alice')",
+            (ledger_id,),
+        )
+        db.ensure_schema(conn)
+        db.ensure_schema(conn)  # idempotent
+        assert conn.execute(
+            "select d.bank_movement_key = b.bank_movement_key from control.match_decisions as d"
+            " left join intermediate.int_bank_movements_numbered as b using (bank_entry_id) order by d.decision_id"
+        ).fetchall() == [(True,), (None,)]
+        build()
+        assert conn.execute(
+            "select match_status from marts.transaction_matches where match_id = %s", (suggested,)
+        ).fetchone() == ("confirmed",)
+        # the table is append-only again after the backfill
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("update control.match_decisions set reason = 'x'")
+
+
+def test_structured_creditor_references_must_agree_where_both_sides_have_one(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        world = World()
+        # the same RF reference, printed in groups by the bank and run together in the ledger: suggested
+        world.bank.append(_bank("ACC1", "70.00", "CRDT", creditor_ref="RF18 5390 0754 7034"))
+        world.ledger.append(_ledger("ACC1", "70.00", "CRDT", creditor_ref="rf18539007547034"))
+        # different references, otherwise the only candidates: never paired
+        world.bank.append(_bank("ACC1", "71.00", "CRDT", creditor_ref="RF18000000000001"))
+        world.ledger.append(_ledger("ACC1", "71.00", "CRDT", creditor_ref="RF18000000000002"))
+        # a reference on one side only: compared on amount and date as before
+        world.bank.append(_bank("ACC1", "72.00", "CRDT", creditor_ref="RF18000000000003"))
+        world.ledger.append(_ledger("ACC1", "72.00", "CRDT"))
+        load(conn, world)
+        build()
+        assert conn.execute(
+            "select bank_amount, match_status, matched_on from intermediate.int_bank_entries_matched_to_ledger"
+            " order by coalesce(bank_amount, ledger_amount), match_status"
+        ).fetchall() == [
+            (Decimal("70.00"), "suggested", "amount_date"),
+            (Decimal("71.00"), "bank_only", None),
+            (None, "ledger_only", None),
+            (Decimal("72.00"), "suggested", "amount_date"),
+        ]
 
 
 def test_auto_confirm_setting_confirms_suggestions(warehouse_url, monkeypatch):

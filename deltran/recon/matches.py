@@ -10,6 +10,11 @@ one is never suggested again and both sides go back to being breaks. A person
 can also pair a lone bank movement with a lone ledger posting of the same
 account and currency by hand (`deltran matches pair`, matched_on 'manual');
 rejecting that match undoes it.
+
+A decision names the bank movement by its content key (bank_movement_key:
+account, currency, direction, amount, booking date, the bank's references), not
+by its position in a statement, so it holds when the same statement is
+delivered again; match_id is built from that key and the ledger's entry_id.
 """
 
 from __future__ import annotations
@@ -38,20 +43,28 @@ class Decision:
     actor: str
 
 
-def _pair(conn: psycopg.Connection, match_id: str) -> tuple[str, str, str] | None:
-    """(bank_entry_id, ledger_entry_id, current state) of a pass-3 pair, from the mart or from earlier decisions."""
+def _pair(conn: psycopg.Connection, match_id: str) -> tuple[str, str, str, str] | None:
+    """(bank_entry_id, bank_movement_key, ledger_entry_id, current state) of a pass-3 pair.
+
+    From the mart (its current bank_entry_id) or from earlier decisions (a rejected
+    pair is in no mart); the latest decision says its state.
+    """
     found = conn.execute(
-        "select bank_entry_id, ledger_entry_id, match_status from marts.transaction_matches"
-        " where match_id = %s and matched_on in ('amount_date', 'manual')",
+        "select m.bank_entry_id, b.bank_movement_key, m.ledger_entry_id, m.match_status"
+        " from marts.transaction_matches as m"
+        " join intermediate.int_bank_movements_numbered as b using (bank_entry_id)"
+        " where m.match_id = %s and m.matched_on in ('amount_date', 'manual')",
         (match_id,),
     ).fetchone()
     latest = conn.execute(
-        "select bank_entry_id, ledger_entry_id, decision from control.match_decisions"
-        " where md5(concat_ws('|', bank_entry_id, ledger_entry_id)) = %s order by decided_at desc, decision_id desc limit 1",
+        "select bank_entry_id, bank_movement_key, ledger_entry_id, decision from control.match_decisions"
+        " where md5(concat_ws('|', bank_movement_key, ledger_entry_id)) = %s"
+        " order by decided_at desc, decision_id desc limit 1",
         (match_id,),
     ).fetchone()
     if latest is not None:  # the decisions are the truth; the mart is as of its last build
-        return latest[0], latest[1], "rejected" if latest[2] == "reject" else "confirmed"
+        bank_entry_id = found[0] if found else latest[0]
+        return bank_entry_id, latest[1], latest[2], "rejected" if latest[3] == "reject" else "confirmed"
     return found
 
 
@@ -67,14 +80,22 @@ def decide(conn: psycopg.Connection, match_id: str, decision: str, *, reason: st
         pair = _pair(conn, match_id)
         if pair is None:
             raise MatchDecisionError(f"no suggested match {match_id} in marts.transaction_matches")
-        bank_entry_id, ledger_entry_id, current = pair
+        bank_entry_id, key, ledger_entry_id, current = pair
         if current == {"confirm": "confirmed", "reject": "rejected"}[decision]:
             raise MatchDecisionError(f"{match_id} is already {current}")
-        conn.execute(  # the function appends it (an operator may not write history directly)
-            "select control.record_match_decision(%s, %s, %s, %s, %s)",
-            (bank_entry_id, ledger_entry_id, decision, reason.strip(), actor.strip()),
-        )
+        _record(conn, bank_entry_id, key, ledger_entry_id, decision, reason, actor)
     return Decision(match_id, bank_entry_id, ledger_entry_id, decision, current, reason.strip(), actor.strip())
+
+
+def _record(
+    conn: psycopg.Connection, bank_entry_id: str, key: str, ledger_entry_id: str, decision: str, reason: str, actor: str
+) -> str:
+    """Append the decision, keyed by the movement's content key; returns the match_id."""
+    conn.execute(  # the function appends it (an operator may not write history directly)
+        "select control.record_match_decision(%s, %s, %s, %s, %s, %s)",
+        (bank_entry_id, key, ledger_entry_id, decision, reason.strip(), actor.strip()),
+    )
+    return str(db.one(conn.execute("select md5(concat_ws('|', %s::text, %s::text))", (key, ledger_entry_id)))[0])
 
 
 def pair(conn: psycopg.Connection, bank_entry_id: str, ledger_entry_id: str, *, reason: str, actor: str) -> Decision:
@@ -101,13 +122,13 @@ def pair(conn: psycopg.Connection, bank_entry_id: str, ledger_entry_id: str, *, 
             )
         if bank.rsplit(",", 1)[0] != ledger.rsplit(",", 1)[0]:
             raise MatchDecisionError(f"not the same account and currency: {bank} vs {ledger}")
-        conn.execute(
-            "select control.record_match_decision(%s, %s, 'pair', %s, %s)",
-            (bank_entry_id, ledger_entry_id, reason.strip(), actor.strip()),
-        )
-        match_id = db.one(
-            conn.execute("select md5(concat_ws('|', %s::text, %s::text))", (bank_entry_id, ledger_entry_id))
+        key = db.one(
+            conn.execute(
+                "select bank_movement_key from intermediate.int_bank_movements_numbered where bank_entry_id = %s",
+                (bank_entry_id,),
+            )
         )[0]
+        match_id = _record(conn, bank_entry_id, key, ledger_entry_id, "pair", reason, actor)
     return Decision(match_id, bank_entry_id, ledger_entry_id, "pair", "unmatched", reason.strip(), actor.strip())
 
 
@@ -125,6 +146,6 @@ def waiting(conn: psycopg.Connection, account_id: str | None = None) -> list[tup
 def history(conn: psycopg.Connection, match_id: str) -> list[tuple]:
     return conn.execute(
         "select decided_at, decided_by, decision, reason from control.match_decisions"
-        " where md5(concat_ws('|', bank_entry_id, ledger_entry_id)) = %s order by decision_id",
+        " where md5(concat_ws('|', bank_movement_key, ledger_entry_id)) = %s order by decision_id",
         (match_id,),
     ).fetchall()

@@ -36,7 +36,7 @@ def _events(conn: psycopg.Connection) -> None:
     )
     conn.execute("insert into marts.discrepancies values ('d-1', 'open')")
     cases.update(conn, "d-1", actor="alice", state="investigating", note="asked the bank")
-    conn.execute("select control.record_match_decision('b-1', 'l-1', 'confirm', 'same payer', 'bob')")
+    conn.execute("select control.record_match_decision('b-1', 'k-1', 'l-1', 'confirm', 'same payer', 'bob')")
     conn.commit()
 
 
@@ -172,7 +172,7 @@ def test_concurrent_appends_chain_one_after_the_other(warehouse_url, conn):
         with psycopg.connect(warehouse_url) as own:
             for n in range(5):
                 own.execute(
-                    "select control.record_match_decision(%s, %s, 'confirm', 'checked', 'carol')",
+                    "select control.record_match_decision(%s, null, %s, 'confirm', 'checked', 'carol')",
                     (f"b-{worker}-{n}", f"l-{worker}-{n}"),
                 )
                 own.commit()
@@ -187,10 +187,10 @@ def test_concurrent_appends_chain_one_after_the_other(warehouse_url, conn):
 
 
 def test_events_are_chained_at_commit_so_an_open_transaction_blocks_no_one(warehouse_url, conn):
-    conn.execute("select control.record_match_decision('b-a', 'l-a', 'confirm', 'checked', 'carol')")  # still open
+    conn.execute("select control.record_match_decision('b-a', 'k-a', 'l-a', 'confirm', 'checked', 'carol')")  # still open
     with psycopg.connect(warehouse_url) as other:
         other.execute("set lock_timeout = '20s'")  # fail rather than hang if the trail were held
-        other.execute("select control.record_match_decision('b-b', 'l-b', 'confirm', 'checked', 'dave')")
+        other.execute("select control.record_match_decision('b-b', 'k-b', 'l-b', 'confirm', 'checked', 'dave')")
         other.commit()
     conn.commit()
     result = audit.verify(conn)

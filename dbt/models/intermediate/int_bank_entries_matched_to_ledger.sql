@@ -135,7 +135,8 @@ all_rows as (
 )
 
 select
-    md5(concat_ws('|', r.bank_entry_id, r.ledger_entry_id))          as match_id,
+    -- by the movement's content key: the same match_id after the statement is delivered again
+    md5(concat_ws('|', b.bank_movement_key, r.ledger_entry_id))      as match_id,
     r.account_id,
     r.currency,
     r.match_status,

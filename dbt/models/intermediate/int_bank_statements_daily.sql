@@ -1,3 +1,6 @@
+{{ config(pre_hook="set local enable_nestloop = off") }}
+-- (No nested loop: the staging views estimate a few statements where there are
+-- thousands, and nested loops over them ran for minutes at 100,000 entries.)
 -- One row per EMI account and business date: the day's end-of-day statement
 -- with its opening and closing balances and the continuity checks against the
 -- account's previous statement. The business date is the closing balance's

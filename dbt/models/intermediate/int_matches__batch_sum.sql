@@ -21,10 +21,9 @@ bank as (
     where b.copy_number = 1
         and b.detail_count = 0
         and not exists (select 1 from paired as p where p.bank_entry_id = b.bank_entry_id)
-        and not exists (
-            select 1 from {{ ref('int_bank_reversals') }} as r
-            where b.bank_entry_id in (r.reversal_id, r.reversed_id)
-        )
+        -- two anti-joins, not one with IN (a, b): each can hash
+        and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversal_id = b.bank_entry_id)
+        and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversed_id = b.bank_entry_id)
 ),
 
 ledger as (

@@ -35,19 +35,31 @@ balances as (
     where message_type = 'camt.053' and type_code in ('OPBD', 'PRCD', 'CLBD')
 ),
 
-deliveries as (  -- each file's part of a statement, fingerprinted by its content
+-- each file's part of a statement, fingerprinted by its content: its entries and
+-- its balances, each aggregated once per (account, statement, file) and joined
+-- (a subquery per header would scan every entry once per statement: quadratic)
+entry_fingerprints as (
+    select account_id, statement_id, file_id, string_agg(entry_key, ',' order by entry_key) as entries_text
+    from entries
+    group by account_id, statement_id, file_id
+),
+
+balance_fingerprints as (
+    select account_id, statement_id, file_id,
+        string_agg(type_code || '=' || amount, ',' order by type_code) as balances_text
+    from balances
+    group by account_id, statement_id, file_id
+),
+
+deliveries as (
     select
         h.account_id, h.statement_id, h.file_id, h.electronic_seq_nb, h.created_at, h.to_at, h.account_currency,
-        md5(
-            coalesce((select string_agg(e.entry_key, ',' order by e.entry_key) from entries as e
-                      where e.account_id is not distinct from h.account_id and e.statement_id = h.statement_id
-                        and e.file_id = h.file_id), '')
-            || '#' ||
-            coalesce((select string_agg(b.type_code || '=' || b.amount, ',' order by b.type_code) from balances as b
-                      where b.account_id is not distinct from h.account_id and b.statement_id = h.statement_id
-                        and b.file_id = h.file_id), '')
-        ) as content_hash
+        md5(coalesce(ef.entries_text, '') || '#' || coalesce(bf.balances_text, '')) as content_hash
     from headers as h
+    left join entry_fingerprints as ef
+        on ef.statement_id = h.statement_id and ef.file_id = h.file_id and ef.account_id is not distinct from h.account_id
+    left join balance_fingerprints as bf
+        on bf.statement_id = h.statement_id and bf.file_id = h.file_id and bf.account_id is not distinct from h.account_id
 ),
 
 parts as (  -- distinct content: a page (or a corrected version); a repeat is a duplicate delivery

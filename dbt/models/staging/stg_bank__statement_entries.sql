@@ -25,6 +25,8 @@ select
     e.bank_tx_code,
     -- the other party of the movement: who paid in (CRDT), who was paid (DBIT)
     nullif(case e.credit_debit when 'CRDT' then e.debtor_name else e.creditor_name end, '') as counterparty_name,
+    -- RmtInf/Strd/CdtrRefInf/Ref (RF..., as printed or not): no spaces, upper case, as the ledger's
+    nullif(upper(replace(e.creditor_reference, ' ', '')), '')                       as creditor_reference,
     e.file_id
 from {{ source('raw', 'bank_entries') }} as e
 inner join {{ ref('stg_bank__statements') }} as s

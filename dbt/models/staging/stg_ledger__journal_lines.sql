@@ -26,6 +26,8 @@ select
     nullif(bank_reference, '')                        as bank_reference,
     description,
     nullif(counterparty_name, '')                     as counterparty_name,
+    -- structured creditor reference (RF...), written as printed or not: no spaces, upper case
+    nullif(upper(replace(creditor_reference, ' ', '')), '') as creditor_reference,
     file_id
 from ranked
 where version_rank = 1
