@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from deltran import config, db
@@ -50,6 +51,8 @@ def run(args: list[str], settings: config.Settings | None = None, *, with_vars: 
     ]
     if with_vars:
         full += ["--vars", json.dumps(settings.dbt_vars())]
+    if not sys.stdout.isatty():  # a task log: no terminal colour codes in its lines
+        full.append("--no-use-colors")
     try:
         result = dbtRunner().invoke(full)
     finally:
