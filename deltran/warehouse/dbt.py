@@ -11,11 +11,14 @@ models with other numbers than deltran.config's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from deltran import config, db
 
@@ -30,6 +33,50 @@ def profile_env(url: str | None = None) -> dict[str, str]:
     return {f"DELTRAN_PG_{key.upper()}": value for key, value in parts.items()}
 
 
+# The commands that run on a parsed project and accept one already parsed (dbtRunner(manifest=...)).
+_TAKE_A_MANIFEST = {"build", "run", "seed", "test", "snapshot", "compile", "docs"}
+# While reuse_parsed_manifest() is active: the parsed project, per what its parse depended on.
+_parsed: dict[str, Any] | None = None
+
+
+@contextlib.contextmanager
+def reuse_parsed_manifest() -> Iterator[None]:
+    """Parse the dbt project once for every dbt invocation in this block, in this process.
+
+    For one process that runs many dbt invocations (the demo replays a day of
+    DAG runs in one). Each invocation otherwise parses the project again: even a
+    partial parse (target/partial_parse.msgpack) reads and hashes every file and
+    rebuilds the manifest. dbt's programmatic runner takes a parsed manifest
+    instead (``dbtRunner(manifest=...)``); it is kept per warehouse, vars and
+    seed folder, so a change of any of them parses again. An Airflow worker runs
+    one dbt invocation per task process, where this would only add a parse.
+    """
+    global _parsed
+    outer, _parsed = _parsed, {} if _parsed is None else _parsed
+    try:
+        yield
+    finally:
+        _parsed = outer
+
+
+def _manifest_for(args: list[str], common: list[str], settings: config.Settings) -> Any:
+    """The project parsed once under reuse_parsed_manifest(), or None (dbt parses as usual)."""
+    from dbt.cli.main import dbtRunner
+
+    if _parsed is None or not args or args[0] not in _TAKE_A_MANIFEST:
+        return None
+    key = json.dumps([common, os.environ.get("DELTRAN_SEED_DIR"), sorted(profile_env(db.database_url(settings)))])
+    if key not in _parsed:
+        try:
+            parsed = dbtRunner().invoke(["parse", *common])
+        finally:
+            _release_adapters()
+        if not parsed.success:
+            return None  # the invocation itself parses, and reports what is wrong
+        _parsed[key] = parsed.result
+    return _parsed[key]
+
+
 def run(args: list[str], settings: config.Settings | None = None, *, with_vars: bool = True) -> object:
     """Invoke ``dbt ARGS`` against the current warehouse; raise DbtError on failure."""
     from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
@@ -38,8 +85,7 @@ def run(args: list[str], settings: config.Settings | None = None, *, with_vars: 
     os.environ.update(profile_env(db.database_url(settings)))
     os.environ["DELTRAN_SEED_DIR"] = _seed_dir(settings)
     work = settings.var / "dbt"
-    full = [
-        *args,
+    common = [
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",
@@ -50,11 +96,12 @@ def run(args: list[str], settings: config.Settings | None = None, *, with_vars: 
         str(work / "logs"),
     ]
     if with_vars:
-        full += ["--vars", json.dumps(settings.dbt_vars())]
+        common += ["--vars", json.dumps(settings.dbt_vars())]
     if not sys.stdout.isatty():  # a task log: no terminal colour codes in its lines
-        full.append("--no-use-colors")
+        common.append("--no-use-colors")
+    full = [*args, *common]
     try:
-        result = dbtRunner().invoke(full)
+        result = dbtRunner(manifest=_manifest_for(args, common, settings)).invoke(full)
     finally:
         _release_adapters()
     if not result.success:
