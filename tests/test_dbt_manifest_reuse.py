@@ -20,7 +20,7 @@ def test_one_parse_serves_the_invocations_of_the_block_until_the_vars_change(con
         return invoke(self, args, **kwargs)
 
     monkeypatch.setattr(dbtRunner, "invoke", recording_invoke)
-    with dbt.reuse_parsed_manifest():
+    with dbt.many_invocations_in_this_process():
         dbt.run(["seed", "--select", "account_registry"])
         dbt.run(["build", "--select", "account_registry"])
         monkeypatch.setenv("DELTRAN_THRESHOLD_OK_PCT", "0.02")  # other --vars: the models read them

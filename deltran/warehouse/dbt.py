@@ -35,32 +35,41 @@ def profile_env(url: str | None = None) -> dict[str, str]:
 
 # The commands that run on a parsed project and accept one already parsed (dbtRunner(manifest=...)).
 _TAKE_A_MANIFEST = {"build", "run", "seed", "test", "snapshot", "compile", "docs"}
-# While reuse_parsed_manifest() is active: the parsed project, per what its parse depended on.
+# While many_invocations_in_this_process() is active: the parsed project, per what its parse depended on,
+# and no full garbage collection after each invocation.
 _parsed: dict[str, Any] | None = None
+_collect_after_each = True
 
 
 @contextlib.contextmanager
-def reuse_parsed_manifest() -> Iterator[None]:
-    """Parse the dbt project once for every dbt invocation in this block, in this process.
+def many_invocations_in_this_process() -> Iterator[None]:
+    """For one process that runs many dbt invocations and ends normally (the demo replays a day in one).
 
-    For one process that runs many dbt invocations (the demo replays a day of
-    DAG runs in one). Each invocation otherwise parses the project again: even a
-    partial parse (target/partial_parse.msgpack) reads and hashes every file and
-    rebuilds the manifest. dbt's programmatic runner takes a parsed manifest
-    instead (``dbtRunner(manifest=...)``); it is kept per warehouse, vars and
-    seed folder, so a change of any of them parses again. An Airflow worker runs
-    one dbt invocation per task process, where this would only add a parse.
+    * The project is parsed once for every invocation in this block. Each
+      invocation otherwise parses it again: even a partial parse
+      (target/partial_parse.msgpack) reads and hashes every file and rebuilds
+      the manifest. dbt's programmatic runner takes a parsed manifest instead
+      (``dbtRunner(manifest=...)``); it is kept per warehouse, vars and seed
+      folder, so a change of any of them parses again.
+    * No full garbage collection after each invocation (see _release_adapters):
+      in a process that ends normally, multiprocessing's finalizers release the
+      adapters' semaphores at exit. A full collection walks every object of the
+      process (Airflow, dbt and GX loaded): seconds, on every invocation.
+
+    An Airflow worker runs one dbt invocation per task process and ends it with
+    ``os._exit``: there neither applies.
     """
-    global _parsed
-    outer, _parsed = _parsed, {} if _parsed is None else _parsed
+    global _parsed, _collect_after_each
+    outer = _parsed, _collect_after_each
+    _parsed, _collect_after_each = ({} if _parsed is None else _parsed), False
     try:
         yield
     finally:
-        _parsed = outer
+        _parsed, _collect_after_each = outer
 
 
 def _manifest_for(args: list[str], common: list[str], settings: config.Settings) -> Any:
-    """The project parsed once under reuse_parsed_manifest(), or None (dbt parses as usual)."""
+    """The project parsed once under many_invocations_in_this_process(), or None (dbt parses as usual)."""
     from dbt.cli.main import dbtRunner
 
     if _parsed is None or not args or args[0] not in _TAKE_A_MANIFEST:
@@ -153,14 +162,16 @@ def _release_adapters() -> None:
     semaphore still registered and printed "leaked semaphore objects" to the task
     log's stderr (shown as ERROR lines). Resetting the factory and collecting
     releases it at the end of every run; the next invocation creates its adapter
-    afresh anyway (dbt resets the factory when it starts).
+    afresh anyway (dbt resets the factory when it starts). Under
+    many_invocations_in_this_process() the collection is left to Python.
     """
     import gc
 
     from dbt.adapters.factory import reset_adapters
 
     reset_adapters()
-    gc.collect()
+    if _collect_after_each:
+        gc.collect()
 
 
 def build(settings: config.Settings | None = None) -> object:
