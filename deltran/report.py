@@ -73,7 +73,28 @@ def eod_summary(conn: psycopg.Connection, business_date: date) -> dict:
         "payouts_halted": gate,
         "clearing_windows": windows,
         "quarantined_files": quarantined,
+        "threshold_checks": threshold_check_runs(cur, business_date),
     }
+
+
+def threshold_check_runs(cur: psycopg.Cursor[Any], business_date: date) -> list[Any]:
+    """Each threshold check run of the day, with its own Data Docs page (where risk and audit read it)."""
+    if not _exists(cur, "control.threshold_check_runs"):
+        return []
+    return cur.execute(
+        "select run_id, checked_at at time zone 'UTC' as checked_at, gx_success,"
+        " coalesce(data_docs_page, data_docs_index) as data_docs"
+        " from control.threshold_check_runs where business_date = %s order by checked_at, run_id",
+        (business_date,),
+    ).fetchall()
+
+
+def format_check_runs(runs: list[Any]) -> list[str]:
+    lines = [f"Threshold checks ({len(runs)}), each run's Data Docs page:"]
+    for row in runs:
+        verdict = "passed" if row["gx_success"] else "failed expectations"
+        lines.append(f"  {row['checked_at']:%Y-%m-%d %H:%M} UTC  {row['run_id']}  {verdict}  {row['data_docs']}")
+    return lines
 
 
 def _exists(cur: psycopg.Cursor[Any], table: str) -> bool:
@@ -152,4 +173,5 @@ def format_summary(summary: dict) -> str:
     lines += ["", f"Quarantined files ({len(summary['quarantined_files'])}):"]
     for row in summary["quarantined_files"]:
         lines.append(f"  {row['file_name']}: {row['error']}")
+    lines += ["", *format_check_runs(summary["threshold_checks"])]
     return "\n".join(lines)

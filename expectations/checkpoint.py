@@ -25,8 +25,10 @@ definition on ``business_date``, so each run validates exactly one date
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -192,6 +194,22 @@ class _LossyDecimalNotices(logging.Filter):
         return True
 
 
+@contextlib.contextmanager
+def _lossy_decimal_notices_summarised() -> Iterator[None]:
+    """GX's "lossy conversion for decimal" warnings of the block as one summary line (see _LossyDecimalNotices)."""
+    notices = _LossyDecimalNotices()
+    gx_util_log = logging.getLogger("great_expectations.util")
+    gx_util_log.addFilter(notices)
+    try:
+        yield
+    finally:
+        gx_util_log.removeFilter(notices)
+    if notices.count:
+        log.info(
+            "GX turned %d Decimal figures into floats for its result JSON and Data Docs (display only)", notices.count
+        )
+
+
 def run_checkpoint(
     business_date: date,
     run_id: str,
@@ -205,23 +223,16 @@ def run_checkpoint(
     checkpoint = add_threshold_checkpoint(context, sqlalchemy_url, settings.thresholds, max_rows)
     datasource = context.data_sources.get(DATASOURCE_NAME)
     assert isinstance(datasource, SQLDatasource)  # add_threshold_checkpoint made it with add_sql
-    notices = _LossyDecimalNotices()
-    gx_util_log = logging.getLogger("great_expectations.util")
-    gx_util_log.addFilter(notices)
     try:
-        result = checkpoint.run(
-            batch_parameters=batch_parameters(business_date),
-            run_id=gx.RunIdentifier(run_name=run_name(run_id)),
-        )
+        with _lossy_decimal_notices_summarised():
+            result = checkpoint.run(
+                batch_parameters=batch_parameters(business_date),
+                run_id=gx.RunIdentifier(run_name=run_name(run_id)),
+            )
     finally:
-        gx_util_log.removeFilter(notices)
         datasource.get_engine().dispose()  # no pooled connections left behind per run
     # GX's pages load their styles and scripts from CDNs: make the site work offline, every run on its index
     data_docs.make_offline(data_docs_dir(settings), validation_results_dir(settings))
-    if notices.count:
-        log.info(
-            "GX turned %d Decimal figures into floats for its result JSON and Data Docs (display only)", notices.count
-        )
     return result, context
 
 
@@ -265,6 +276,7 @@ def run_query_checkpoint(
         gx.Checkpoint(name=name, validation_definitions=[validation], actions=[], result_format=result_format(max_rows))
     )
     try:
-        return checkpoint.run(run_id=gx.RunIdentifier(run_name=run_name(run_id)))
+        with _lossy_decimal_notices_summarised():  # tiers 1 and 2 as the end of day: one line, not dozens
+            return checkpoint.run(run_id=gx.RunIdentifier(run_name=run_name(run_id)))
     finally:
         datasource.get_engine().dispose()

@@ -17,22 +17,29 @@ the scheduler would run it:
 Every run goes through Airflow (``dag.test()``, Airflow's own runner) inside
 this one process: the DAG folder is parsed once, and Airflow, dbt and Great
 Expectations are imported once, instead of once per run. A run's outcome is
-the state Airflow gives its DagRun; each run's log goes to its own file.
+the state Airflow gives its DagRun. What `make airflow`'s UI shows of the runs
+is what a worker would have left: each task instance's log in the file
+Airflow's log reader opens for it, and each run's real start (see
+``_TaskLogs`` and ``_record_real_start``); the runs' own orchestration lines go
+to var/logs/demo/.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import select
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from deltran import config
 
@@ -100,6 +107,129 @@ def _output_to(log: Path) -> Iterator[None]:
             os.close(fd)
 
 
+class _LinesToLog(threading.Thread):
+    """Each line written to a pipe goes into ``log`` as one JSON log record, as Airflow's task supervisor does.
+
+    Airflow's own records (JSON, see run_demo) go in as they are; any other line
+    (dbt's console output, a print) becomes a record of ``logger`` at ``level``:
+    the supervisor files a task's stdout as info and its stderr as error. The
+    pipe is read until ``finish()``, not to its end: a process the task started
+    (multiprocessing's resource tracker, which dbt starts) inherits its write
+    end and may outlive the task.
+    """
+
+    def __init__(self, log: BinaryIO, lock: threading.Lock, logger: str, level: str):
+        super().__init__(daemon=True)
+        self.read_end, self.write_end = os.pipe()
+        self.log, self.lock, self.logger, self.level = log, lock, logger, level
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        pending = b""
+        while True:
+            readable, _, _ = select.select([self.read_end], [], [], 0.05)
+            if readable:
+                chunk = os.read(self.read_end, 65536)
+                if not chunk:  # every write end is closed
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    self._write(line)
+            elif self.done.is_set():  # finished, and nothing left to read
+                break
+        self._write(pending)
+        os.close(self.read_end)
+
+    def finish(self) -> None:
+        self.done.set()
+        self.join()
+
+    def _write(self, line: bytes) -> None:
+        line = line.rstrip(b"\r")
+        if not line.strip():
+            return
+        record = None
+        if line.startswith(b"{"):
+            with contextlib.suppress(ValueError):
+                if isinstance(json.loads(line), dict):
+                    record = line
+        if record is None:
+            text = line.decode("utf-8", errors="replace")
+            now = datetime.now(UTC).isoformat()
+            record = json.dumps({"timestamp": now, "level": self.level, "event": text, "logger": self.logger}).encode()
+        with self.lock:
+            self.log.write(record + b"\n")
+            self.log.flush()
+
+
+@contextlib.contextmanager
+def _task_log(path: Path) -> Iterator[None]:
+    """File descriptors 1 and 2 go, line by line as JSON records, to the task log ``path``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    lock = threading.Lock()
+    with path.open("ab") as log:
+        saved, readers = [], []
+        for fd, logger, level in ((1, "task.stdout", "info"), (2, "task.stderr", "error")):
+            reader = _LinesToLog(log, lock, logger, level)
+            reader.start()
+            readers.append(reader)
+            saved.append(os.dup(fd))
+            os.dup2(reader.write_end, fd)
+            os.close(reader.write_end)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, original in zip((1, 2), saved, strict=True):
+                os.dup2(original, fd)
+                os.close(original)
+            for reader in readers:
+                reader.finish()
+
+
+@contextlib.contextmanager
+def _task_logs_where_airflow_reads_them() -> Iterator[None]:
+    """Each task instance's log in the file a worker would have written, so the UI opens it.
+
+    dag.test() runs every task in this process, and its log goes to stdout. A
+    worker writes it to ``[logging] base_log_folder`` under the log filename
+    template, rendered for the task instance and its try (Airflow's executors
+    render it with ``log_filename_template_renderer``): the file the UI's log
+    reader (FileTaskHandler) opens. dag.test() runs each task instance through
+    ``airflow.sdk.definitions.dag._run_task``, which this wraps for the demo.
+    """
+    from airflow.sdk.definitions import dag as sdk_dag
+    from airflow.sdk.log import init_log_file
+    from airflow.utils.helpers import log_filename_template_renderer
+
+    render = log_filename_template_renderer()
+    run_task = sdk_dag._run_task
+
+    def run_task_logged(*, ti: Any, task: Any, **kwargs: Any) -> Any:
+        with _task_log(init_log_file(render(ti=ti))):
+            return run_task(ti=ti, task=task, **kwargs)
+
+    sdk_dag._run_task = run_task_logged
+    try:
+        yield
+    finally:
+        sdk_dag._run_task = run_task
+
+
+def _record_real_start(dag_run: Any, started_at: datetime) -> None:
+    """dag.test() stamps a run's start with its logical date (a past business date, for the demo),
+    so the UI would show days as its duration: record when it really started."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(update(DagRun).where(DagRun.id == dag_run.id).values(start_date=started_at))
+
+
 class _Airflow:
     """The DAG folder, parsed once; runs one DagRun at a time with dag.test()."""
 
@@ -115,12 +245,14 @@ class _Airflow:
     def run(self, run: Run, log_name: str) -> tuple[str, float, Path]:
         log = self.logs / f"{log_name}.log"
         started = time.perf_counter()
-        with _output_to(log):
+        with _output_to(log), _task_logs_where_airflow_reads_them():
             try:
                 kwargs: dict = {"run_conf": run.conf}
                 if run.logical_date is not None:
                     kwargs["logical_date"] = run.logical_date
+                started_at = datetime.now(UTC)
                 dag_run = self.bag.dags[run.dag_id].test(**kwargs)
+                _record_real_start(dag_run, started_at)
                 state = str(getattr(dag_run, "state", "none"))
                 if state == "failed" and ended_on_breach(dag_run):
                     state = BREACH
@@ -193,9 +325,19 @@ def replay_day(
     return True
 
 
+def use_airflow_environment(settings: config.Settings) -> None:
+    """The project's Airflow environment for this process; Airflow reads it when first imported."""
+    from deltran.airflow_env import airflow_environment
+
+    # Airflow's records as JSON lines, as a worker writes task logs (the UI shows their level and time)
+    os.environ.setdefault("AIRFLOW__LOGGING__JSON_LOGS", "True")
+    for key, value in airflow_environment(settings).items():
+        if key.startswith("AIRFLOW") or key == "PATH":
+            os.environ[key] = value
+
+
 def run_demo(business_date: date, seed: int = 42, out: TextIO | None = None) -> int:
     from deltran import db
-    from deltran.airflow_env import airflow_environment
     from deltran.demo.generator import generate_day
 
     # The demo replays a past day: its payout gate measures the horizon from that day,
@@ -204,10 +346,7 @@ def run_demo(business_date: date, seed: int = 42, out: TextIO | None = None) -> 
     os.environ.setdefault("DELTRAN_PAYOUT_CHECK_HORIZON_HOURS", str(int(replayed_hours.total_seconds() // 3600) + 48))
     settings = config.load()
     out = out or os.fdopen(os.dup(1), "w", buffering=1)  # the console, whatever fd 1 points at meanwhile
-    # Airflow reads its configuration when first imported: set it up before that.
-    for key, value in airflow_environment(settings).items():
-        if key.startswith("AIRFLOW") or key == "PATH":
-            os.environ[key] = value
+    use_airflow_environment(settings)
     logs = settings.var / "logs" / "demo"
     logs.mkdir(parents=True, exist_ok=True)
     # Airflow's metadata schema (a no-op when current), while the files are generated
@@ -248,8 +387,11 @@ def run_demo(business_date: date, seed: int = 42, out: TextIO | None = None) -> 
         print(f"success in {seconds:.1f} s", file=out)
         return True
 
-    if not replay_day(business_date, manifest, holding, settings.inbox, execute):
-        return 1
+    from deltran.warehouse import dbt
+
+    with dbt.many_invocations_in_this_process():  # every run of the day is in this process
+        if not replay_day(business_date, manifest, holding, settings.inbox, execute):
+            return 1
     print(f"demo: every run ended as intended, {time.perf_counter() - started:.0f} s in Airflow", file=out)
     print_summary(business_date, settings, out)
     return 0

@@ -11,10 +11,14 @@ models with other numbers than deltran.config's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from deltran import config, db
 
@@ -27,6 +31,59 @@ def profile_env(url: str | None = None) -> dict[str, str]:
     """Environment variables read by dbt/profiles.yml."""
     parts = db.connection_parts(url)
     return {f"DELTRAN_PG_{key.upper()}": value for key, value in parts.items()}
+
+
+# The commands that run on a parsed project and accept one already parsed (dbtRunner(manifest=...)).
+_TAKE_A_MANIFEST = {"build", "run", "seed", "test", "snapshot", "compile", "docs"}
+# While many_invocations_in_this_process() is active: the parsed project, per what its parse depended on,
+# and no full garbage collection after each invocation.
+_parsed: dict[str, Any] | None = None
+_collect_after_each = True
+
+
+@contextlib.contextmanager
+def many_invocations_in_this_process() -> Iterator[None]:
+    """For one process that runs many dbt invocations and ends normally (the demo replays a day in one).
+
+    * The project is parsed once for every invocation in this block. Each
+      invocation otherwise parses it again: even a partial parse
+      (target/partial_parse.msgpack) reads and hashes every file and rebuilds
+      the manifest. dbt's programmatic runner takes a parsed manifest instead
+      (``dbtRunner(manifest=...)``); it is kept per warehouse, vars and seed
+      folder, so a change of any of them parses again.
+    * No full garbage collection after each invocation (see _release_adapters):
+      in a process that ends normally, multiprocessing's finalizers release the
+      adapters' semaphores at exit. A full collection walks every object of the
+      process (Airflow, dbt and GX loaded): seconds, on every invocation.
+
+    An Airflow worker runs one dbt invocation per task process and ends it with
+    ``os._exit``: there neither applies.
+    """
+    global _parsed, _collect_after_each
+    outer = _parsed, _collect_after_each
+    _parsed, _collect_after_each = ({} if _parsed is None else _parsed), False
+    try:
+        yield
+    finally:
+        _parsed, _collect_after_each = outer
+
+
+def _manifest_for(args: list[str], common: list[str], settings: config.Settings) -> Any:
+    """The project parsed once under many_invocations_in_this_process(), or None (dbt parses as usual)."""
+    from dbt.cli.main import dbtRunner
+
+    if _parsed is None or not args or args[0] not in _TAKE_A_MANIFEST:
+        return None
+    key = json.dumps([common, os.environ.get("DELTRAN_SEED_DIR"), sorted(profile_env(db.database_url(settings)))])
+    if key not in _parsed:
+        try:
+            parsed = dbtRunner().invoke(["parse", *common])
+        finally:
+            _release_adapters()
+        if not parsed.success:
+            return None  # the invocation itself parses, and reports what is wrong
+        _parsed[key] = parsed.result
+    return _parsed[key]
 
 
 def run(
@@ -43,8 +100,7 @@ def run(
     os.environ.update(profile_env(db.database_url(settings)))
     os.environ["DELTRAN_SEED_DIR"] = _seed_dir(settings)
     work = settings.var / "dbt"
-    full = [
-        *args,
+    common = [
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",
@@ -55,9 +111,12 @@ def run(
         str(work / "logs"),
     ]
     if with_vars:
-        full += ["--vars", json.dumps({**settings.dbt_vars(), **(extra_vars or {})})]
+        common += ["--vars", json.dumps({**settings.dbt_vars(), **(extra_vars or {})})]
+    if not sys.stdout.isatty():  # a task log: no terminal colour codes in its lines
+        common.append("--no-use-colors")
+    full = [*args, *common]
     try:
-        result = dbtRunner().invoke(full)
+        result = dbtRunner(manifest=_manifest_for(args, common, settings)).invoke(full)
     finally:
         _release_adapters()
     if not result.success:
@@ -109,14 +168,16 @@ def _release_adapters() -> None:
     semaphore still registered and printed "leaked semaphore objects" to the task
     log's stderr (shown as ERROR lines). Resetting the factory and collecting
     releases it at the end of every run; the next invocation creates its adapter
-    afresh anyway (dbt resets the factory when it starts).
+    afresh anyway (dbt resets the factory when it starts). Under
+    many_invocations_in_this_process() the collection is left to Python.
     """
     import gc
 
     from dbt.adapters.factory import reset_adapters
 
     reset_adapters()
-    gc.collect()
+    if _collect_after_each:
+        gc.collect()
 
 
 def build(settings: config.Settings | None = None) -> object:
