@@ -104,7 +104,7 @@ def run_integrity_checks(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="You are using a generic SQLDatasource")
         datasource = context.data_sources.add_sql(name=DATASOURCE_NAME, connection_string=sqlalchemy_url)
-    day = batch = threshold_checkpoint.batch_parameters(business_date)
+    day: dict[str, Any] = dict(threshold_checkpoint.batch_parameters(business_date))
     plan: list[tuple[suites.SuiteSpec, gx.ExpectationSuite, list[tuple[dict | None, str]]]] = []
     if "statement_freshness" in include:
         label = f"{business_date} cut-off {cutoff_at.isoformat()}"
@@ -135,9 +135,9 @@ def run_integrity_checks(
                     result_format={"result_format": "COMPLETE", "partial_unexpected_count": MAX_ROWS},
                 )
             )
-            for batch, label in partitions:
+            for parameters, label in partitions:
                 result = checkpoint.run(
-                    batch_parameters=batch,
+                    batch_parameters=parameters,
                     run_id=gx.RunIdentifier(run_name=threshold_checkpoint.run_name(f"{run_id}-{label}")),
                 )
                 ((_, outcome),) = result.run_results.items()
