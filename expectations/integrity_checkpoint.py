@@ -23,6 +23,7 @@ from typing import Any
 import great_expectations as gx
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.partitioners import PartitionerColumnValue
+from great_expectations.exceptions.exceptions import NoAvailableBatchesError
 
 from deltran import config
 from expectations import checkpoint as threshold_checkpoint
@@ -136,10 +137,15 @@ def run_integrity_checks(
                 )
             )
             for parameters, label in partitions:
-                result = checkpoint.run(
-                    batch_parameters=parameters,
-                    run_id=gx.RunIdentifier(run_name=threshold_checkpoint.run_name(f"{run_id}-{label}")),
-                )
+                try:
+                    result = checkpoint.run(
+                        batch_parameters=parameters,
+                        run_id=gx.RunIdentifier(run_name=threshold_checkpoint.run_name(f"{run_id}-{label}")),
+                    )
+                except NoAvailableBatchesError:
+                    # the partition was read and holds no row: a mart of breaks (ledger_consistency) with none,
+                    # a window without positions; missing statements are the freshness suite's finding
+                    continue
                 ((_, outcome),) = result.run_results.items()
                 found += findings_from(outcome, spec.name, label)
     except IntegrityCheckError:
