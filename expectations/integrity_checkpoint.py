@@ -23,6 +23,7 @@ from typing import Any
 import great_expectations as gx
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.partitioners import PartitionerColumnValue
+from great_expectations.exceptions.exceptions import NoAvailableBatchesError
 
 from deltran import config
 from expectations import checkpoint as threshold_checkpoint
@@ -104,7 +105,7 @@ def run_integrity_checks(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="You are using a generic SQLDatasource")
         datasource = context.data_sources.add_sql(name=DATASOURCE_NAME, connection_string=sqlalchemy_url)
-    day = batch = threshold_checkpoint.batch_parameters(business_date)
+    day: dict[str, Any] = dict(threshold_checkpoint.batch_parameters(business_date))
     plan: list[tuple[suites.SuiteSpec, gx.ExpectationSuite, list[tuple[dict | None, str]]]] = []
     if "statement_freshness" in include:
         label = f"{business_date} cut-off {cutoff_at.isoformat()}"
@@ -135,11 +136,16 @@ def run_integrity_checks(
                     result_format={"result_format": "COMPLETE", "partial_unexpected_count": MAX_ROWS},
                 )
             )
-            for batch, label in partitions:
-                result = checkpoint.run(
-                    batch_parameters=batch,
-                    run_id=gx.RunIdentifier(run_name=threshold_checkpoint.run_name(f"{run_id}-{label}")),
-                )
+            for parameters, label in partitions:
+                try:
+                    result = checkpoint.run(
+                        batch_parameters=parameters,
+                        run_id=gx.RunIdentifier(run_name=threshold_checkpoint.run_name(f"{run_id}-{label}")),
+                    )
+                except NoAvailableBatchesError:
+                    # the partition was read and holds no row: a mart of breaks (ledger_consistency) with none,
+                    # a window without positions; missing statements are the freshness suite's finding
+                    continue
                 ((_, outcome),) = result.run_results.items()
                 found += findings_from(outcome, spec.name, label)
     except IntegrityCheckError:

@@ -128,7 +128,7 @@ class DatabaseStopper(threading.Thread):
                     continue
                 waiter = self._wait_for_reader(conn)
                 if waiter == "gx":
-                    self._stop(conn)
+                    self._stop_database(conn)
                     return
                 conn.rollback()  # someone else (dbt, the pipeline's own read): let it through
             time.sleep(0.05)
@@ -147,7 +147,7 @@ class DatabaseStopper(threading.Thread):
             time.sleep(0.05)
         return None
 
-    def _stop(self, conn: psycopg.Connection) -> None:
+    def _stop_database(self, conn: psycopg.Connection) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as admin:
             admin.execute(sql.SQL("alter database {} allow_connections false").format(sql.Identifier(self.dbname)))
             admin.execute(
