@@ -1,5 +1,10 @@
 """Writing ISO 20022 XML: the one amount formatter and the element helpers every writer uses.
 
+Elements: :func:`element` (a standalone subtree), :func:`sub`, :func:`path`
+(nested, reusing what is there), :func:`amount`, :func:`account` (IBAN or
+Othr), :func:`institution` and :func:`agent` (a participant key as the readers
+give it: BIC, clearing-system member id or LEI), :func:`document`, :func:`to_bytes`.
+
 The three writers (``parsers.writers`` for camt.05x, ``deltran.demo.messages``
 for the demo's pacs.008/002/004 and camt.056, ``deltran.clearing.pacs009`` for
 settlement instructions) write amounts only through :func:`format_amount`, so an
