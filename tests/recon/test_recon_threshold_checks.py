@@ -232,9 +232,13 @@ def test_a_date_without_rows_is_an_error(mart):
 
 
 def test_a_duplicated_account_fails_the_suite_and_takes_its_worst_row(mart):
-    # the models keep one statement per account and day: the duplicate is a broken mart, made by hand
+    # the models keep one statement per account and day and the contract's primary key refuses a second
+    # row: the checkpoint's own check is the defence behind those, tested on a mart broken by hand
     mart.add("ACC-DUP", DAY1, 1_000_000, 1_000_000)
     mart.add("ACC-DUP-COPY", DAY1, 1_003_000, 1_000_000)
+    mart.tamper(
+        "alter table marts.account_reconciliation drop constraint if exists account_reconciliation__dbt_tmp_pkey"
+    )
     mart.tamper("update marts.account_reconciliation set account_id = 'ACC-DUP' where account_id = 'ACC-DUP-COPY'")
     result = run_threshold_checks(DAY1, "run-1")
     assert result.gx_success is False

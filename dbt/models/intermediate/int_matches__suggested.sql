@@ -24,7 +24,7 @@ with paired as (
 decisions as (
     select distinct on (bank_entry_id, ledger_entry_id) bank_entry_id, ledger_entry_id, decision
     from {{ source('control', 'match_decisions') }}
-    order by bank_entry_id, ledger_entry_id, decided_at desc, decision_id desc
+    order by bank_entry_id asc, ledger_entry_id asc, decided_at desc, decision_id desc
 ),
 
 bank as (
@@ -47,7 +47,8 @@ ledger as (
 
 -- pairs a person made by hand, each side in one such pair only
 manual as (
-    select * from (
+    select *
+    from (
         select
             b.bank_entry_id,
             l.ledger_entry_id,
@@ -76,13 +77,15 @@ candidates as (
         and l.currency = b.currency
         and l.bank_direction = b.credit_debit
         {% if amount_tolerance | float == 0 %}
-        and l.amount = b.amount
+            and l.amount = b.amount
         {% else %}
         and l.amount between b.amount - {{ amount_tolerance }} and b.amount + {{ amount_tolerance }}
         {% endif %}
     where abs(b.effective_value_date - l.effective_value_date) <= {{ tolerance }}
-        and (b.counterparty_name is null or l.counterparty_name is null
-             or lower(b.counterparty_name) = lower(l.counterparty_name))
+        and (
+            b.counterparty_name is null or l.counterparty_name is null
+            or lower(b.counterparty_name) = lower(l.counterparty_name)
+        )
         and not exists (
             select 1 from decisions as d
             where d.bank_entry_id = b.bank_entry_id and d.ledger_entry_id = l.ledger_entry_id and d.decision = 'reject'

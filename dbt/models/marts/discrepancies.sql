@@ -29,7 +29,8 @@ balance_breaks as (
         unexplained_difference   as difference,
         case
             when abs(unexplained_difference) / denominator * 100 > {{ significant }}
-                or (unexplained_difference < 0 and abs(unexplained_difference) / denominator * 100 > {{ ok }}) then 'Critical'
+                or (unexplained_difference < 0 and abs(unexplained_difference) / denominator * 100 > {{ ok }})
+                then 'Critical'
             when abs(unexplained_difference) / denominator * 100 > {{ minor }} then 'Significant'
             else 'Minor'
         end                      as severity,
@@ -52,7 +53,7 @@ item_breaks as (
             else 'DuplicateTxn'
         end                                                      as discrepancy_type,
         case when match_status in ('bank_only', 'duplicate_bank') then 'bank'
-             when match_status in ('ledger_only', 'duplicate_ledger') then 'ledger'
+            when match_status in ('ledger_only', 'duplicate_ledger') then 'ledger'
         end                                                      as side,
         m.account_id,
         m.currency,
@@ -104,8 +105,10 @@ keyed as (
     select
         *,
         case when discrepancy_type = 'BalanceMismatch' then 'balance:' || business_date::text
-             else coalesce('uetr:' || uetr, 'e2e:' || end_to_end_id, 'ref:' || acct_svcr_ref,
-                           'bank:' || bank_entry_id, 'ledger:' || ledger_entry_id)
+            else coalesce(
+                    'uetr:' || uetr, 'e2e:' || end_to_end_id, 'ref:' || acct_svcr_ref,
+                    'bank:' || bank_entry_id, 'ledger:' || ledger_entry_id
+                )
         end as break_key
     from all_breaks
 ),
@@ -117,11 +120,11 @@ as_of as (
 identified as (
     select
         md5(concat_ws('|', discrepancy_type, account_id, coalesce(side, '-'), break_key,
-            -- the n-th break of the same kind on the same transaction (copies)
-            row_number() over (
-                partition by discrepancy_type, account_id, side, break_key
-                order by business_date, bank_entry_id, ledger_entry_id
-            ))) as discrepancy_id,
+        -- the n-th break of the same kind on the same transaction (copies)
+        row_number() over (
+            partition by discrepancy_type, account_id, side, break_key
+            order by business_date, bank_entry_id, ledger_entry_id
+        ))) as discrepancy_id,
         *
     from keyed
 )
@@ -150,7 +153,8 @@ select
     statement_id,
     journal_id,
     -- where the lone movement is missing from (the other side of `side`)
-    case discrepancy_type when 'MissingTxn' then case side when 'bank' then 'ledger' else 'bank' end end as missing_from,
+    case discrepancy_type when 'MissingTxn' then case side when 'bank' then 'ledger' else 'bank' end end
+        as missing_from,
     greatest(coalesce(a.latest_statement_date, b.business_date) - b.business_date, 0)      as age_days,
     case
         when coalesce(a.latest_statement_date, b.business_date) - b.business_date <= 1 then '0-1'
