@@ -70,7 +70,7 @@ effects as (
 effect_days as (
     select account_id, effect_date, effect_kind, paired_date, sum(amount) as amount
     from effects
-    group by 1, 2, 3, 4
+    group by account_id, effect_date, effect_kind, paired_date
 ),
 
 explained as (
@@ -103,7 +103,7 @@ movement_counts as (
         count(distinct bank_entry_id) filter (where match_status = 'suggested')          as suggested_count
     from matches
     where bank_entry_id is not null
-    group by 1, 2
+    group by account_id, bank_booking_date
 ),
 
 in_flight as (
