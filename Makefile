@@ -30,13 +30,15 @@ demo: setup  ## generate a business day and run it through the platform's DAGs
 test: setup  ## the whole suite, slow end-to-end tests included
 	$(BIN)/python -m pytest
 
-lint: setup  ## ruff (lint and format check) and mypy; .pre-commit-config.yaml runs the same
+lint: setup  ## ruff (lint and format check), mypy, sqlfluff on the dbt models; .pre-commit-config.yaml runs the same
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory lint-sql
 
 # sqlfluff's dbt templater compiles the models with dbt, which connects to the
 # warehouse: the profile's variables come from deltran (embedded server or DATABASE_URL).
+# It takes about 1 CPU minute for the 29 models (3 to 6 minutes of wall time on 2 busy cores).
 DBT_PROFILE_ENV = $(BIN)/python -c "from deltran import db; from deltran.warehouse.dbt import profile_env; \
 	print(' '.join(f'{k}={v}' for k, v in profile_env(db.database_url()).items()))"
 

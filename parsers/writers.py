@@ -36,7 +36,6 @@ import itertools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
@@ -44,6 +43,7 @@ from lxml import etree
 
 from parsers import xmlwrite
 from parsers.records import Balance, Entry, Statement, TransactionDetails
+from parsers.xmlwrite import path, sub
 
 ISO_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:"
 
@@ -53,13 +53,13 @@ _MESSAGES = {
     "camt.053": ("BkToCstmrStmt", "Stmt"),
     "camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),
 }
-_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{1,30}")
 _DOMAIN_CODE = re.compile(r"([A-Z0-9]{1,4})/([A-Z0-9]{1,4})/([A-Z0-9]{1,4})")
 _EXTERNAL_CODE = re.compile(r"[A-Za-z0-9]{1,4}")
 # BalanceType12Code, the closed list of balance codes before .001.08
 _OLD_BALANCE_CODES = frozenset({"XPCD", "OPAV", "ITAV", "CLAV", "FWAV", "CLBD", "ITBD", "OPBD", "PRCD", "INFO"})
 _OLD_STATUS_CODES = frozenset({"BOOK", "PDNG", "INFO"})
 _USTRD_MAX = 140
+_RATE_FRACTION_DIGITS = 10  # BaseOneRate
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +118,13 @@ def write_bank_to_customer(
                 xf.write("\n")
                 statements = iter(statements)
                 first = next(statements, None)
-                header = etree.Element("GrpHdr")
-                _text(header, "MsgId", message_id)
-                _text(header, "CreDtTm", created_at.isoformat())
+                header = xmlwrite.element("GrpHdr")
+                sub(header, "MsgId", message_id)
+                sub(header, "CreDtTm", created_at.isoformat())
                 if first is not None and first[0].page_number is not None:
-                    paging = etree.SubElement(header, "MsgPgntn")
-                    _text(paging, "PgNb", str(first[0].page_number))
-                    _text(paging, "LastPgInd", "true" if first[0].last_page else "false")
+                    paging = sub(header, "MsgPgntn")
+                    sub(paging, "PgNb", str(first[0].page_number))
+                    sub(paging, "LastPgInd", "true" if first[0].last_page else "false")
                 xf.write(header, pretty_print=True)
                 for statement, balances, entries in itertools.chain([first] if first else [], statements):
                     _check_statement(message_type, statement, balances)
@@ -166,27 +166,27 @@ def _statement_header(
     statement: Statement, balances: list[Balance], created_at: datetime, flavour: _Flavour
 ) -> list[etree._Element]:
     """Id .. TxsSummry as separate top-level subtrees, in schema order."""
-    out: list[etree._Element] = [_leaf("Id", statement.statement_id)]
+    out: list[etree._Element] = [xmlwrite.element("Id", statement.statement_id)]
     if statement.electronic_seq_nb is not None:
-        out.append(_leaf("ElctrncSeqNb", str(statement.electronic_seq_nb)))
+        out.append(xmlwrite.element("ElctrncSeqNb", str(statement.electronic_seq_nb)))
     if statement.legal_seq_nb is not None:
-        out.append(_leaf("LglSeqNb", str(statement.legal_seq_nb)))
+        out.append(xmlwrite.element("LglSeqNb", str(statement.legal_seq_nb)))
     statement_created = statement.created_at or (None if flavour.choices else created_at)
     if statement_created is not None:
-        out.append(_leaf("CreDtTm", statement_created.isoformat()))
+        out.append(xmlwrite.element("CreDtTm", statement_created.isoformat()))
     if statement.from_at is not None and statement.to_at is not None:
-        period = etree.Element("FrToDt")
-        _text(period, "FrDtTm", statement.from_at.isoformat())
-        _text(period, "ToDtTm", statement.to_at.isoformat())
+        period = xmlwrite.element("FrToDt")
+        sub(period, "FrDtTm", statement.from_at.isoformat())
+        sub(period, "ToDtTm", statement.to_at.isoformat())
         out.append(period)
     if statement.copy_duplicate:
-        out.append(_leaf("CpyDplctInd", statement.copy_duplicate))
-    account = etree.Element("Acct")
-    _account_id(account, statement.account or "")  # _check_statement refused a statement without one
+        out.append(xmlwrite.element("CpyDplctInd", statement.copy_duplicate))
+    account = xmlwrite.element("Acct")
+    xmlwrite.account(account, statement.account or "")  # _check_statement refused a statement without one
     if statement.account_currency:
-        _text(account, "Ccy", statement.account_currency)
+        sub(account, "Ccy", statement.account_currency)
     if statement.servicer_bic:
-        _text(_path(account, "Svcr", "FinInstnId"), flavour.bic, statement.servicer_bic)
+        sub(path(account, "Svcr", "FinInstnId"), flavour.bic, statement.servicer_bic)
     out.append(account)
     out.extend(_balance(balance, flavour) for balance in balances)
     summary = _summary(statement)
@@ -196,12 +196,12 @@ def _statement_header(
 
 
 def _balance(balance: Balance, flavour: _Flavour) -> etree._Element:
-    element = etree.Element("Bal")
+    element = xmlwrite.element("Bal")
     code = balance.type_code
     known = _EXTERNAL_CODE.fullmatch(code) if flavour.choices else code in _OLD_BALANCE_CODES
-    _text(_path(element, "Tp", "CdOrPrtry"), "Cd" if known else "Prtry", code)
-    _amount(element, "Amt", balance.amount, balance.currency)
-    _text(element, "CdtDbtInd", balance.credit_debit)
+    sub(path(element, "Tp", "CdOrPrtry"), "Cd" if known else "Prtry", code)
+    xmlwrite.amount(element, "Amt", balance.amount, balance.currency)
+    sub(element, "CdtDbtInd", balance.credit_debit)
     if not _date_choice(element, "Dt", balance.date, balance.date_time):
         raise ValueError(f"balance {code} of {balance.statement_id!r}: Dt is mandatory")
     return element
@@ -215,59 +215,59 @@ def _summary(statement: Statement) -> etree._Element | None:
     )
     if all(count is None and total is None for _, count, total in parts):
         return None
-    summary = etree.Element("TxsSummry")
+    summary = xmlwrite.element("TxsSummry")
     for name, count, total in parts:
         if count is None and total is None:
             continue
-        part = etree.SubElement(summary, name)
+        part = sub(summary, name)
         if count is not None:
-            _text(part, "NbOfNtries", str(count))
+            sub(part, "NbOfNtries", str(count))
         if total is not None:
-            _text(part, "Sum", xmlwrite.format_decimal(total))
+            sub(part, "Sum", xmlwrite.format_decimal(total))
     return summary
 
 
 def _entry(entry: Entry, flavour: _Flavour) -> etree._Element:
-    ntry = etree.Element("Ntry")
+    ntry = xmlwrite.element("Ntry")
     if entry.entry_ref:
-        _text(ntry, "NtryRef", entry.entry_ref)
-    _amount(ntry, "Amt", entry.amount, entry.currency)
-    _text(ntry, "CdtDbtInd", entry.credit_debit)
+        sub(ntry, "NtryRef", entry.entry_ref)
+    xmlwrite.amount(ntry, "Amt", entry.amount, entry.currency)
+    sub(ntry, "CdtDbtInd", entry.credit_debit)
     if entry.is_reversal:
-        _text(ntry, "RvslInd", "true")
+        sub(ntry, "RvslInd", "true")
     status = entry.status or "BOOK"
     if flavour.choices:
-        _text(etree.SubElement(ntry, "Sts"), "Cd" if _EXTERNAL_CODE.fullmatch(status) else "Prtry", status)
+        sub(sub(ntry, "Sts"), "Cd" if _EXTERNAL_CODE.fullmatch(status) else "Prtry", status)
     elif status in _OLD_STATUS_CODES:
-        _text(ntry, "Sts", status)
+        sub(ntry, "Sts", status)
     else:
         raise ValueError(f"entry status {status!r} needs .001.08 or later")
     _date_choice(ntry, "BookgDt", entry.booking_date, entry.booking_date_time)
     _date_choice(ntry, "ValDt", entry.value_date, None)
     if entry.acct_svcr_ref:
-        _text(ntry, "AcctSvcrRef", entry.acct_svcr_ref)
-    code = etree.SubElement(ntry, "BkTxCd")
+        sub(ntry, "AcctSvcrRef", entry.acct_svcr_ref)
+    code = sub(ntry, "BkTxCd")
     if entry.bank_tx_code:
         _bank_tx_code(code, entry.bank_tx_code)
     batch = (entry.batch_message_id, entry.batch_payment_info_id, entry.batch_tx_count, entry.batch_total_amount)
     if entry.transactions or any(value is not None for value in batch):
-        details = etree.SubElement(ntry, "NtryDtls")
+        details = sub(ntry, "NtryDtls")
         if any(value is not None for value in batch):
             _second_round(flavour, "NtryDtls/Btch")
-            element = etree.SubElement(details, "Btch")
+            element = sub(details, "Btch")
             if entry.batch_message_id:
-                _text(element, "MsgId", entry.batch_message_id)
+                sub(element, "MsgId", entry.batch_message_id)
             if entry.batch_payment_info_id:
-                _text(element, "PmtInfId", entry.batch_payment_info_id)
+                sub(element, "PmtInfId", entry.batch_payment_info_id)
             if entry.batch_tx_count is not None:
-                _text(element, "NbOfTxs", str(entry.batch_tx_count))
+                sub(element, "NbOfTxs", str(entry.batch_tx_count))
             if entry.batch_total_amount is not None:
-                _amount(element, "TtlAmt", entry.batch_total_amount, entry.currency)
+                xmlwrite.amount(element, "TtlAmt", entry.batch_total_amount, entry.currency)
         for tx in entry.transactions:
             _transaction(details, tx, entry, flavour)
     if entry.additional_info:
         _second_round(flavour, "AddtlNtryInf")
-        _text(ntry, "AddtlNtryInf", entry.additional_info)
+        sub(ntry, "AddtlNtryInf", entry.additional_info)
     return ntry
 
 
@@ -278,7 +278,7 @@ def _second_round(flavour: _Flavour, name: str) -> None:
 
 
 def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, flavour: _Flavour) -> None:
-    element = etree.SubElement(parent, "TxDtls")
+    element = sub(parent, "TxDtls")
     refs = (
         ("MsgId", tx.msg_id),
         ("AcctSvcrRef", tx.acct_svcr_ref),
@@ -298,119 +298,105 @@ def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, f
     if any(value is not None for value in second):
         _second_round(flavour, "the second round's TxDtls fields")
     if any(value for _, value in refs) or tx.proprietary_refs:
-        ref_element = etree.SubElement(element, "Refs")
+        ref_element = sub(element, "Refs")
         for name, value in refs:
             if value:
-                _text(ref_element, name, value)
+                sub(ref_element, name, value)
         for line in (tx.proprietary_refs or "").split("\n") if tx.proprietary_refs else ():
             kind, _, value = line.partition("=")
-            proprietary = etree.SubElement(ref_element, "Prtry")
-            _text(proprietary, "Tp", kind)
-            _text(proprietary, "Ref", value)
+            proprietary = sub(ref_element, "Prtry")
+            sub(proprietary, "Tp", kind)
+            sub(proprietary, "Ref", value)
 
     amount, currency, direction = tx.amount, tx.currency, tx.credit_debit
     if flavour.tx_amount_required and amount is None:
         amount, currency, direction = entry.amount, entry.currency, entry.credit_debit
     if flavour.number < 3:
         if amount is not None:
-            _amount(_path(element, "AmtDtls", "TxAmt"), "Amt", amount, currency or entry.currency)
+            xmlwrite.amount(path(element, "AmtDtls", "TxAmt"), "Amt", amount, currency or entry.currency)
     else:
         if amount is not None:
-            _amount(element, "Amt", amount, currency or entry.currency)
+            xmlwrite.amount(element, "Amt", amount, currency or entry.currency)
         if direction is not None or flavour.tx_amount_required:
-            _text(element, "CdtDbtInd", direction or entry.credit_debit)
+            sub(element, "CdtDbtInd", direction or entry.credit_debit)
     if tx.instructed_amount is not None:
-        instructed = _path(element, "AmtDtls", "InstdAmt")
-        _amount(instructed, "Amt", tx.instructed_amount, tx.instructed_currency or entry.currency)
+        instructed = path(element, "AmtDtls", "InstdAmt")
+        xmlwrite.amount(instructed, "Amt", tx.instructed_amount, tx.instructed_currency or entry.currency)
         if tx.exchange_rate is not None:
-            exchange = etree.SubElement(instructed, "CcyXchg")
-            _text(exchange, "SrcCcy", tx.instructed_currency or entry.currency)
-            _text(exchange, "XchgRate", format(tx.exchange_rate, "f"))
+            exchange = sub(instructed, "CcyXchg")
+            sub(exchange, "SrcCcy", tx.instructed_currency or entry.currency)
+            sub(exchange, "XchgRate", xmlwrite.format_decimal(tx.exchange_rate, _RATE_FRACTION_DIGITS))
     if tx.bank_tx_code:
-        _bank_tx_code(etree.SubElement(element, "BkTxCd"), tx.bank_tx_code)
+        _bank_tx_code(sub(element, "BkTxCd"), tx.bank_tx_code)
     if tx.charges_amount is not None:
-        charges = etree.SubElement(element, "Chrgs")
-        _amount(charges, "TtlChrgsAndTaxAmt", tx.charges_amount, tx.charges_currency or entry.currency)
+        charges = sub(element, "Chrgs")
+        xmlwrite.amount(charges, "TtlChrgsAndTaxAmt", tx.charges_amount, tx.charges_currency or entry.currency)
         if tx.charge_bearer:
-            record = etree.SubElement(charges, "Rcrd")
-            _amount(record, "Amt", tx.charges_amount, tx.charges_currency or entry.currency)
-            _text(record, "Br", tx.charge_bearer)
+            record = sub(charges, "Rcrd")
+            xmlwrite.amount(record, "Amt", tx.charges_amount, tx.charges_currency or entry.currency)
+            sub(record, "Br", tx.charge_bearer)
 
     parties = (
         ("Dbtr", tx.debtor_name, "DbtrAcct", tx.debtor_account),
         ("Cdtr", tx.creditor_name, "CdtrAcct", tx.creditor_account),
     )
     if any(party_name or account for _, party_name, _, account in parties):
-        related = etree.SubElement(element, "RltdPties")
+        related = sub(element, "RltdPties")
         for party, party_name, account_tag, account in parties:
             if party_name:
-                holder = etree.SubElement(related, party)
-                _text(etree.SubElement(holder, "Pty") if flavour.choices else holder, "Nm", party_name)
+                holder = sub(related, party)
+                sub(sub(holder, "Pty") if flavour.choices else holder, "Nm", party_name)
             if account:
-                _account_id(etree.SubElement(related, account_tag), account)
+                xmlwrite.account(sub(related, account_tag), account)
     agents = (
         ("DbtrAgt", tx.debtor_agent_bic, tx.debtor_agent),
         ("CdtrAgt", tx.creditor_agent_bic, tx.creditor_agent),
     )
     if any(bic or key for _, bic, key in agents):
-        related = etree.SubElement(element, "RltdAgts")
+        related = sub(element, "RltdAgts")
         for agent, bic, key in agents:
             if bic or key:
-                _institution(_path(related, agent, "FinInstnId"), bic, key, flavour)
+                _institution(path(related, agent, "FinInstnId"), bic, key, flavour)
     if tx.local_instrument:
         _code_choice(element, "LclInstrm", tx.local_instrument)
     if tx.purpose:
         _code_choice(element, "Purp", tx.purpose)
     if tx.remittance_info or tx.creditor_reference or tx.referred_documents:
-        remittance = etree.SubElement(element, "RmtInf")
+        remittance = sub(element, "RmtInf")
         for line in _ustrd_lines(tx.remittance_info or ""):
-            _text(remittance, "Ustrd", line)
+            sub(remittance, "Ustrd", line)
         if tx.creditor_reference or tx.referred_documents:
-            structured = etree.SubElement(remittance, "Strd")
+            structured = sub(remittance, "Strd")
             for number in (tx.referred_documents or "").split("\n") if tx.referred_documents else ():
-                _text(etree.SubElement(structured, "RfrdDocInf"), "Nb", number)
+                sub(sub(structured, "RfrdDocInf"), "Nb", number)
             if tx.creditor_reference:
-                reference = etree.SubElement(structured, "CdtrRefInf")
+                reference = sub(structured, "CdtrRefInf")
                 if tx.creditor_reference_type:
-                    _code_choice(
-                        etree.SubElement(reference, "Tp"), "CdOrPrtry", tx.creditor_reference_type, _REFERENCE_TYPES
-                    )
-                _text(reference, "Ref", tx.creditor_reference)
+                    _code_choice(sub(reference, "Tp"), "CdOrPrtry", tx.creditor_reference_type, _REFERENCE_TYPES)
+                sub(reference, "Ref", tx.creditor_reference)
     if tx.accepted_at is not None or tx.settlement_date is not None:
-        dates = etree.SubElement(element, "RltdDts")
+        dates = sub(element, "RltdDts")
         if tx.accepted_at is not None:
-            _text(dates, "AccptncDtTm", tx.accepted_at.isoformat())
+            sub(dates, "AccptncDtTm", tx.accepted_at.isoformat())
         if tx.settlement_date is not None:
-            _text(dates, "IntrBkSttlmDt", tx.settlement_date.isoformat())
+            sub(dates, "IntrBkSttlmDt", tx.settlement_date.isoformat())
     if tx.return_reason_code or tx.return_additional_info:
-        returned = etree.SubElement(element, "RtrInf")
+        returned = sub(element, "RtrInf")
         if tx.return_reason_code:
             _code_choice(returned, "Rsn", tx.return_reason_code)
         for line in (tx.return_additional_info or "").split("\n") if tx.return_additional_info else ():
-            _text(returned, "AddtlInf", line)
+            sub(returned, "AddtlInf", line)
     if tx.additional_info:
-        _text(element, "AddtlTxInf", tx.additional_info)
-
-
-_MEMBER_KEY = re.compile(r"([A-Z]{5}):(.+)")
+        sub(element, "AddtlTxInf", tx.additional_info)
 
 
 def _institution(parent: etree._Element, bic: str | None, key: str | None, flavour: _Flavour) -> None:
     """FinInstnId from a BIC, else from the participant key the reader gives (values.participant)."""
-    if bic:
-        _text(parent, flavour.bic, bic)
-        return
-    _second_round(flavour, "an agent without a BIC")
-    if key is None:
-        raise ValueError("an agent needs a BIC or a participant key")
-    if key.startswith("LEI:"):
-        _text(parent, "LEI", key[4:])
-    elif member := _MEMBER_KEY.fullmatch(key):
-        clearing = etree.SubElement(parent, "ClrSysMmbId")
-        _text(etree.SubElement(clearing, "ClrSysId"), "Cd", member.group(1))
-        _text(clearing, "MmbId", member.group(2))
-    else:
-        raise ValueError(f"agent {key!r}: neither a BIC, a clearing-system member id nor an LEI")
+    if not bic:
+        _second_round(flavour, "an agent without a BIC")
+        if key is None:
+            raise ValueError("an agent needs a BIC or a participant key")
+    xmlwrite.institution(parent, bic or key or "", flavour.bic)
 
 
 _REFERENCE_TYPES = frozenset({"RADM", "RPIN", "FXDR", "DISP", "PUOR", "SCOR"})  # DocumentType3Code
@@ -420,18 +406,18 @@ def _code_choice(parent: etree._Element, name: str, code: str, closed: frozenset
     """A code-or-proprietary choice: Cd when the value is a code there (an external code's form,
     or one of a closed list), else Prtry."""
     known = code in closed if closed is not None else _EXTERNAL_CODE.fullmatch(code)
-    _text(etree.SubElement(parent, name), "Cd" if known else "Prtry", code)
+    sub(sub(parent, name), "Cd" if known else "Prtry", code)
 
 
 def _bank_tx_code(code: etree._Element, value: str) -> None:
     domain = _DOMAIN_CODE.fullmatch(value)
     if domain:
-        _text(code, "Cd", domain.group(1), into="Domn")
-        family = _path(code, "Domn", "Fmly")
-        _text(family, "Cd", domain.group(2))
-        _text(family, "SubFmlyCd", domain.group(3))
+        sub(sub(code, "Domn"), "Cd", domain.group(1))
+        family = path(code, "Domn", "Fmly")
+        sub(family, "Cd", domain.group(2))
+        sub(family, "SubFmlyCd", domain.group(3))
     else:
-        _text(_path(code, "Prtry"), "Cd", value)
+        sub(path(code, "Prtry"), "Cd", value)
 
 
 def _ustrd_lines(remittance: str) -> Iterable[str]:
@@ -453,44 +439,11 @@ def _cut(text: str) -> Iterable[str]:
         yield text
 
 
-def _account_id(parent: etree._Element, account: str) -> None:
-    if _IBAN.fullmatch(account):
-        _text(parent, "IBAN", account, into="Id")
-    else:
-        _text(_path(parent, "Id", "Othr"), "Id", account)
-
-
 def _date_choice(parent: etree._Element, name: str, day: date | None, moment: datetime | None) -> bool:
     if moment is not None:
-        _text(parent, "DtTm", moment.isoformat(), into=name)
+        sub(sub(parent, name), "DtTm", moment.isoformat())
     elif day is not None:
-        _text(parent, "Dt", day.isoformat(), into=name)
+        sub(sub(parent, name), "Dt", day.isoformat())
     else:
         return False
     return True
-
-
-def _amount(parent: etree._Element, name: str, amount: Decimal, currency: str) -> None:
-    xmlwrite.amount(parent, name, amount, currency)
-
-
-def _leaf(name: str, text: str) -> etree._Element:
-    element = etree.Element(name)
-    element.text = text
-    return element
-
-
-def _text(parent: etree._Element, name: str, text: str, into: str | None = None) -> etree._Element:
-    if into is not None:
-        parent = etree.SubElement(parent, into)
-    element = etree.SubElement(parent, name)
-    element.text = text
-    return element
-
-
-def _path(parent: etree._Element, *names: str) -> etree._Element:
-    """The last of nested elements ``names`` under ``parent``, reusing existing ones."""
-    for name in names:
-        found = parent.find(name)
-        parent = found if found is not None else etree.SubElement(parent, name)
-    return parent

@@ -1,5 +1,10 @@
 """Writing ISO 20022 XML: the one amount formatter and the element helpers every writer uses.
 
+Elements: :func:`element` (a standalone subtree), :func:`sub`, :func:`path`
+(nested, reusing what is there), :func:`amount`, :func:`account` (IBAN or
+Othr), :func:`institution` and :func:`agent` (a participant key as the readers
+give it: BIC, clearing-system member id or LEI), :func:`document`, :func:`to_bytes`.
+
 The three writers (``parsers.writers`` for camt.05x, ``deltran.demo.messages``
 for the demo's pacs.008/002/004 and camt.056, ``deltran.clearing.pacs009`` for
 settlement instructions) write amounts only through :func:`format_amount`, so an
@@ -16,6 +21,7 @@ more than 18 digits (the schemas' totalDigits).
 
 from __future__ import annotations
 
+import re
 from decimal import Context, Decimal, InvalidOperation, localcontext
 
 from lxml import etree
@@ -74,12 +80,28 @@ def _within_total_digits(text: str, what: str) -> str:
     return text
 
 
+def element(tag: str, text: str | None = None, **attrib: str) -> etree._Element:
+    """A standalone ``tag`` without a namespace, for a subtree written into a namespaced document later."""
+    made = etree.Element(tag, attrib)
+    if text is not None:
+        made.text = text
+    return made
+
+
 def sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
     """A child ``tag`` in the parent's namespace (none if the parent has none), with text and attributes."""
-    element = etree.SubElement(parent, etree.QName(etree.QName(parent).namespace, tag), attrib)
+    made = etree.SubElement(parent, etree.QName(etree.QName(parent).namespace, tag), attrib)
     if text is not None:
-        element.text = text
-    return element
+        made.text = text
+    return made
+
+
+def path(parent: etree._Element, *tags: str) -> etree._Element:
+    """The last of the nested elements ``tags`` under ``parent``, reusing the ones already there."""
+    for tag in tags:
+        found = parent.find(etree.QName(etree.QName(parent).namespace, tag).text)
+        parent = found if found is not None else sub(parent, tag)
+    return parent
 
 
 def amount(parent: etree._Element, tag: str, value: Decimal, currency: str) -> etree._Element:
@@ -87,11 +109,46 @@ def amount(parent: etree._Element, tag: str, value: Decimal, currency: str) -> e
     return sub(parent, tag, format_amount(value, currency), Ccy=currency)
 
 
-def agent(parent: etree._Element, tag: str, bic: str, bic_tag: str = "BICFI") -> etree._Element:
-    """``<tag><FinInstnId><BICFI>bic</BICFI></FinInstnId></tag>`` (``BIC`` in old versions)."""
-    element = sub(parent, tag)
-    sub(sub(element, "FinInstnId"), bic_tag, bic)
-    return element
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{1,30}")
+_BICFI = re.compile(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
+# the readers' key of a clearing-system member (parsers.values.participant): system code, or
+# CLRSYS for a member id without its system (ExternalClearingSystemIdentification1Code)
+_CLEARING_MEMBER = re.compile(r"([A-Z]{5}|CLRSYS):([A-Za-z0-9]{1,35})")
+_LEI = re.compile(r"LEI:([A-Z0-9]{18}[0-9]{2})")
+
+
+def account(parent: etree._Element, account_id: str) -> etree._Element:
+    """``<Id><IBAN>`` for an IBAN, else ``<Id><Othr><Id>`` (a US or SG account number)."""
+    if _IBAN.fullmatch(account_id):
+        return sub(sub(parent, "Id"), "IBAN", account_id)
+    return sub(path(parent, "Id", "Othr"), "Id", account_id)
+
+
+def institution(parent: etree._Element, participant: str, bic_tag: str = "BICFI") -> etree._Element:
+    """The FinInstnId content for a participant key as the readers give it (parsers.values.participant).
+
+    A BIC is written as ``bic_tag`` (``BIC`` in old versions), ``USABA:021000021``
+    as ClrSysMmbId (system code and member id), ``LEI:...`` as LEI; any other key
+    cannot be addressed and raises ValueError.
+    """
+    if _BICFI.fullmatch(participant):
+        return sub(parent, bic_tag, participant)
+    if member := _CLEARING_MEMBER.fullmatch(participant):
+        clearing = sub(parent, "ClrSysMmbId")
+        if member.group(1) != "CLRSYS":
+            sub(sub(clearing, "ClrSysId"), "Cd", member.group(1))
+        sub(clearing, "MmbId", member.group(2))
+        return clearing
+    if lei := _LEI.fullmatch(participant):
+        return sub(parent, "LEI", lei.group(1))
+    raise ValueError(f"participant {participant!r} is neither a BIC, a clearing-system member id nor an LEI")
+
+
+def agent(parent: etree._Element, tag: str, participant: str, bic_tag: str = "BICFI") -> etree._Element:
+    """``<tag><FinInstnId>...</FinInstnId></tag>`` for a participant key (see :func:`institution`)."""
+    made = sub(parent, tag)
+    institution(sub(made, "FinInstnId"), participant, bic_tag)
+    return made
 
 
 def document(namespace: str, message_tag: str) -> tuple[etree._Element, etree._Element]:

@@ -9,9 +9,12 @@ environment points the whole platform (ingest, dbt, Great Expectations) at it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -67,17 +70,62 @@ def _url_for(admin_url: str, dbname: str) -> str:
     return make_conninfo(**parts)
 
 
+def _create_database(admin: str, dbname: str, template: str | None = None) -> str:
+    """A new database ``dbname`` (empty, or a copy of ``template``); returns its URL."""
+    create = sql.SQL("create database {}").format(sql.Identifier(dbname))
+    if template is not None:
+        create += sql.SQL(" template {}").format(sql.Identifier(template))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+        conn.execute(create)
+    return _url_for(admin, dbname)
+
+
+@dataclass(frozen=True)
+class DbtWarehouse:
+    dbname: str
+    manifest: dict  # dbt's target/manifest.json of the run: each model's compiled SQL
+
+
+@pytest.fixture(scope="session")
+def dbt_warehouse(tmp_path_factory) -> Iterator[DbtWarehouse]:
+    """A warehouse database in which dbt has seeded and run every model, over empty raw tables.
+
+    Built once per session; a test whose folder overrides ``warehouse_template``
+    with its name starts from a copy (milliseconds) instead of running dbt itself.
+    """
+    from deltran.warehouse import dbt
+
+    dbname = f"t_dbt_warehouse_{os.getpid()}"
+    url = _create_database(_admin_url(), dbname)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", url)
+        patch.setenv("DELTRAN_HOME", str(tmp_path_factory.mktemp("dbt-warehouse")))
+        with psycopg.connect(url) as conn:
+            db.ensure_schema(conn)
+        settings = config.load()
+        dbt.run(["seed"], settings)
+        dbt.run(["run"], settings)
+        manifest = json.loads((settings.var / "dbt" / "target" / "manifest.json").read_text())
+    yield DbtWarehouse(dbname, manifest)
+    with psycopg.connect(_admin_url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+
+
 @pytest.fixture
-def warehouse_url(request, monkeypatch, tmp_path) -> str:
-    """A fresh, empty warehouse database with the raw and control schemas."""
+def warehouse_template() -> str | None:
+    """The database each test's warehouse starts as a copy of: none (an empty warehouse) unless a conftest says so."""
+    return None
+
+
+@pytest.fixture
+def warehouse_url(request, monkeypatch, tmp_path, warehouse_template) -> str:
+    """A fresh warehouse database with the raw and control schemas (empty, or a copy of ``warehouse_template``)."""
     name = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
     digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
     dbname = f"t_{name}_{digest}_{os.getpid()}"  # unique per process: suites may run side by side
     admin = _admin_url()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
-    url = _url_for(admin, dbname)
+    url = _create_database(admin, dbname, warehouse_template)
     # Point every part of the platform at this database, by the normal path.
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DELTRAN_HOME", str(tmp_path))

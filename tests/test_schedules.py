@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pendulum
+import pytest
+
+pytestmark = pytest.mark.airflow  # the timetables are Airflow classes: not for `make test-fast`
 
 
 def _module():

@@ -21,14 +21,11 @@ need rounding raises).
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 from pathlib import Path
-
-from lxml import etree
 
 from parsers import xmlwrite
 from parsers.currencies import is_currency
@@ -39,7 +36,6 @@ from .windows import check_closing, window_label
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pacs.009.001.08"
 _UETR_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://deltran/clearing/pacs.009")
-_BICFI = re.compile(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
 
 
 class SettlementHeldError(RuntimeError):
@@ -53,28 +49,6 @@ def message_id(closing: datetime, currency: str) -> str:
 def uetr(closing: datetime, currency: str, index: int) -> str:
     name = f"{window_label(closing)}|{currency}|{index}"
     return str(uuid.UUID(bytes=uuid.uuid5(_UETR_NAMESPACE, name).bytes, version=4))
-
-
-_CLEARING_MEMBER = re.compile(r"([A-Z]{5}|CLRSYS):([A-Za-z0-9]{1,35})")  # ExternalClearingSystemIdentification1Code
-_LEI = re.compile(r"LEI:([A-Z0-9]{18}[0-9]{2})")
-
-
-def _agent(parent: etree._Element, tag: str, participant: str) -> None:
-    institution = _sub(_sub(parent, tag), "FinInstnId")
-    if _BICFI.fullmatch(participant):
-        _sub(institution, "BICFI", participant)
-    elif member := _CLEARING_MEMBER.fullmatch(participant):
-        clearing = _sub(institution, "ClrSysMmbId")
-        if member.group(1) != "CLRSYS":  # the reader's key for a member id without its system
-            _sub(_sub(clearing, "ClrSysId"), "Cd", member.group(1))
-        _sub(clearing, "MmbId", member.group(2))
-    elif lei := _LEI.fullmatch(participant):
-        _sub(institution, "LEI", lei.group(1))
-    else:
-        raise ValueError(
-            f"participant {participant!r} is neither a BIC (BICFI), a clearing-system member id nor an LEI: "
-            "cannot address it in pacs.009"
-        )
 
 
 def build_pacs009(
@@ -122,8 +96,8 @@ def build_pacs009(
         _sub(pmt, "UETR", uetr(closing, currency, n))
         xmlwrite.amount(tx, "IntrBkSttlmAmt", ins.amount, currency)
         _sub(tx, "IntrBkSttlmDt", settlement_date.isoformat())
-        _agent(tx, "Dbtr", ins.payer)
-        _agent(tx, "Cdtr", ins.payee)
+        xmlwrite.agent(tx, "Dbtr", ins.payer)
+        xmlwrite.agent(tx, "Cdtr", ins.payee)
 
     return xmlwrite.to_bytes(doc)
 

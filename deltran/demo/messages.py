@@ -56,21 +56,8 @@ def _document(message: str, root: str) -> tuple[etree._Element, etree._Element]:
     return xmlwrite.document(NS + message, root)
 
 
-def _agent(parent: etree._Element, tag: str, bic: str) -> None:
-    xmlwrite.agent(parent, tag, bic)
-
-
 def _party(parent: etree._Element, tag: str, name: str) -> None:
     _sub(_sub(parent, tag), "Nm", name)
-
-
-def _account(parent: etree._Element, tag: str, account: str) -> None:
-    """An IBAN where it is one, else a plain account number (US, SG)."""
-    ident = _sub(_sub(parent, tag), "Id")
-    if account[:2].isalpha():
-        _sub(ident, "IBAN", account)
-    else:
-        _sub(_sub(ident, "Othr"), "Id", account)
 
 
 def _write(doc: etree._Element, path: Path) -> Path:
@@ -93,8 +80,8 @@ def write_pacs008(
     _sub(hdr, "NbOfTxs", str(len(transfers)))
     _sub(hdr, "CtrlSum", xmlwrite.format_decimal(sum((t.amount for t in transfers), Decimal(0))))
     _sub(_sub(hdr, "SttlmInf"), "SttlmMtd", "CLRG")
-    _agent(hdr, "InstgAgt", sender)
-    _agent(hdr, "InstdAgt", receiver)
+    xmlwrite.agent(hdr, "InstgAgt", sender)
+    xmlwrite.agent(hdr, "InstdAgt", receiver)
     for t in transfers:
         tx = _sub(body, "CdtTrfTxInf")
         ids = _sub(tx, "PmtId")
@@ -106,14 +93,14 @@ def write_pacs008(
         _sub(tx, "IntrBkSttlmDt", t.settlement_date.isoformat())
         _sub(tx, "AccptncDtTm", iso_dt(t.accepted_at))
         _sub(tx, "ChrgBr", "SLEV")
-        _agent(tx, "InstgAgt", t.debtor_agent)
-        _agent(tx, "InstdAgt", t.creditor_agent)
+        xmlwrite.agent(tx, "InstgAgt", t.debtor_agent)
+        xmlwrite.agent(tx, "InstdAgt", t.creditor_agent)
         _party(tx, "Dbtr", t.debtor_name)
-        _account(tx, "DbtrAcct", t.debtor_account)
-        _agent(tx, "DbtrAgt", t.debtor_agent)
-        _agent(tx, "CdtrAgt", t.creditor_agent)
+        xmlwrite.account(_sub(tx, "DbtrAcct"), t.debtor_account)
+        xmlwrite.agent(tx, "DbtrAgt", t.debtor_agent)
+        xmlwrite.agent(tx, "CdtrAgt", t.creditor_agent)
         _party(tx, "Cdtr", t.creditor_name)
-        _account(tx, "CdtrAcct", t.creditor_account)
+        xmlwrite.account(_sub(tx, "CdtrAcct"), t.creditor_account)
         _sub(_sub(tx, "RmtInf"), "Ustrd", t.remittance)
     return _write(doc, path)
 
@@ -147,8 +134,8 @@ def write_pacs002_reject(
     hdr = _sub(body, "GrpHdr")
     _sub(hdr, "MsgId", message_id)
     _sub(hdr, "CreDtTm", iso_dt(created_at))
-    _agent(hdr, "InstgAgt", original.creditor_agent)
-    _agent(hdr, "InstdAgt", original.debtor_agent)
+    xmlwrite.agent(hdr, "InstgAgt", original.creditor_agent)
+    xmlwrite.agent(hdr, "InstdAgt", original.debtor_agent)
     tx = _sub(body, "TxInfAndSts")
     _sub(tx, "StsId", message_id + "-1")
     _original_references(tx, original, original_message_id, original_created_at)
@@ -156,8 +143,8 @@ def write_pacs002_reject(
     reason = _sub(tx, "StsRsnInf")
     _sub(_sub(reason, "Rsn"), "Cd", reason_code)
     _sub(reason, "AddtlInf", reason_text)
-    _agent(tx, "InstgAgt", original.creditor_agent)
-    _agent(tx, "InstdAgt", original.debtor_agent)
+    xmlwrite.agent(tx, "InstgAgt", original.creditor_agent)
+    xmlwrite.agent(tx, "InstdAgt", original.debtor_agent)
     ref = _sub(tx, "OrgnlTxRef")
     xmlwrite.amount(ref, "IntrBkSttlmAmt", original.amount, original.currency)
     _sub(ref, "IntrBkSttlmDt", original.settlement_date.isoformat())
@@ -184,8 +171,8 @@ def write_pacs004_return(
     _sub(hdr, "CreDtTm", iso_dt(created_at))
     _sub(hdr, "NbOfTxs", "1")
     _sub(_sub(hdr, "SttlmInf"), "SttlmMtd", "CLRG")
-    _agent(hdr, "InstgAgt", returning)
-    _agent(hdr, "InstdAgt", receiving)
+    xmlwrite.agent(hdr, "InstgAgt", returning)
+    xmlwrite.agent(hdr, "InstdAgt", receiving)
     tx = _sub(body, "TxInf")
     _sub(tx, "RtrId", return_id)
     _original_references(tx, original, original_message_id, original_created_at)
@@ -194,12 +181,12 @@ def write_pacs004_return(
     xmlwrite.amount(tx, "RtrdIntrBkSttlmAmt", original.amount, original.currency)
     _sub(tx, "IntrBkSttlmDt", settlement_date.isoformat())
     _sub(tx, "ChrgBr", "SLEV")
-    _agent(tx, "InstgAgt", returning)
-    _agent(tx, "InstdAgt", receiving)
+    xmlwrite.agent(tx, "InstgAgt", returning)
+    xmlwrite.agent(tx, "InstdAgt", receiving)
     chain = _sub(tx, "RtrChain")
     _sub(_sub(_sub(chain, "Dbtr"), "Pty"), "Nm", original.creditor_name)
-    _agent(chain, "DbtrAgt", returning)
-    _agent(chain, "CdtrAgt", receiving)
+    xmlwrite.agent(chain, "DbtrAgt", returning)
+    xmlwrite.agent(chain, "CdtrAgt", receiving)
     _sub(_sub(_sub(chain, "Cdtr"), "Pty"), "Nm", original.debtor_name)
     reason = _sub(tx, "RtrRsnInf")
     _sub(_sub(reason, "Rsn"), "Cd", reason_code)
@@ -208,8 +195,8 @@ def write_pacs004_return(
     xmlwrite.amount(ref, "IntrBkSttlmAmt", original.amount, original.currency)
     _sub(ref, "IntrBkSttlmDt", original.settlement_date.isoformat())
     _sub(_sub(_sub(ref, "Dbtr"), "Pty"), "Nm", original.debtor_name)
-    _agent(ref, "DbtrAgt", original.debtor_agent)
-    _agent(ref, "CdtrAgt", original.creditor_agent)
+    xmlwrite.agent(ref, "DbtrAgt", original.debtor_agent)
+    xmlwrite.agent(ref, "CdtrAgt", original.creditor_agent)
     _sub(_sub(_sub(ref, "Cdtr"), "Pty"), "Nm", original.creditor_name)
     return _write(doc, path)
 
@@ -231,8 +218,8 @@ def write_camt056(
     doc, body = _document(CAMT056, "FIToFIPmtCxlReq")
     assignment = _sub(body, "Assgnmt")
     _sub(assignment, "Id", message_id)
-    _agent(_sub(assignment, "Assgnr"), "Agt", assigner)
-    _agent(_sub(assignment, "Assgne"), "Agt", assignee)
+    xmlwrite.agent(_sub(assignment, "Assgnr"), "Agt", assigner)
+    xmlwrite.agent(_sub(assignment, "Assgne"), "Agt", assignee)
     _sub(assignment, "CreDtTm", iso_dt(created_at))
     tx = _sub(_sub(body, "Undrlyg"), "TxInf")
     _sub(tx, "CxlId", message_id + "-1")

@@ -71,10 +71,14 @@ def test_each_band_gets_its_level_from_the_checkpoint(mart, conn):
         "difference_within_ok",
         "difference_within_significant",
     )
-    # greatest(ledger - null, 0) is 0 in PostgreSQL: the under-backing looks known
-    assert by_account["NO-STATEMENT"].failed_expectations == ("bank_balance_known", "difference_known")
-    # dbt's label is only cross-checked: it calls the unknown row OK, GX decides Significant
-    assert result.level_disagreements == {"NO-STATEMENT": ("Significant", "OK")}
+    # no closing balance: every figure that needs it is unknown in the model (never 0 %, which reads as all clear)
+    assert by_account["NO-STATEMENT"].failed_expectations == (
+        "bank_balance_known",
+        "difference_known",
+        "under_backing_known",
+    )
+    # dbt's label agrees (a missing figure is Significant there too); a disagreement is tested below
+    assert result.level_disagreements == {}
 
     # Data Docs built into settings.reports / data_docs, with this run's page.
     settings = config.load()
@@ -231,8 +235,14 @@ def test_a_date_without_rows_is_an_error(mart):
 
 
 def test_a_duplicated_account_fails_the_suite_and_takes_its_worst_row(mart):
+    # the models keep one statement per account and day and the contract's primary key refuses a second
+    # row: the checkpoint's own check is the defence behind those, tested on a mart broken by hand
     mart.add("ACC-DUP", DAY1, 1_000_000, 1_000_000)
-    mart.add("ACC-DUP", DAY1, 1_003_000, 1_000_000)
+    mart.add("ACC-DUP-COPY", DAY1, 1_003_000, 1_000_000)
+    mart.tamper(
+        "alter table marts.account_reconciliation drop constraint if exists account_reconciliation__dbt_tmp_pkey"
+    )
+    mart.tamper("update marts.account_reconciliation set account_id = 'ACC-DUP' where account_id = 'ACC-DUP-COPY'")
     result = run_threshold_checks(DAY1, "run-1")
     assert result.gx_success is False
     assert result.levels == {"ACC-DUP": "Significant"}

@@ -89,8 +89,12 @@ ledger_contra_candidates as (
     select
         later.ledger_entry_id   as reversal_id,
         earlier.ledger_entry_id as reversed_id,
-        row_number() over (partition by later.ledger_entry_id order by earlier.booked_at desc, earlier.ledger_entry_id) as reversal_rank,
-        row_number() over (partition by earlier.ledger_entry_id order by later.booked_at, later.ledger_entry_id) as reversed_rank
+        row_number()
+            over (partition by later.ledger_entry_id order by earlier.booked_at desc, earlier.ledger_entry_id asc)
+            as reversal_rank,
+        row_number()
+            over (partition by earlier.ledger_entry_id order by later.booked_at, later.ledger_entry_id)
+            as reversed_rank
     from ledger_unmatched as later
     inner join ledger_unmatched as earlier
         on earlier.account_id = later.account_id
@@ -121,7 +125,8 @@ unmatched_ledger as (
 ),
 
 reversed_rows as (
-    select b.account_id, b.currency, b.bank_entry_id, null::text as ledger_entry_id, null::text as matched_on,
+    select
+        b.account_id, b.currency, b.bank_entry_id, null::text as ledger_entry_id, null::text as matched_on,
         'reversed' as match_status, null::text as match_pass, null::numeric as amount_difference
     from bank_all as b
     where exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
@@ -129,9 +134,12 @@ reversed_rows as (
 
 all_rows as (
     select * from matched
-    union all select * from unmatched_bank
-    union all select * from unmatched_ledger
-    union all select * from reversed_rows
+    union all
+    select * from unmatched_bank
+    union all
+    select * from unmatched_ledger
+    union all
+    select * from reversed_rows
 )
 
 select

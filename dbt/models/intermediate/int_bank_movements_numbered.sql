@@ -26,10 +26,10 @@ select
     )) as bank_movement_key,
     coalesce(e.value_date, e.booking_date) as effective_value_date,
     case when coalesce(e.uetr, e.end_to_end_id) is null then 1 else
-        row_number() over (
-            partition by e.account_id, e.currency, e.credit_debit, coalesce(e.uetr, e.end_to_end_id), e.amount
-            order by e.booking_date, e.statement_id, e.entry_index, e.detail_index
-        )
+            row_number() over (
+                partition by e.account_id, e.currency, e.credit_debit, coalesce(e.uetr, e.end_to_end_id), e.amount
+                order by e.booking_date, e.statement_id, e.entry_index, e.detail_index
+            )
     end as copy_number
 from {{ ref('stg_bank__statement_entries') }} as e
 where coalesce(e.status, 'BOOK') = 'BOOK'

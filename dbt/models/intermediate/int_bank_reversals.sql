@@ -10,7 +10,9 @@ reversal_candidates as (
     select
         r.bank_entry_id as reversal_id,
         o.bank_entry_id as reversed_id,
-        row_number() over (partition by r.bank_entry_id order by o.copy_number desc, o.booking_date desc, o.bank_entry_id) as reversal_rank,
+        row_number()
+            over (partition by r.bank_entry_id order by o.copy_number desc, o.booking_date desc, o.bank_entry_id asc)
+            as reversal_rank,
         row_number() over (partition by o.bank_entry_id order by r.booking_date, r.bank_entry_id) as reversed_rank
     from bank_all as r
     inner join bank_all as o

@@ -41,17 +41,19 @@ statement_currency as (
 currency_findings as (
     select statement_id, account_id, string_agg(finding, '; ' order by finding) as currency_finding
     from (
-        select b.statement_id, b.account_id,
-               'balance ' || b.balance_type || ' in ' || b.currency || ', account in '
-                   || coalesce(c.account_currency, 'an unknown currency') as finding
+        select
+            b.statement_id, b.account_id,
+            'balance ' || b.balance_type || ' in ' || b.currency || ', account in '
+            || coalesce(c.account_currency, 'an unknown currency') as finding
         from {{ ref('stg_bank__statement_balances') }} as b
         inner join statement_currency as c
             on c.statement_id = b.statement_id and c.account_id is not distinct from b.account_id
         where b.currency is distinct from c.account_currency
         union
-        select e.statement_id, e.account_id,
-               count(*) || ' entr' || case when count(*) = 1 then 'y' else 'ies' end || ' in ' || e.currency
-                   || ', account in ' || coalesce(c.account_currency, 'an unknown currency')
+        select
+            e.statement_id, e.account_id,
+            count(*) || ' entr' || case when count(*) = 1 then 'y' else 'ies' end || ' in ' || e.currency
+            || ', account in ' || coalesce(c.account_currency, 'an unknown currency')
         from {{ ref('stg_bank__statement_entries') }} as e
         inner join statement_currency as c
             on c.statement_id = e.statement_id and c.account_id is not distinct from e.account_id
@@ -63,8 +65,9 @@ currency_findings as (
 
 entry_movement as (
     -- opening + this = closing, by the statement's booked entries (each Ntry once)
-    select statement_id, account_id,
-           sum(case credit_debit when 'CRDT' then entry_amount else -entry_amount end) as net_movement
+    select
+        statement_id, account_id,
+        sum(case credit_debit when 'CRDT' then entry_amount else -entry_amount end) as net_movement
     from {{ ref('stg_bank__statement_entries') }}
     where detail_index = 0 and coalesce(status, 'BOOK') = 'BOOK'
     group by statement_id, account_id
@@ -82,7 +85,7 @@ balance_counts as (
         statement_id,
         account_id,
         string_agg(balance_type || ' given ' || given || ' times', '; ' order by balance_type)
-            filter (where given > 1)                                               as duplicate_finding,
+        filter (where given > 1)                                               as duplicate_finding,
         max(distinct_values) filter (where balance_type in ('OPBD', 'PRCD', 'CLBD')) as most_values
     from (
         select statement_id, account_id, balance_type, sum(copies) as given, count(*) as distinct_values
@@ -100,7 +103,8 @@ openings as (
         or (v.balance_type = 'PRCD' and not exists (
             select 1 from balance_values as o
             where o.statement_id = v.statement_id and o.account_id is not distinct from v.account_id
-              and o.balance_type = 'OPBD'))
+                and o.balance_type = 'OPBD'
+        ))
 ),
 
 supported_pairs as (
@@ -124,7 +128,8 @@ single_values as (
         min(amount) filter (where balance_type = 'CLBD')               as clbd,
         max(balance_date) filter (where balance_type = 'CLBD')         as closing_date,
         case when count(*) filter (where balance_type = 'CLAV') = 1
-             then min(amount) filter (where balance_type = 'CLAV') end as clav
+                then min(amount) filter (where balance_type = 'CLAV')
+        end as clav
     from balance_values
     group by statement_id, account_id
 ),
@@ -144,9 +149,11 @@ balances as (
         k.account_id,
         k.duplicate_finding,
         case when k.most_values = 1 then coalesce(v.opbd, v.prcd)
-             when sp.pairs = 1 then sp.opening end as opening,
+            when sp.pairs = 1 then sp.opening
+        end as opening,
         case when k.most_values = 1 then v.clbd
-             when sp.pairs = 1 then sp.closing end as closing,
+            when sp.pairs = 1 then sp.closing
+        end as closing,
         v.closing_date,
         v.clav,
         k.most_values > 1                          as has_conflicting_balances
@@ -171,20 +178,24 @@ daily as (
         s.statement_id,
         s.electronic_seq_nb,
         s.copies_received,
-        coalesce(b.closing_date, (s.to_at at time zone 'UTC')::date, (s.created_at at time zone 'UTC')::date) as business_date,
+        coalesce(b.closing_date, (s.to_at at time zone 'UTC')::date, (s.created_at at time zone 'UTC')::date)
+            as business_date,
         case when cf.currency_finding is null then b.opening end as bank_opening_balance,
         -- fail closed: no usable closing balance when its currency or its value is in doubt
         case when cf.currency_finding is null then b.closing end as bank_closing_balance,
         case when cf.currency_finding is null then b.clav end    as bank_closing_available,
         coalesce(f.finding_count, 0) as arithmetic_finding_count,
-        nullif(concat_ws('; ',
+        nullif(concat_ws(
+            '; ',
             b.duplicate_finding,
             case when b.has_conflicting_balances and b.closing is null
-                 then 'no closing balance agrees with opening + entries: the account fails closed'
-                 when b.has_conflicting_balances
-                 then 'closing balance ' || b.closing || ' used: the one opening + entries support' end,
+                    then 'no closing balance agrees with opening + entries: the account fails closed'
+                when b.has_conflicting_balances
+                    then 'closing balance ' || b.closing || ' used: the one opening + entries support'
+            end,
             case when cf.currency_finding is not null
-                 then 'currency disagrees: ' || cf.currency_finding || ': the account fails closed' end
+                    then 'currency disagrees: ' || cf.currency_finding || ': the account fails closed'
+            end
         ), '') as balance_finding
     from {{ ref('stg_bank__statements') }} as s
     left join statement_currency as c
@@ -202,7 +213,9 @@ ranked as (
     -- with the highest sequence number, and say the day had several
     select
         *,
-        row_number() over (partition by account_id, business_date order by electronic_seq_nb desc nulls last, statement_id desc) as day_rank,
+        row_number()
+            over (partition by account_id, business_date order by electronic_seq_nb desc nulls last, statement_id desc)
+            as day_rank,
         count(*) over (partition by account_id, business_date) as statements_that_day
     from daily
 )

@@ -13,10 +13,10 @@ select
     l.*,
     coalesce(l.value_date, l.booking_date) as effective_value_date,
     case when coalesce(l.uetr, l.end_to_end_id) is null then 1 else
-        row_number() over (
-            partition by l.account_id, l.currency, l.bank_direction, coalesce(l.uetr, l.end_to_end_id), l.amount
-            order by l.booked_at, l.ledger_entry_id
-        )
+            row_number() over (
+                partition by l.account_id, l.currency, l.bank_direction, coalesce(l.uetr, l.end_to_end_id), l.amount
+                order by l.booked_at, l.ledger_entry_id
+            )
     end as copy_number
 from {{ ref('stg_ledger__journal_lines') }} as l
 inner join emi_accounts on emi_accounts.account_id = l.account_id

@@ -44,7 +44,11 @@ returns as (
     from {{ ref('stg_payments__returns') }} as r
     left join {{ ref('stg_payments__interbank_transfers') }} as t
         on t.uetr = r.original_uetr
-        or (r.original_uetr is null and t.end_to_end_id = r.original_end_to_end_id and t.message_id = r.original_message_id)
+        or (
+            r.original_uetr is null
+            and t.end_to_end_id = r.original_end_to_end_id
+            and t.message_id = r.original_message_id
+        )
 ),
 
 obligations as (
@@ -63,7 +67,15 @@ obligations as (
     from live_transfers
     union all
     select
-        return_key, 'return', debtor_bic, creditor_bic, currency, returned_amount, accepted_at, received_at, original_transfer_id
+        return_key,
+        'return',
+        debtor_bic,
+        creditor_bic,
+        currency,
+        returned_amount,
+        accepted_at,
+        received_at,
+        original_transfer_id
     from returns
 )
 

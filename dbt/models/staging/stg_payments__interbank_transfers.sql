@@ -11,10 +11,15 @@ with transfers as (
         f.loaded_at,
         coalesce(
             lower(btrim(nullif(btrim(p.uetr), ''))),
-            md5(concat_ws('|',
+            md5(concat_ws(
+                '|',
                 coalesce(btrim(p.instructing_agent_bic), btrim(p.debtor_agent_bic)),
                 btrim(p.message_id),
-                coalesce(nullif(btrim(p.tx_id), ''), nullif(nullif(btrim(p.end_to_end_id), ''), 'NOTPROVIDED'), btrim(p.instr_id))
+                coalesce(
+                    nullif(btrim(p.tx_id), ''),
+                    nullif(nullif(btrim(p.end_to_end_id), ''), 'NOTPROVIDED'),
+                    btrim(p.instr_id)
+                )
             ))
         ) as transfer_id
     from {{ source('raw', 'payments') }} as p

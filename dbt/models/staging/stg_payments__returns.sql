@@ -6,10 +6,13 @@ with returns as (
     select
         r.*,
         f.loaded_at,
-        md5(concat_ws('|',
+        md5(concat_ws(
+            '|',
             btrim(r.instructing_agent_bic),
             coalesce(nullif(btrim(r.return_id), ''), btrim(r.message_id)),
-            coalesce(lower(nullif(btrim(r.original_uetr), '')), btrim(r.original_tx_id), btrim(r.original_end_to_end_id))
+            coalesce(
+                lower(nullif(btrim(r.original_uetr), '')), btrim(r.original_tx_id), btrim(r.original_end_to_end_id)
+            )
         )) as return_key
     from {{ source('raw', 'payment_returns') }} as r
     inner join {{ source('raw', 'ingested_files') }} as f on f.file_id = r.file_id
