@@ -15,14 +15,17 @@
 -- with the backfill in warehouse/sql/50_match_decisions.sql.
 select
     e.*,
-    md5(concat_ws('|',
+    md5(concat_ws(
+        '|',
         e.account_id, e.currency, e.credit_debit, trim_scale(e.amount), e.booking_date,
         coalesce(e.acct_svcr_ref, ''), coalesce(e.entry_ref, ''), coalesce(e.uetr, ''), coalesce(e.end_to_end_id, ''),
-        row_number() over (
-            partition by e.account_id, e.currency, e.credit_debit, e.amount, e.booking_date,
-                e.acct_svcr_ref, e.entry_ref, e.uetr, e.end_to_end_id
-            order by e.statement_id, e.entry_index, e.detail_index
-        )
+        row_number()
+            over (
+                partition by
+                    e.account_id, e.currency, e.credit_debit, e.amount, e.booking_date,
+                    e.acct_svcr_ref, e.entry_ref, e.uetr, e.end_to_end_id
+                order by e.statement_id, e.entry_index, e.detail_index
+            )
     )) as bank_movement_key,
     coalesce(e.value_date, e.booking_date) as effective_value_date,
     case when coalesce(e.uetr, e.end_to_end_id) is null then 1 else

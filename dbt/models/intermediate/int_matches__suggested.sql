@@ -27,7 +27,7 @@ decisions as (
     select distinct on (bank_movement_key, ledger_entry_id) bank_movement_key, ledger_entry_id, decision
     from {{ source('control', 'match_decisions') }}
     where bank_movement_key is not null
-    order by bank_movement_key, ledger_entry_id, decided_at desc, decision_id desc
+    order by bank_movement_key asc, ledger_entry_id asc, decided_at desc, decision_id desc
 ),
 
 -- only the columns the pass uses (narrow rows sort and hash cheaply)
@@ -54,7 +54,8 @@ ledger as (
 
 -- pairs a person made by hand, each side in one such pair only
 manual as (
-    select * from (
+    select
+        * from (
         select
             b.bank_entry_id,
             l.ledger_entry_id,
@@ -84,15 +85,19 @@ candidates as (
         and l.currency = b.currency
         and l.bank_direction = b.credit_debit
         {% if amount_tolerance | float == 0 %}
-        and l.amount = b.amount
+            and l.amount = b.amount
         {% else %}
         and l.amount between b.amount - {{ amount_tolerance }} and b.amount + {{ amount_tolerance }}
         {% endif %}
     where abs(b.effective_value_date - l.effective_value_date) <= {{ tolerance }}
-        and (b.counterparty_name is null or l.counterparty_name is null
-             or lower(b.counterparty_name) = lower(l.counterparty_name))
-        and (b.creditor_reference is null or l.creditor_reference is null
-             or b.creditor_reference = l.creditor_reference)
+        and (
+            b.counterparty_name is null or l.counterparty_name is null
+            or lower(b.counterparty_name) = lower(l.counterparty_name)
+        )
+        and (
+            b.creditor_reference is null or l.creditor_reference is null
+            or b.creditor_reference = l.creditor_reference
+        )
         and not exists (
             select 1 from decisions as d
             where d.bank_movement_key = b.bank_movement_key and d.ledger_entry_id = l.ledger_entry_id

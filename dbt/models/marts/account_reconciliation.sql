@@ -74,7 +74,7 @@ effects as (
 effect_days as (
     select account_id, effect_date, effect_kind, paired_date, sum(amount) as amount
     from effects
-    group by 1, 2, 3, 4
+    group by account_id, effect_date, effect_kind, paired_date
 ),
 
 explained as (
@@ -102,11 +102,12 @@ movement_counts as (
         account_id,
         bank_booking_date                                                                 as business_date,
         count(distinct bank_entry_id)                                                     as bank_movement_count,
-        count(distinct bank_entry_id) filter (where match_status in ('matched', 'amount_mismatch')) as confirmed_movement_count,
+        count(distinct bank_entry_id) filter (where match_status in ('matched', 'amount_mismatch'))
+            as confirmed_movement_count,
         count(distinct bank_entry_id) filter (where match_status = 'suggested')          as suggested_count
     from matches
     where bank_entry_id is not null
-    group by 1, 2
+    group by account_id, bank_booking_date
 ),
 
 in_flight as (
@@ -144,7 +145,8 @@ compared as (
         coalesce(c.ledger_only_count, 0)                                     as ledger_only_count,
         coalesce(c.duplicate_count, 0)                                       as duplicate_count,
         case when s.previous_business_date is null then null
-            else s.bank_opening_balance is not distinct from s.previous_closing_balance end as is_opening_continuous,
+            else (s.bank_opening_balance is not distinct from s.previous_closing_balance)
+        end as is_opening_continuous,
         coalesce(s.electronic_seq_nb - s.previous_electronic_seq_nb > 1, false)           as has_sequence_gap,
         s.has_duplicate_statement,
         s.arithmetic_finding_count,
@@ -206,10 +208,11 @@ select
     duplicate_difference,
     amount_difference,
     difference - in_flight_difference - missing_difference - duplicate_difference - amount_difference
-                                as unexplained_difference,
+        as unexplained_difference,
     bank_movement_count,
     confirmed_movement_count,
     suggested_count,
     case when bank_movement_count > 0
-        then round(confirmed_movement_count::numeric / bank_movement_count, 4) end as auto_match_rate
+            then round(confirmed_movement_count::numeric / bank_movement_count, 4)
+    end as auto_match_rate
 from with_pct

@@ -31,14 +31,16 @@ balance_breaks as (
         bank_closing_balance     as bank_amount,
         ledger_balance           as ledger_amount,
         unexplained_difference   as difference,
-        {{ threshold_level_of('unexplained_difference', threshold_base('bank_closing_balance', 'ledger_balance')) }} as severity,
+        {{ threshold_level_of('unexplained_difference', threshold_base('bank_closing_balance', 'ledger_balance')) }}
+            as severity,
         false                    as is_expected,
         null::text as uetr, null::text as end_to_end_id, null::text as acct_svcr_ref,
         null::text as bank_entry_id, null::text as ledger_entry_id, statement_id, null::text as journal_id
     from recon
     -- within the OK band the difference is no break (DOMAIN.md: OK, no action)
     where unexplained_difference <> 0
-        and {{ threshold_level_of('unexplained_difference', threshold_base('bank_closing_balance', 'ledger_balance')) }} <> 'OK'
+        and {{ threshold_level_of('unexplained_difference', threshold_base('bank_closing_balance', 'ledger_balance')) }}
+        <> 'OK'
 ),
 
 item_breaks as (
@@ -50,7 +52,7 @@ item_breaks as (
             else 'DuplicateTxn'
         end                                                      as discrepancy_type,
         case when match_status in ('bank_only', 'duplicate_bank') then 'bank'
-             when match_status in ('ledger_only', 'duplicate_ledger') then 'ledger'
+            when match_status in ('ledger_only', 'duplicate_ledger') then 'ledger'
         end                                                      as side,
         m.account_id,
         m.currency,
@@ -71,7 +73,8 @@ item_severity as (
     -- but the bank does not (under-backing) beyond the OK band is Critical
     select
         i.*,
-        {{ threshold_level_of('i.difference', threshold_base('r.bank_closing_balance', 'r.ledger_balance')) }} as item_level
+        {{ threshold_level_of('i.difference', threshold_base('r.bank_closing_balance', 'r.ledger_balance')) }}
+            as item_level
     from item_breaks as i
     left join recon as r on r.account_id = i.account_id and r.business_date = i.business_date
 ),
@@ -98,8 +101,10 @@ keyed as (
     select
         *,
         case when discrepancy_type = 'BalanceMismatch' then 'balance:' || business_date::text
-             else coalesce('uetr:' || uetr, 'e2e:' || end_to_end_id, 'ref:' || acct_svcr_ref,
-                           'bank:' || bank_entry_id, 'ledger:' || ledger_entry_id)
+            else coalesce(
+                    'uetr:' || uetr, 'e2e:' || end_to_end_id, 'ref:' || acct_svcr_ref,
+                    'bank:' || bank_entry_id, 'ledger:' || ledger_entry_id
+                )
         end as break_key
     from all_breaks
 ),
@@ -111,11 +116,11 @@ as_of as (
 identified as (
     select
         md5(concat_ws('|', discrepancy_type, account_id, coalesce(side, '-'), break_key,
-            -- the n-th break of the same kind on the same transaction (copies)
-            row_number() over (
-                partition by discrepancy_type, account_id, side, break_key
-                order by business_date, bank_entry_id, ledger_entry_id
-            ))) as discrepancy_id,
+        -- the n-th break of the same kind on the same transaction (copies)
+        row_number() over (
+            partition by discrepancy_type, account_id, side, break_key
+            order by business_date, bank_entry_id, ledger_entry_id
+        ))) as discrepancy_id,
         *
     from keyed
 )
@@ -144,7 +149,8 @@ select
     statement_id,
     journal_id,
     -- where the lone movement is missing from (the other side of `side`)
-    case discrepancy_type when 'MissingTxn' then case side when 'bank' then 'ledger' else 'bank' end end as missing_from,
+    case discrepancy_type when 'MissingTxn' then case side when 'bank' then 'ledger' else 'bank' end end
+        as missing_from,
     greatest(coalesce(a.latest_statement_date, b.business_date) - b.business_date, 0)      as age_days,
     case
         when coalesce(a.latest_statement_date, b.business_date) - b.business_date <= 1 then '0-1'

@@ -32,7 +32,8 @@ state as (
         net.since                                       as network_since,
         -- when the latest check grows too old for the gate (its horizon)
         (g.checked_business_date + 1)::timestamp at time zone 'UTC'
-            + coalesce((select check_horizon from {{ source('control', 'payout_gate_settings') }}), interval '48 hours') as stale_at
+        + coalesce((select check_horizon from {{ source('control', 'payout_gate_settings') }}), interval '48 hours')
+            as stale_at
     from known as k
     left join {{ source('control', 'payout_gate') }} as g on g.account_id = k.account_id
     left join {{ source('control', 'circuit_breakers') }} as b on b.account_id = k.account_id
@@ -53,11 +54,11 @@ select
     case
         when st.payouts_allowed then greatest(st.breaker_since, st.suspension_since, st.network_since)
         else least(
-            case when st.network_state = 'open' then st.network_since end,
-            case when st.breaker_state = 'open' then st.breaker_since end,
-            case when st.is_suspended then st.suspension_since end,
-            case when st.stale_at <= now() then st.stale_at end
-        )
+                case when st.network_state = 'open' then st.network_since end,
+                case when st.breaker_state = 'open' then st.breaker_since end,
+                case when st.is_suspended then st.suspension_since end,
+                case when st.stale_at <= now() then st.stale_at end
+            )
     end                                                 as since,
     coalesce(st.breaker_state, 'closed')                as breaker_state,
     st.is_suspended,

@@ -20,7 +20,8 @@ with headers as (
 entries as (  -- one row per booked entry and file (a batch entry once, by its detail 0)
     select
         account as account_id, statement_id, file_id,
-        coalesce(acct_svcr_ref, entry_ref, entry_index::text) || '|' || credit_debit || '|' || entry_amount as entry_key,
+        coalesce(acct_svcr_ref, entry_ref, entry_index::text) || '|' || credit_debit || '|' || entry_amount
+            as entry_key,
         case credit_debit when 'CRDT' then entry_amount else 0 end as credit,
         case credit_debit when 'DBIT' then entry_amount else 0 end as debit
     from {{ source('raw', 'bank_entries') }}
@@ -28,7 +29,8 @@ entries as (  -- one row per booked entry and file (a batch entry once, by its d
 ),
 
 balances as (
-    select account as account_id, statement_id, file_id, type_code,
+    select
+        account as account_id, statement_id, file_id, type_code,
         case credit_debit when 'DBIT' then -amount else amount end as amount,
         coalesce(date, (date_time at time zone 'UTC')::date) as balance_date
     from {{ source('raw', 'bank_balances') }}
@@ -45,7 +47,8 @@ entry_fingerprints as (
 ),
 
 balance_fingerprints as (
-    select account_id, statement_id, file_id,
+    select
+        account_id, statement_id, file_id,
         string_agg(type_code || '=' || amount, ',' order by type_code) as balances_text
     from balances
     group by account_id, statement_id, file_id
@@ -57,9 +60,13 @@ deliveries as (
         md5(coalesce(ef.entries_text, '') || '#' || coalesce(bf.balances_text, '')) as content_hash
     from headers as h
     left join entry_fingerprints as ef
-        on ef.statement_id = h.statement_id and ef.file_id = h.file_id and ef.account_id is not distinct from h.account_id
+        on ef.statement_id = h.statement_id
+        and ef.file_id = h.file_id
+        and ef.account_id is not distinct from h.account_id
     left join balance_fingerprints as bf
-        on bf.statement_id = h.statement_id and bf.file_id = h.file_id and bf.account_id is not distinct from h.account_id
+        on bf.statement_id = h.statement_id
+        and bf.file_id = h.file_id
+        and bf.account_id is not distinct from h.account_id
 ),
 
 parts as (  -- distinct content: a page (or a corrected version); a repeat is a duplicate delivery
@@ -79,7 +86,11 @@ assembled_entries as (
 assembled_balances as (
     select
         b.account_id, b.statement_id,
-        (array_agg(b.amount order by (b.type_code = 'OPBD') desc, b.file_id) filter (where b.type_code in ('OPBD', 'PRCD')))[1] as opening_balance,
+        (
+            array_agg(b.amount order by (b.type_code = 'OPBD') desc, b.file_id)
+            filter (where b.type_code in ('OPBD', 'PRCD'))
+        )[1
+        ] as opening_balance,
         (array_agg(b.amount order by b.file_id desc) filter (where b.type_code = 'CLBD'))[1] as closing_balance,
         max(b.balance_date) filter (where b.type_code = 'CLBD') as closing_date
     from balances as b
@@ -106,7 +117,8 @@ statements as (
 checked as (
     select
         s.account_id,
-        coalesce(b.closing_date, (s.to_at at time zone 'UTC')::date, (s.created_at at time zone 'UTC')::date) as business_date,
+        coalesce(b.closing_date, (s.to_at at time zone 'UTC')::date, (s.created_at at time zone 'UTC')::date)
+            as business_date,
         s.statement_id,
         s.currency,
         s.electronic_seq_nb,
@@ -119,9 +131,12 @@ checked as (
         count(e.entry_key) as entry_count,
         b.closing_balance
     from statements as s
-    left join assembled_balances as b on b.account_id is not distinct from s.account_id and b.statement_id = s.statement_id
-    left join assembled_entries as e on e.account_id is not distinct from s.account_id and e.statement_id = s.statement_id
-    group by s.account_id, s.statement_id, s.currency, s.electronic_seq_nb, s.deliveries, s.parts,
+    left join assembled_balances as b
+        on b.account_id is not distinct from s.account_id and b.statement_id = s.statement_id
+    left join assembled_entries as e
+        on e.account_id is not distinct from s.account_id and e.statement_id = s.statement_id
+    group by
+        s.account_id, s.statement_id, s.currency, s.electronic_seq_nb, s.deliveries, s.parts,
         s.duplicate_deliveries, b.opening_balance, b.closing_balance, b.closing_date, s.to_at, s.created_at
 ),
 
@@ -155,8 +170,9 @@ select
     opening_balance + credits - debits                                          as computed_closing_balance,
     previous_closing_balance,
     case when previous_statement_id is null then null
-         else opening_balance is not distinct from previous_closing_balance end as is_opening_continuous,
+        else (opening_balance is not distinct from previous_closing_balance)
+    end as is_opening_continuous,
     coalesce(electronic_seq_nb - previous_electronic_seq_nb > 1, false)         as has_sequence_gap,
     (electronic_seq_nb is not null and statements_with_seq_nb > 1)              as has_sequence_repeat,
-    (opening_balance + credits - debits) is not distinct from closing_balance   as is_arithmetic_ok
+    ((opening_balance + credits - debits) is not distinct from closing_balance) as is_arithmetic_ok
 from sequenced
