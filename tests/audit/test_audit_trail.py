@@ -187,7 +187,9 @@ def test_concurrent_appends_chain_one_after_the_other(warehouse_url, conn):
 
 
 def test_events_are_chained_at_commit_so_an_open_transaction_blocks_no_one(warehouse_url, conn):
-    conn.execute("select control.record_match_decision('b-a', 'k-a', 'l-a', 'confirm', 'checked', 'carol')")  # still open
+    conn.execute(
+        "select control.record_match_decision('b-a', 'k-a', 'l-a', 'confirm', 'checked', 'carol')"
+    )  # still open
     with psycopg.connect(warehouse_url) as other:
         other.execute("set lock_timeout = '20s'")  # fail rather than hang if the trail were held
         other.execute("select control.record_match_decision('b-b', 'k-b', 'l-b', 'confirm', 'checked', 'dave')")
