@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deltran import cli, config, db
+from deltran import cli, config
 from deltran.recon import matches
-from deltran.warehouse import dbt
+from deltran.warehouse import dbt, schema
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 
@@ -345,7 +345,7 @@ def test_a_decision_survives_the_statement_delivered_again(warehouse_url):
 
 
 def test_decisions_taken_before_the_stable_key_are_migrated(warehouse_url):
-    """A decision recorded by bank_entry_id only (before bank_movement_key) gets its key from ensure_schema."""
+    """A decision recorded by bank_entry_id only (before bank_movement_key) gets its key from revision 0007."""
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         load(conn, _suggestion_world())
         build()
@@ -362,8 +362,10 @@ def test_decisions_taken_before_the_stable_key_are_migrated(warehouse_url):
             " values ('gone', %s, 'reject', 'an old one', 'alice')",
             (ledger_id,),
         )
-        db.ensure_schema(conn)
-        db.ensure_schema(conn)  # idempotent
+        # what upgrading a warehouse with such decisions to 0007 runs (the warehouse here is at head already)
+        revision = schema.script_text("67_match_decision_keys.sql")
+        conn.execute(revision)
+        conn.execute(revision)  # idempotent
         assert conn.execute(
             "select d.bank_movement_key = b.bank_movement_key from control.match_decisions as d"
             " left join intermediate.int_bank_movements_numbered as b using (bank_entry_id) order by d.decision_id"
