@@ -298,3 +298,19 @@ def test_a_business_day_end_to_end(conn, dagbag, warehouse_url, monkeypatch, ale
         (lone.discrepancy_id,),
     ).fetchone()
     assert state == ("resolved", "bob")
+    # the day's control history (breakers, suspensions, cases, match decisions) is one intact hash chain ...
+    from deltran import audit
+
+    assert cli.main(["audit", "verify"]) == 0
+    assert audit.verify(conn).ok
+    # ... and an event a superuser alters behind the guards' back is named
+    opened = conn.execute(
+        "select max(event_id) from control.circuit_breaker_events where account_id = %s and to_state = 'open'", (a6,)
+    ).fetchone()[0]
+    conn.execute("alter table control.circuit_breaker_events disable trigger user")
+    conn.execute("update control.circuit_breaker_events set reason = 'nothing happened' where event_id = %s", (opened,))
+    tampered = audit.verify(conn)
+    assert not tampered.ok
+    first = tampered.findings[0]
+    assert (first.what, first.source, first.source_id) == ("altered", "control.circuit_breaker_events", opened)
+    assert cli.main(["audit", "verify"]) == 1
