@@ -35,7 +35,8 @@ def compiled_models(dbt_warehouse) -> list[tuple[str, str, str]]:
     order = TopologicalSorter({n: [d for d in nodes[n]["depends_on"]["nodes"] if d in needed] for n in needed})
     models = []
     for node in order.static_order():
-        if nodes[node]["config"]["materialized"] == "table":  # views follow their inputs by themselves
+        # views follow their inputs by themselves; an incremental model was compiled whole (its first build)
+        if nodes[node]["config"]["materialized"] in ("table", "incremental"):
             # refs name the database dbt ran in; the tests' copies have names of their own
             code = nodes[node]["compiled_code"].replace(f'"{dbt_warehouse.dbname}".', "")
             models.append((nodes[node]["schema"], nodes[node]["alias"], code))

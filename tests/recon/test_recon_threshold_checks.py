@@ -239,8 +239,12 @@ def test_a_duplicated_account_fails_the_suite_and_takes_its_worst_row(mart):
     # row: the checkpoint's own check is the defence behind those, tested on a mart broken by hand
     mart.add("ACC-DUP", DAY1, 1_000_000, 1_000_000)
     mart.add("ACC-DUP-COPY", DAY1, 1_003_000, 1_000_000)
-    mart.tamper(
-        "alter table marts.account_reconciliation drop constraint if exists account_reconciliation__dbt_tmp_pkey"
+    mart.tamper(  # the contract's primary key, whatever dbt named it
+        "do $$ declare pk text; begin"
+        " select conname into pk from pg_constraint"
+        " where conrelid = 'marts.account_reconciliation'::regclass and contype = 'p';"
+        " if pk is not null then"
+        " execute format('alter table marts.account_reconciliation drop constraint %%I', pk); end if; end $$"
     )
     mart.tamper("update marts.account_reconciliation set account_id = 'ACC-DUP' where account_id = 'ACC-DUP-COPY'")
     result = run_threshold_checks(DAY1, "run-1")
