@@ -57,7 +57,8 @@ def test_duplicate_balances_and_foreign_currencies_fail_closed(conn, register_ac
         )
     )
     assert [o.status for o in ingest.ingest_inbox(settings)] == ["loaded", "loaded"]
-    pipeline.build_marts(settings, select="+account_reconciliation")
+    # the threshold check reads its mart, and its freshness check the statements' (statement_checks)
+    pipeline.build_marts(settings, select="+account_reconciliation +statement_checks")
     pipeline.check_thresholds(DAY, "reliability-1", settings)
 
     recon = {
