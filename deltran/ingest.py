@@ -40,12 +40,12 @@ import psycopg
 from psycopg.types.json import Json
 
 import parsers
-from parsers.detect import open_message
-from parsers.registry import reader_for
 from deltran import config, db
 from deltran.ledger import FIELDS as LEDGER_FIELDS
 from deltran.ledger import SUFFIXES as LEDGER_SUFFIXES
 from deltran.ledger import LedgerFormatError, read_ledger
+from parsers.detect import open_message
+from parsers.registry import reader_for
 
 log = logging.getLogger(__name__)
 
