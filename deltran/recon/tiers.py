@@ -136,10 +136,16 @@ def balances_at(
     if not targets:
         return []
     with conn.cursor(row_factory=dict_row) as cur:
+        # The planner takes the notified entries for a row or two (its estimate of the filters on
+        # raw.bank_entries) and loops over all of them for every target: with a day's cut-offs as
+        # targets (tier 2's drift) that is targets x entries rows. Hash joins on the account halve it.
+        # (A failed query rolls the setting back with its transaction.)
+        cur.execute("set enable_nestloop = off")
         rows = cur.execute(
             _balances_sql(config.load().dbt_project_dir / "macros" / "balances_at_cutoffs.sql"),
             {"accounts": [a for a, _ in targets], "cutoffs": [t for _, t in targets], "settling": settling},
         ).fetchall()
+        cur.execute("reset enable_nestloop")
     return [Balances(**row) for row in rows]
 
 
