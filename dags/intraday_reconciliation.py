@@ -23,8 +23,10 @@ booked by T count, so a backfilled cut-off gives what it gave live.
 3. **check_cutoff**: for every account of the registry (`reference.account_registry`)
    the bank balance at T (the latest camt.052 interim balance, else the last
    statement's closing plus the camt.054 credits and debits since), the ledger
-   balance at T, their difference, its drift since the day's previous check and
-   the day's maximum, and the level the threshold checkpoint decides. One row
+   balance at T, their difference, its drift since the previous scheduled cut-off
+   (T - 30 min) and the day's maximum over the scheduled cut-offs (both computed
+   from the data as of those moments, so a cut-off's row never depends on which
+   other runs happened), and the level the threshold checkpoint decides. One row
    per account in `marts.intraday_checks`; the cut-off's rows are replaced in
    one transaction. Significant suspends payouts, Critical opens the breaker.
 """
@@ -35,7 +37,7 @@ booked by T count, so a backfilled cut-off gives what it gave live.
     schedule=CutoffTimetable("*/30 * * * *"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
-    max_active_runs=1,  # drift compares with the previous cut-off
+    max_active_runs=1,  # cut-offs reach the breaker in order (drift does not depend on it)
     description="Intraday (tier 2, every 30 min): each registry account's bank balance at the cut-off vs the ledger, level and drift. Logical date = the cut-off.",
     doc_md=DOC,
     tags=["reconciliation", "tier-2", "intraday"],

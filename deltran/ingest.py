@@ -25,6 +25,7 @@ because one connection runs one COPY at a time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import operator
@@ -43,6 +44,8 @@ from deltran import config, db
 from deltran.ledger import FIELDS as LEDGER_FIELDS
 from deltran.ledger import SUFFIXES as LEDGER_SUFFIXES
 from deltran.ledger import LedgerFormatError, read_ledger
+from parsers.detect import open_message
+from parsers.registry import reader_for
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +130,16 @@ def _rows_of(path: Path) -> tuple[str, str | None, Iterator[tuple[str, dict]]]:
     if suffix in LEDGER_SUFFIXES:
         return "ledger", None, (("ledger", row) for row in read_ledger(path))
     if suffix == ".xml":
-        info = parsers.detect(path)
+        # Detection reads the file's head once; the reader goes on from those bytes (what
+        # parsers.iter_records does), rather than parsers.detect and then iter_records detecting again.
+        opened = contextlib.ExitStack()
+        stream, info, name = opened.enter_context(open_message(path))
 
         def rows() -> Iterator[tuple[str, dict]]:
-            for record in parsers.iter_records(path):
-                for row in parsers.to_rows(record):
-                    yield row["record"], row
+            with opened:
+                for record in reader_for(info, name)(stream, info, name):
+                    for row in parsers.to_rows(record):
+                        yield row["record"], row
 
         return info.message_type, info.version, rows()
     raise BadFile(

@@ -72,3 +72,20 @@ def test_dag_files_stay_thin(path):
             assert module.split(".")[0] in {"airflow", "datetime", "__future__", "pendulum", "deltran_schedules"}, (
                 f"{path.name} imports {module} at top level: import inside the task instead"
             )
+
+
+@pytest.mark.airflow
+def test_intraday_schedule_is_the_cutoffs_drift_is_measured_against(dagbag):
+    """Tier 2's drift compares with the previous *scheduled* cut-off (deltran.recon.tiers.day_cutoffs): the
+    DAG's schedule and that rule must name the same moments."""
+    from datetime import UTC, datetime, timedelta
+
+    from croniter import croniter
+
+    from deltran.recon import tiers
+
+    timetable = dagbag.dags["intraday_reconciliation"].timetable
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    scheduled = croniter(timetable._expression, start - timedelta(seconds=1))  # the cron the DAG was given
+    moments = [scheduled.get_next(datetime) for _ in range(48)]
+    assert moments == tiers.day_cutoffs(start + timedelta(hours=23, minutes=30))

@@ -236,7 +236,8 @@ def test_a_business_day_end_to_end(conn, dagbag, warehouse_url, monkeypatch, ale
     assert by_hour[10] in ("OK", "Minor") and by_hour[12] == "Significant"
     assert all(by_hour[h] in ("OK", "Minor") for h in (14, 16, 18, 20, 22))  # ... recovers
     assert {source for _, _, source, _ in timeline} == {"camt.052"}
-    assert timeline[0][3] is None and all(d is not None for *_, d in timeline[1:])
+    # drift: since the scheduled cut-off 30 minutes before (computed, whether it ran or not): on every check
+    assert all(d is not None for *_, d in timeline)
     # tier 1: every notification file checked; an afternoon notification found A6 Critical; its breaker was
     # opened during the day (by whichever check of 16:00 ran first), not at the end of the day
     checked = conn.execute("select count(distinct file_id) from marts.notification_checks").fetchone()[0]

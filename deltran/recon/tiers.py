@@ -29,6 +29,14 @@ one already applied to an account does not move its payout suspension (a rerun
 or a backfill of the morning does not undo the afternoon); a Critical always
 reaches the breaker, which opens once per evidence.
 
+**Drift** (tier 2): the change of the difference since the previous scheduled
+cut-off (T - 30 minutes, the DAG's schedule; none for the day's first, 00:00),
+and the day's maximum |difference| over the scheduled cut-offs from 00:00 to T,
+all computed by the same rule from the raw data as of each moment, never read
+from the stored checks: a cut-off's row depends only on the data as of that
+cut-off, whatever ran before it (in order, a backfill after a later cut-off, a
+rerun).
+
 Each run replaces its own partition (the file's rows, the cut-off's rows) in
 one transaction and touches no other.
 """
@@ -57,6 +65,9 @@ log = logging.getLogger(__name__)
 REGISTRY = "reference.account_registry"
 TIER1_CHECK = "tier1_notification"
 TIER2_CHECK = "tier2_intraday"
+# Tier 2's schedule (dags/intraday_reconciliation.py: every 30 minutes from 00:00 UTC). A cut-off's drift is
+# the change since the scheduled cut-off before it, computed from the raw data as of then (run or not).
+CUTOFF_INTERVAL = timedelta(minutes=30)
 
 # The bank balance and the ledger balance of each (account_id, cutoff_at) in
 # ``targets``. Parameters: %(accounts)s, %(cutoffs)s (arrays of equal length).
@@ -125,10 +136,16 @@ def balances_at(
     if not targets:
         return []
     with conn.cursor(row_factory=dict_row) as cur:
+        # The planner takes the notified entries for a row or two (its estimate of the filters on
+        # raw.bank_entries) and loops over all of them for every target: with a day's cut-offs as
+        # targets (tier 2's drift) that is targets x entries rows. Hash joins on the account halve it.
+        # (A failed query rolls the setting back with its transaction.)
+        cur.execute("set enable_nestloop = off")
         rows = cur.execute(
             _balances_sql(config.load().dbt_project_dir / "macros" / "balances_at_cutoffs.sql"),
             {"accounts": [a for a, _ in targets], "cutoffs": [t for _, t in targets], "settling": settling},
         ).fetchall()
+        cur.execute("reset enable_nestloop")
     return [Balances(**row) for row in rows]
 
 
@@ -506,35 +523,43 @@ def check_pending_notifications(run_id: str, settings: config.Settings | None = 
 # --- tier 2 -----------------------------------------------------------------------------------------------
 
 
+def day_cutoffs(cutoff_at: datetime) -> list[datetime]:
+    """The scheduled cut-offs of T's business date (UTC) before T, every :data:`CUTOFF_INTERVAL` from 00:00, then T.
+
+    The previous check of T is the last scheduled cut-off before it (none for the
+    day's first); its drift and the day's maximum are taken over these moments.
+    """
+    cutoff_at = cutoff_at.astimezone(timezone.utc)
+    moment = datetime(cutoff_at.year, cutoff_at.month, cutoff_at.day, tzinfo=timezone.utc)
+    moments = []
+    while moment < cutoff_at:
+        moments.append(moment)
+        moment += CUTOFF_INTERVAL
+    return moments + [cutoff_at]
+
+
 def check_cutoff(cutoff_at: datetime, run_id: str, settings: config.Settings | None = None) -> TierResult:
     """Tier 2 at ``cutoff_at``: every registry account, its partition of tiers.intraday_checks replaced."""
     settings = settings or config.load()
     cutoff_at = cutoff_at.astimezone(timezone.utc)
     business_date = cutoff_at.date()
-    day_start = datetime(business_date.year, business_date.month, business_date.day, tzinfo=timezone.utc)
+    schedule = day_cutoffs(cutoff_at)  # the day's scheduled cut-offs before T, then T
+    previous_at = schedule[-2] if len(schedule) > 1 else None
     with db.connect(db.database_url(settings)) as conn:
         registry = registry_accounts(conn, business_date)
-        balances = balances_at(conn, [(a, cutoff_at) for a in registry], _settling(settings))
-        previous = {
-            a: (at, diff, peak)
-            for a, at, diff, peak in conn.execute(
-                """
-                select distinct on (account_id) account_id, cutoff_at, difference,
-                    max(abs(difference)) over (partition by account_id)
-                from tiers.intraday_checks
-                where account_id = any(%s) and cutoff_at >= %s and cutoff_at < %s
-                order by account_id, cutoff_at desc
-                """,
-                (list(registry), day_start, cutoff_at),
-            )
-        }
+        # Drift and the day's maximum from the raw data as of each cut-off, by the same rule, never from
+        # the stored checks: a cut-off's row is the same whatever ran before it (a backfill of 10:00 after
+        # 14:00, a rerun), and writing it changes no other cut-off's row.
+        computed = balances_at(conn, [(a, t) for a in registry for t in schedule], _settling(settings))
+        differences = {(b.account_id, b.cutoff_at): b.difference for b in computed}
+        balances = [b for b in computed if b.cutoff_at == cutoff_at]
         rows: dict[str, dict[str, Any]] = {}
         for b in balances:
             pct, under = b.percentages()
-            prev_at, prev_diff, prev_peak = previous.get(b.account_id, (None, None, None))
             difference = b.difference
+            prev_diff = None if previous_at is None else differences.get((b.account_id, previous_at))
             drift = None if difference is None or prev_diff is None else difference - prev_diff
-            peaks = [abs(x) for x in (difference, prev_peak) if x is not None]
+            peaks = [abs(d) for t in schedule if (d := differences.get((b.account_id, t))) is not None]
             rows[b.account_id] = {
                 "cutoff_at": cutoff_at,
                 "account_id": b.account_id,
@@ -554,7 +579,7 @@ def check_cutoff(cutoff_at: datetime, run_id: str, settings: config.Settings | N
                 "difference": difference,
                 "difference_pct": pct,
                 "under_backing_pct": under,
-                "previous_cutoff_at": prev_at,
+                "previous_cutoff_at": previous_at,
                 "drift": drift,
                 "day_max_abs_difference": max(peaks) if peaks else None,
                 "run_id": run_id,
