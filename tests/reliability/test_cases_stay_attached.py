@@ -77,9 +77,7 @@ def test_a_case_on_a_movement_without_references_follows_it_when_the_bank_reorde
     balances = [("OPBD", "0.00", "USD"), ("CLBD", "110.00", "USD")]
 
     def document(amounts: list[str]) -> str:
-        return _without_references(
-            camt053([statement("ACC-BARE", "USD", balances, [(a, "USD") for a in amounts])])
-        )
+        return _without_references(camt053([statement("ACC-BARE", "USD", balances, [(a, "USD") for a in amounts])]))
 
     (settings.inbox / "camt053_first.xml").write_text(document(["40.00", "70.00"]))
     (settings.inbox / "ledger.csv").write_text(ledger({"ACC-BARE": ("500.00", "USD")}))
