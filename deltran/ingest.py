@@ -428,6 +428,8 @@ def ingest_inbox(settings: config.Settings | None = None, *, workers: int | None
     paths = inbox_files(settings)
     if workers is None:
         workers = _parallel_workers(paths, settings.ingest_workers)
+    if multiprocessing.current_process().daemon:  # e.g. a pool's worker: it may not start processes of its own
+        workers = 1
     with db.connect() as conn:
         db.ensure_schema(conn)
         if min(workers, len(paths)) >= 2:
