@@ -40,6 +40,7 @@ import operator
 import shutil
 import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -253,7 +254,14 @@ def _load(conn: psycopg.Connection, path: Path, sha256: str, reading: tuple[int,
         file_kind, version, spools = _read(path, file_id)
     else:  # read by a worker process (ingest_inbox), its id taken before
         file_id, future = reading
-        file_kind, version, spools = _read_by_worker(future)
+        try:
+            file_kind, version, spools = _read_by_worker(future)
+        except BrokenProcessPool as exc:
+            # the pool died (a worker killed, or one that could not start: with
+            # the spawn method a worker imports the caller's __main__, so a
+            # script must guard its entry point): not the file's fault, read it here
+            log.warning("worker processes unavailable (%s): reading %s in-process", exc, path.name)
+            file_kind, version, spools = _read(path, file_id)
     counts = {RAW_TABLES[kind]: count for kind, (_, count) in spools.items()}
     try:
         with conn.transaction():

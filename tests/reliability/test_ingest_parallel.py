@@ -7,6 +7,7 @@ ingested files and the quarantine records are compared whole.
 from __future__ import annotations
 
 import shutil
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -114,3 +115,21 @@ def test_a_batch_parsed_in_parallel_loads_and_quarantines_as_one_read_file_by_fi
     assert parallel[0] == serial[0]  # outcomes: status, kind, row counts, quarantine reason
     assert parallel[1] == serial[1]  # every raw row, ingested file and quarantine record
     assert parallel[2] == serial[2]  # the files where they ended
+
+
+def test_when_the_worker_processes_die_the_batch_is_read_in_process(conn, monkeypatch):
+    # a broken pool (a worker killed, or one that could not start) is not the files' fault
+    settings = config.load()
+    settings.inbox.mkdir(parents=True)
+    for name in ("a_statement.xml", "c_ledger.csv", "g_notes.txt"):
+        (settings.inbox / name).write_text(BATCH[name])
+
+    def broken(future):
+        future.cancel()
+        raise BrokenProcessPool("a worker was killed")
+
+    monkeypatch.setattr(ingest, "_read_by_worker", broken)
+    outcomes = {o.file_name: o.status for o in ingest.ingest_inbox(settings, workers=2)}
+
+    assert outcomes == {"a_statement.xml": "loaded", "c_ledger.csv": "loaded", "g_notes.txt": "quarantined"}
+    assert conn.execute("select count(*) from raw.bank_entries").fetchone()[0] == 2
