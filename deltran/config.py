@@ -71,6 +71,8 @@ class Settings:
     statement_cutoff_hours: int = 6
     # a check that could not run retries recording its payout suspension for this long (the database may be back)
     fail_closed_wait_seconds: int = 60
+    # processes that parse the files of one ingest batch side by side (1: in-process, one by one)
+    ingest_workers: int = 1
 
     @property
     def var(self) -> Path:
@@ -174,4 +176,5 @@ def load() -> Settings:
         intraday_settling_minutes=int(_env("DELTRAN_INTRADAY_SETTLING_MINUTES", "15")),
         statement_cutoff_hours=int(_env("DELTRAN_STATEMENT_CUTOFF_HOURS", "6")),
         fail_closed_wait_seconds=int(_env("DELTRAN_FAIL_CLOSED_WAIT_SECONDS", "60")),
+        ingest_workers=max(1, int(_env("DELTRAN_INGEST_WORKERS", str(min(2, os.cpu_count() or 1))))),
     )

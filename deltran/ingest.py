@@ -21,6 +21,14 @@ propagates, the file stays in the inbox, and the Airflow task retries.
 The file is parsed once: rows are spooled per raw table into temporary files
 (memory stays flat for files of any size) and then COPYed table by table,
 because one connection runs one COPY at a time.
+
+The files of a batch may be parsed side by side (Settings.ingest_workers
+processes, when the batch holds more than one file to read and enough bytes to
+pay for the processes' start-up): a worker only reads a file into its COPY
+spool. Everything else stays in this process and in file order: the SHA-256
+duplicate check, the file's id, the one transaction per file, quarantine and
+the moves; a batch therefore ends with the same rows, ids and quarantine
+records whether it was parsed in parallel or one file after another.
 """
 
 from __future__ import annotations
@@ -28,13 +36,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import multiprocessing
 import operator
 import shutil
 import tempfile
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 import psycopg
 from psycopg.types.json import Json
@@ -62,6 +73,9 @@ RAW_TABLES = {
 }
 LEDGER_COLUMNS = ("line_number",) + LEDGER_FIELDS
 SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
+# Below this many bytes to read, a batch is parsed in this process: starting the
+# worker processes (a fresh interpreter importing the parsers) costs more.
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 # What the database says about a file's values (a number out of range, a NUL in
 # text, a check it breaks, a field over a limit) is the file's fault; anything
 # else (connection lost, server down, disk full) is the platform's and propagates.
@@ -148,7 +162,13 @@ def _rows_of(path: Path) -> tuple[str, str | None, Iterator[tuple[str, dict]]]:
     )
 
 
-def _spool(rows: Iterable[tuple[str, dict]], file_id: int) -> dict[str, tuple[IO[str], int]]:
+def _memory_spool() -> IO[str]:
+    return tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY_BYTES, mode="w+")
+
+
+def _spool(
+    rows: Iterable[tuple[str, dict]], file_id: int, new_spool: Callable[[], IO[str]] = _memory_spool
+) -> dict[str, tuple[IO[str], int]]:
     """Rows as COPY lines (file_id first) in one temporary file per raw table."""
     spools: dict[str, tuple[IO[str], int]] = {}
     getters = {kind: operator.itemgetter(*_columns(kind)) for kind in RAW_TABLES}
@@ -156,7 +176,7 @@ def _spool(rows: Iterable[tuple[str, dict]], file_id: int) -> dict[str, tuple[IO
     for kind, row in rows:
         if kind not in RAW_TABLES:
             raise BadFile(f"record kind {kind!r} has no raw table")
-        handle, count = spools.get(kind) or (tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY_BYTES, mode="w+"), 0)  # noqa: SIM115
+        handle, count = spools.get(kind) or (new_spool(), 0)
         try:
             values = getters[kind](row)
         except KeyError:  # a row without some column: empty there
@@ -166,20 +186,89 @@ def _spool(rows: Iterable[tuple[str, dict]], file_id: int) -> dict[str, tuple[IO
     return spools
 
 
-def _load(conn: psycopg.Connection, path: Path, sha256: str) -> FileOutcome:
+def _next_file_id(conn: psycopg.Connection) -> int:
     # the file's id first (a quarantined file leaves a gap in the sequence), so
     # the spooled lines carry it and go to COPY in large blocks as they are
     file_id = db.one(conn.execute("select nextval(pg_get_serial_sequence('raw.ingested_files', 'file_id'))"))[0]
     conn.commit()
+    return int(file_id)
+
+
+Read = tuple[str, str | None, dict[str, tuple[IO[str], int]]]  # file kind, version, spools
+
+
+def _read(path: Path, file_id: int, new_spool: Callable[[], IO[str]] = _memory_spool) -> Read:
+    """The file's rows spooled as COPY lines; BadFile for whatever the file caused."""
     try:
         file_kind, version, rows = _rows_of(path)
-        spools = _spool(rows, file_id)
+        return file_kind, version, _spool(rows, file_id, new_spool)
     except (parsers.ParseError, LedgerFormatError, BadFile) as exc:
         raise BadFile(str(exc)) from exc
     except MemoryError:
         raise
     except Exception as exc:  # reading touches no database: whatever fails here, the file caused it
         raise BadFile(f"could not be read ({type(exc).__name__}): {exc}") from exc
+
+
+# What a worker process hands back: ("read", file kind, version, {record kind:
+# (spool file path, rows)}) or ("bad", the quarantine reason).
+WorkerResult = tuple
+
+
+def _read_in_worker(path: str, file_id: int, spool_dir: str) -> WorkerResult:
+    """A worker process's job: read one file into spool files under spool_dir.
+
+    The spools are closed and named, not sent back: the main process opens
+    them for COPY. Files left by a bad file go with spool_dir.
+    """
+
+    def new_spool() -> IO[str]:
+        return tempfile.NamedTemporaryFile(
+            mode="w", encoding="utf-8", newline="", dir=spool_dir, suffix=".copy", delete=False
+        )
+
+    try:
+        file_kind, version, spools = _read(Path(path), file_id, new_spool)
+    except BadFile as exc:
+        return ("bad", str(exc))
+    named = {}
+    for kind, (handle, count) in spools.items():
+        handle.close()
+        named[kind] = (handle.name, count)
+    return ("read", file_kind, version, named)
+
+
+def _read_by_worker(future: Future) -> Read:
+    """A worker's result as _read gives it (its spool files opened), or BadFile."""
+    result = future.result()  # a worker's MemoryError or a broken pool propagates: not the file's fault
+    if result[0] == "bad":
+        raise BadFile(result[1])
+    _, file_kind, version, named = result
+    spools: dict[str, tuple[IO[str], int]] = {}
+    try:
+        for kind, (name, count) in named.items():
+            spools[kind] = (open(name, encoding="utf-8", newline=""), count)  # noqa: SIM115
+    except BaseException:
+        for handle, _ in spools.values():
+            handle.close()
+        raise
+    return file_kind, version, spools
+
+
+def _load(conn: psycopg.Connection, path: Path, sha256: str, reading: tuple[int, Future] | None = None) -> FileOutcome:
+    if reading is None:
+        file_id = _next_file_id(conn)
+        file_kind, version, spools = _read(path, file_id)
+    else:  # read by a worker process (ingest_inbox), its id taken before
+        file_id, future = reading
+        try:
+            file_kind, version, spools = _read_by_worker(future)
+        except BrokenProcessPool as exc:
+            # the pool died (a worker killed, or one that could not start: with
+            # the spawn method a worker imports the caller's __main__, so a
+            # script must guard its entry point): not the file's fault, read it here
+            log.warning("worker processes unavailable (%s): reading %s in-process", exc, path.name)
+            file_kind, version, spools = _read(path, file_id)
     counts = {RAW_TABLES[kind]: count for kind, (_, count) in spools.items()}
     try:
         with conn.transaction():
@@ -255,15 +344,32 @@ def _quarantine(
     return FileOutcome(path.name, sha256, "quarantined", error=error)
 
 
-def ingest_file(conn: psycopg.Connection, path: Path, settings: config.Settings) -> FileOutcome:
-    sha256 = sha256_of(path)
+def _known_kind(conn: psycopg.Connection, sha256: str) -> tuple[str] | None:
     known = conn.execute("select file_kind from raw.ingested_files where sha256 = %s", (sha256,)).fetchone()
     conn.commit()
+    return known
+
+
+def ingest_file(
+    conn: psycopg.Connection,
+    path: Path,
+    settings: config.Settings,
+    *,
+    sha256: str | None = None,
+    reading: tuple[int, Future] | None = None,
+) -> FileOutcome:
+    """One file: duplicate, loaded or quarantined.
+
+    reading: (file id, a worker's future) when ingest_inbox has the file parsed
+    in a worker process; the duplicate check is made here all the same.
+    """
+    sha256 = sha256 or sha256_of(path)
+    known = _known_kind(conn, sha256)
     if known:
         _move(path, settings.archive, sha256)
         return FileOutcome(path.name, sha256, "duplicate", known[0])
     try:
-        outcome = _load(conn, path, sha256)
+        outcome = _load(conn, path, sha256, reading)
     except BadFile as exc:
         return _quarantine(conn, path, sha256, str(exc), settings)
     _move(path, settings.archive, sha256)
@@ -282,11 +388,69 @@ def inbox_files(settings: config.Settings) -> list[Path]:
     )
 
 
-def ingest_inbox(settings: config.Settings | None = None) -> list[FileOutcome]:
+def _parallel_workers(paths: list[Path], workers: int) -> int:
+    """How many worker processes to read this batch with (1: in this process)."""
+    workers = min(workers, len(paths))
+    if workers < 2 or sum(p.stat().st_size for p in paths) < PARALLEL_MIN_BYTES:
+        return 1
+    return workers
+
+
+def _ingest_in_parallel(
+    conn: psycopg.Connection, paths: list[Path], settings: config.Settings, workers: int
+) -> list[FileOutcome]:
+    """The batch's files read by worker processes, written here one by one in file order.
+
+    Each file not yet ingested gets its id in file order and is submitted at
+    once, so workers read ahead while this process writes the earlier files.
+    A second copy of the same bytes within the batch is not submitted: by its
+    turn the first copy is loaded (it is then a duplicate) or quarantined (it
+    is read here, and gets its own record).
+    """
+    # spawn, not fork: the task process may hold threads and a database connection
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="deltran-ingest-") as spool_dir:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        try:
+            hashes: dict[Path, str] = {}
+            readings: dict[Path, tuple[int, Future]] = {}
+            submitted: set[str] = set()
+            for path in paths:
+                hashes[path] = sha256 = sha256_of(path)
+                if sha256 in submitted or _known_kind(conn, sha256):
+                    continue
+                submitted.add(sha256)
+                file_id = _next_file_id(conn)
+                readings[path] = (file_id, pool.submit(_read_in_worker, str(path), file_id, spool_dir))
+            outcomes = [
+                ingest_file(conn, path, settings, sha256=hashes[path], reading=readings.get(path)) for path in paths
+            ]
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    return outcomes
+
+
+def ingest_inbox(settings: config.Settings | None = None, *, workers: int | None = None) -> list[FileOutcome]:
+    """Every file in the inbox, in name order.
+
+    workers: processes to parse with (default settings.ingest_workers); a batch
+    with one file to read, or fewer than PARALLEL_MIN_BYTES, is read in this
+    process unless workers is given.
+    """
     settings = settings or config.load()
+    paths = inbox_files(settings)
+    if workers is None:
+        workers = _parallel_workers(paths, settings.ingest_workers)
+    if multiprocessing.current_process().daemon:  # e.g. a pool's worker: it may not start processes of its own
+        workers = 1
     with db.connect() as conn:
         db.ensure_schema(conn)
-        outcomes = [ingest_file(conn, path, settings) for path in inbox_files(settings)]
+        if min(workers, len(paths)) >= 2:
+            outcomes = _ingest_in_parallel(conn, paths, settings, min(workers, len(paths)))
+        else:
+            outcomes = [ingest_file(conn, path, settings) for path in paths]
         # fresh statistics, so the dbt models that read these tables plan on
         # real row counts rather than wait for autovacuum
         loaded = sorted({table for o in outcomes if o.status == "loaded" for table in o.rows})

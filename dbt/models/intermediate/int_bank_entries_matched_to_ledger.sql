@@ -152,6 +152,7 @@ select
     r.match_pass,
     r.amount_difference,
     r.bank_entry_id,
+    b.bank_movement_key,  -- the movement's content key (int_bank_movements_numbered): discrepancy ids hang on it
     b.entry_ref                                                      as bank_entry_ref,
     b.acct_svcr_ref                                                  as bank_acct_svcr_ref,
     r.ledger_entry_id,

@@ -35,7 +35,8 @@ balance_breaks as (
             as severity,
         false                    as is_expected,
         null::text as uetr, null::text as end_to_end_id, null::text as acct_svcr_ref,
-        null::text as bank_entry_id, null::text as ledger_entry_id, statement_id, null::text as journal_id
+        null::text as bank_entry_id, null::text as ledger_entry_id, statement_id, null::text as journal_id,
+        null::text as bank_movement_key
     from recon
     -- within the OK band the difference is no break (DOMAIN.md: OK, no action)
     where unexplained_difference <> 0
@@ -61,7 +62,8 @@ item_breaks as (
         m.ledger_amount,
         coalesce(m.bank_signed_amount, 0) - coalesce(m.ledger_signed_amount, 0) as difference,
         m.is_expected,
-        m.uetr, m.end_to_end_id, m.acct_svcr_ref, m.bank_entry_id, m.ledger_entry_id, m.statement_id, m.journal_id
+        m.uetr, m.end_to_end_id, m.acct_svcr_ref, m.bank_entry_id, m.ledger_entry_id, m.statement_id, m.journal_id,
+        m.bank_movement_key
     from {{ ref('int_bank_entries_matched_to_ledger') }} as m
     -- a reversed pair cancels out; a suggested match waits for a person (transaction_matches)
     where m.match_status not in ('matched', 'reversed', 'suggested')
@@ -83,7 +85,8 @@ items as (
     select
         discrepancy_type, side, account_id, currency, business_date, bank_amount, ledger_amount, difference,
         case when item_level = 'OK' then 'Minor' else item_level end as severity,
-        is_expected, uetr, end_to_end_id, acct_svcr_ref, bank_entry_id, ledger_entry_id, statement_id, journal_id
+        is_expected, uetr, end_to_end_id, acct_svcr_ref, bank_entry_id, ledger_entry_id, statement_id, journal_id,
+        bank_movement_key
     from item_severity
 ),
 
@@ -97,13 +100,17 @@ keyed as (
     -- what the break is: its type, account, side and the transaction's
     -- identity (UETR, else EndToEndId, else the bank's reference, else the
     -- movement itself), or the business date for a balance; never the file
-    -- that delivered it, so a re-sent statement keeps every case attached
+    -- that delivered it, so a re-sent statement keeps every case attached.
+    -- A bank movement without references is named by its content key
+    -- (bank_movement_key: account, amount, direction, booking date, NtryRef,
+    -- and the ordinal among identical twins), not by bank_entry_id, which is
+    -- its position in the statement and moves when the bank re-orders it.
     select
         *,
         case when discrepancy_type = 'BalanceMismatch' then 'balance:' || business_date::text
             else coalesce(
                     'uetr:' || uetr, 'e2e:' || end_to_end_id, 'ref:' || acct_svcr_ref,
-                    'bank:' || bank_entry_id, 'ledger:' || ledger_entry_id
+                    'movement:' || bank_movement_key, 'ledger:' || ledger_entry_id
                 )
         end as break_key
     from all_breaks
@@ -119,7 +126,7 @@ identified as (
         -- the n-th break of the same kind on the same transaction (copies)
         row_number() over (
             partition by discrepancy_type, account_id, side, break_key
-            order by business_date, bank_entry_id, ledger_entry_id
+            order by business_date, bank_movement_key, ledger_entry_id
         ))) as discrepancy_id,
         *
     from keyed
