@@ -190,7 +190,7 @@ class _Tags:
         self.entry_details, self.batch = q + "NtryDtls", q + "Btch"
         self.dt, self.dttm, self.cd, self.prtry = q + "Dt", q + "DtTm", q + "Cd", q + "Prtry"
         self.nm, self.pty, self.id, self.iban = q + "Nm", q + "Pty", q + "Id", q + "IBAN"
-        self.ustrd, self.domain, self.family = q + "Ustrd", q + "Domn", q + "Fmly"
+        self.ustrd, self.domain, self.family, self.issuer = q + "Ustrd", q + "Domn", q + "Fmly", q + "Issr"
         self.parties = {q + "Dbtr": 1, q + "DbtrAcct": 2, q + "Cdtr": 3, q + "CdtrAcct": 4}
 
 
@@ -254,7 +254,8 @@ def _entry(
     before its first detail (its details are read as each TxDtls ends).
     """
     amount = currency = direction = status = None
-    booking_date = booking_moment = value_date = entry_ref = servicer_ref = code = additional = None
+    booking_date = booking_moment = value_date = entry_ref = servicer_ref = additional = None
+    code = proprietary = issuer = None
     reversal = False
     batch: dict[str, Any] | None = None
     seen = 0
@@ -287,7 +288,7 @@ def _entry(
             elif kind == 8:
                 reversal = values.boolean(file, child)
             elif kind == 9:
-                code = _bank_tx_code(child, t)
+                code, proprietary, issuer = _bank_tx_code(child, t)
             else:
                 additional = values.text(child)
         elif details is None:
@@ -324,6 +325,8 @@ def _entry(
         acct_svcr_ref=servicer_ref,
         is_reversal=reversal,
         bank_tx_code=code,
+        bank_tx_code_proprietary=proprietary,
+        bank_tx_code_issuer=issuer,
         entry_index=index,
         transactions=details if details is not None else [],
         additional_info=additional,
@@ -621,12 +624,20 @@ def _batch_fields(element: etree._Element, file: str, qlen: int) -> dict[str, An
     return batch
 
 
-def _bank_tx_code(element: etree._Element, t: _Tags) -> str | None:
-    """Domn/Cd/Fmly/Cd/SubFmlyCd joined by '/', else Prtry/Cd."""
-    proprietary = None
+def _bank_tx_code(element: etree._Element, t: _Tags) -> tuple[str | None, str | None, str | None]:
+    """(code, proprietary code, its issuer) of a BkTxCd.
+
+    The code is Domn/Cd/Fmly/Cd/SubFmlyCd joined by '/', else Prtry/Cd; the
+    proprietary code (Prtry/Cd) and its issuer (Prtry/Issr) are kept beside it
+    whether or not there is a domain code (banks send both).
+    """
+    code = proprietary = issuer = None
+    choice = None  # the Prtry
     for child in element:
         tag = child.tag
         if tag == t.domain:
+            if code is not None:
+                continue
             domain = family = None
             for part in child:
                 part_tag = part.tag
@@ -637,10 +648,18 @@ def _bank_tx_code(element: etree._Element, t: _Tags) -> str | None:
             if domain is not None and family is not None and len(family) == 2:
                 codes = [domain.strip(), *(code.strip() if code is not None else "" for code in family)]
                 if all(codes):
-                    return "/".join(codes)
+                    code = "/".join(codes)
         elif tag == t.prtry:
-            proprietary = values.code_choice(child, t.qlen)
-    return proprietary
+            choice = child
+            for part in child:
+                part_tag = part.tag
+                if part_tag == t.cd:
+                    proprietary = values.text(part)
+                elif part_tag == t.issuer:
+                    issuer = values.text(part)
+    if code is None and choice is not None:
+        code = values.code_choice(choice, t.qlen)
+    return code, proprietary, issuer
 
 
 def _details(element: etree._Element, file: str, t: _Tags) -> TransactionDetails:
@@ -671,7 +690,7 @@ def _details(element: etree._Element, file: str, t: _Tags) -> TransactionDetails
         elif kind == 4:
             amount_details = child
         elif kind == 5:
-            tx.bank_tx_code = _bank_tx_code(child, t)
+            tx.bank_tx_code, tx.bank_tx_code_proprietary, tx.bank_tx_code_issuer = _bank_tx_code(child, t)
         elif kind == 14:
             amount, currency, bearer = _charges(child, file, qlen)
             if tx.charges_amount is None or tx.charges_currency == currency:
