@@ -8,12 +8,14 @@ only in element names, which are read by local name: ``BIC``/``BICFI``, a plain
 ``Ntry/TxDtls``, ``Bal/Tp/CdOrPrtry`` or ``Bal/Tp``.
 
 Memory stays flat on files of any size: the parse reports only GrpHdr, the
-statement element, its ``Ntry`` elements and their ``TxDtls``; each entry is
-read when it ends, in one pass over its children and its details (looked up by
-whole namespaced tag, one dict lookup a child), then cleared and removed with
-everything before it. An entry with more than _KEEP_DETAILS details (a large
-batch) is instead read detail by detail as each TxDtls ends, and yielded in
-parts of DETAILS_PER_PART (records.Entry). The statement header (and its
+statement element and its ``Ntry`` elements; each entry is read when it ends,
+in one pass over its children and its details (looked up by whole namespaced
+tag, one dict lookup a child), then cleared and removed with everything before
+it. An entry still open after a whole chunk of input (a large batch) is instead
+read from the tree as its TxDtls end: after each such chunk the details it has
+completed are read and removed (``detect.Quiet``), so the tree never holds more
+than a chunk of them. An entry of more than DETAILS_PER_PART details is
+yielded in parts of that many (records.Entry), however it was read. The statement header (and its
 balances) is read when the first entry ends, or the statement itself when it
 has none; its AddtlStmtInf, which the schema puts after the entries, when the
 statement ends: so the Statement and Balance records come after the
@@ -43,7 +45,7 @@ from typing import Any, BinaryIO, Iterator
 from lxml import etree
 
 from parsers import values
-from parsers.detect import MessageInfo, end_elements, release
+from parsers.detect import MessageInfo, Quiet, end_elements, release
 from parsers.errors import ParseError
 from parsers.records import (
     CREDIT,
@@ -57,7 +59,6 @@ from parsers.records import (
 
 STATEMENT_ELEMENTS = {"camt.052": "Rpt", "camt.053": "Stmt", "camt.054": "Ntfctn"}
 DETAILS_PER_PART = 1000  # a batch entry with more details is yielded in parts (records.Entry)
-_KEEP_DETAILS = 64  # details of a batch up to this many stay in the tree until their entry ends
 _BOOKED = "BOOK"
 _STATEMENT_TRAILER = ("AddtlStmtInf", "AddtlRptInf", "AddtlNtfctnInf")  # the schema puts it after the entries
 _OPENING, _PREVIOUS_CLOSING = "OPBD", "PRCD"  # PRCD stands in when there is no OPBD
@@ -103,48 +104,43 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
     statement_tag, entry_tag, detail_tag = t.statement[info.message_type], t.entry_tag, t.detail_tag
     group: values.GroupHeader | None = None
     current: _Open | None = None
-    batch: _Batch | None = None  # an entry with more details than _KEEP_DETAILS, streamed
-    pending = 0  # details ended since the last entry ended
-    tags = (t.header_tag, statement_tag, entry_tag, detail_tag)
-    for element in end_elements(stream, file, info, tags):
-        tag = element.tag
-        if tag == detail_tag:
-            pending += 1
-            if pending < _KEEP_DETAILS:
-                continue  # read with its entry, when that ends
-            parent = element.getparent()
-            holder = parent if parent is None or parent.tag == entry_tag else parent.getparent()
-            if holder is None or holder.tag != entry_tag:
-                continue  # a TxDtls outside an entry: none of the versions has one
+    batch: _Batch | None = None  # an entry too large for one chunk of input, streamed
+    root: etree._Element | None = None
+    quiet = Quiet()
+    # no TxDtls events (each would cost a proxy and a generator step on every entry):
+    # the details of an entry that outlasts a chunk of input are read from the tree
+    tags = (t.header_tag, statement_tag, entry_tag)
+    for element in end_elements(stream, file, info, tags, quiet):
+        if element is None:  # a chunk ended no entry: read the details the open one has completed
+            if root is None:
+                continue
+            holder, done = _completed_details(root, t)
+            if holder is None or not done:
+                continue
+            statement_element = holder.getparent()
+            if statement_element is None or statement_element.tag != statement_tag:
+                continue  # a TxDtls outside a statement's entry: none of the versions has one
+            if current is None or current.element is not statement_element:
+                current = _open(statement_element, group, info, file, t)
             if batch is None or batch.element is not holder:
-                statement_element = holder.getparent()
-                if statement_element is None or statement_element.tag != statement_tag:
-                    continue
-                if current is None or current.element is not statement_element:
-                    current = _open(statement_element, group, info, file, t)
                 batch = _Batch(holder, _entry(holder, current.statement, current.entries, file, t, None))
-                # this detail and those kept in the tree before it (the parser may have read further)
-                earlier = []
-                for kept in holder.iter(detail_tag):
-                    earlier.append(kept)
-                    if kept is element:
-                        break
-            else:
-                earlier = [element]
-            for detail_element in earlier:
-                detail = _details(detail_element, file, t)
-                _count_detail(batch, detail)
-                batch.details.append(detail)
-                if len(batch.details) == DETAILS_PER_PART:
-                    yield _part(batch, more=True)
-        elif tag == entry_tag:
-            pending = 0
+            quiet.progress = True
+            for detail_element in done:
+                yield from _read_detail(batch, detail_element, file, t)
+                detail_element.getparent().remove(detail_element)
+            continue
+        if root is None:
+            root = element.getroottree().getroot()
+        tag = element.tag
+        if tag == entry_tag:
             parent = element.getparent()
             if parent is None or parent.tag != statement_tag:
                 continue  # not a statement's entry (none of the versions nests one)
             if current is None or current.element is not parent:
                 current = _open(parent, group, info, file, t)
             if batch is not None and batch.element is element:
+                for detail_element in element.iter(detail_tag):  # those not read yet
+                    yield from _read_detail(batch, detail_element, file, t)
                 _finish_entry(batch.entry, element, file, t.qlen)
                 entry = _part(batch, more=False)
                 _add_to_statement(current, entry)
@@ -155,7 +151,10 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
             else:
                 entry = _entry(element, current.statement, current.entries, file, t, [])
                 _add_to_statement(current, entry)
-                yield entry
+                if len(entry.transactions) > DETAILS_PER_PART:
+                    yield from _parts(entry)  # as a streamed batch comes (records.Entry)
+                else:
+                    yield entry
                 if entry.transactions and _details_disagree(entry):
                     checked = _Batch(element, entry)
                     for detail in entry.transactions:
@@ -174,6 +173,47 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
             group = values.group_header(element, file, t.qlen)
             continue
         release(element)
+
+
+def _completed_details(root: etree._Element, t: _Tags) -> tuple[etree._Element | None, list[etree._Element]]:
+    """The entry the parser is inside (the last one on the tree's open path) and its TxDtls that
+    have ended (all but the one still open), or (None, [])."""
+    node, holder, open_detail = root, None, None
+    while len(node):
+        node = node[-1]
+        tag = node.tag
+        if tag == t.entry_tag:
+            holder = node
+        elif tag == t.detail_tag and holder is not None:
+            open_detail = node
+            break
+    if holder is None:
+        return None, []
+    return holder, [detail for detail in holder.iter(t.detail_tag) if detail is not open_detail]
+
+
+def _read_detail(batch: _Batch, element: etree._Element, file: str, t: _Tags) -> Iterator[Entry]:
+    detail = _details(element, file, t)
+    _count_detail(batch, detail)
+    batch.details.append(detail)
+    if len(batch.details) == DETAILS_PER_PART:
+        yield _part(batch, more=True)
+
+
+def _parts(entry: Entry) -> Iterator[Entry]:
+    """An entry read whole whose details are more than one part: the parts a streamed batch gives
+    (only the last carries what the file writes after the details)."""
+    details = entry.transactions
+    last = (len(details) - 1) // DETAILS_PER_PART * DETAILS_PER_PART
+    for offset in range(0, last, DETAILS_PER_PART):
+        yield dataclasses.replace(
+            entry,
+            transactions=details[offset : offset + DETAILS_PER_PART],
+            detail_offset=offset,
+            more_details=True,
+            additional_info=None,
+        )
+    yield dataclasses.replace(entry, transactions=details[last:], detail_offset=last, more_details=False)
 
 
 class _Tags:
