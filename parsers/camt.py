@@ -316,7 +316,7 @@ def _entry(
                 if direction not in values.CREDIT_DEBIT:  # padded, or wrong: the full rule says which
                     direction = values.credit_debit(file, child)
             elif kind == 3:
-                status = values.code_choice(child, t.qlen)
+                status = _code_choice(child, t)
             elif kind == 4:
                 booking_date, booking_moment = _date_choice(file, child, t)
             elif kind == 5:
@@ -378,6 +378,18 @@ def _entry(
         entry.batch_tx_count = batch.get("batch_tx_count")
         entry.batch_total_amount = batch.get("batch_total_amount")
     return entry
+
+
+def _code_choice(element: etree._Element, t: _Tags) -> str | None:
+    """values.code_choice on whole tags: Cd, else Prtry, else the element's own text."""
+    value = None
+    for child in element:
+        tag = child.tag
+        if tag == t.cd:
+            return values.text(child)
+        if tag == t.prtry:
+            value = values.text(child)
+    return value if value is not None else values.text(element)
 
 
 def _date_choice(file: str, element: etree._Element, t: _Tags) -> tuple[date | None, datetime | None]:
@@ -684,11 +696,14 @@ def _bank_tx_code(element: etree._Element, t: _Tags) -> tuple[str | None, str | 
                 if part_tag == t.cd:
                     domain = part.text
                 elif part_tag == t.family:
-                    family = [code.text for code in part]
+                    family = part
             if domain is not None and family is not None and len(family) == 2:
-                codes = [domain.strip(), *(code.strip() if code is not None else "" for code in family)]
-                if all(codes):
-                    code = "/".join(codes)
+                first, second = family  # Cd, SubFmlyCd
+                domain, family_code, sub_family = domain.strip(), first.text, second.text
+                if domain and family_code and sub_family:
+                    family_code, sub_family = family_code.strip(), sub_family.strip()
+                    if family_code and sub_family:
+                        code = f"{domain}/{family_code}/{sub_family}"
         elif tag == t.prtry:
             choice = child
             for part in child:
@@ -816,10 +831,12 @@ def _party_name(party: etree._Element, t: _Tags) -> str | None:
 
 def _remittance(tx: TransactionDetails, element: etree._Element, file: str, t: _Tags) -> None:
     """RmtInf; one Ustrd line, the most common form, read directly."""
-    if len(element) == 1 and element[0].tag == t.ustrd:
-        value = element[0].text
-        tx.remittance_info = value.strip() or None if value is not None else None
-        return
+    if len(element) == 1:
+        line = element[0]
+        if line.tag == t.ustrd:
+            value = line.text
+            tx.remittance_info = value.strip() or None if value is not None else None
+            return
     remittance = values.remittance(element, file, t.qlen)
     tx.remittance_info = remittance.unstructured
     tx.creditor_reference = remittance.creditor_reference
