@@ -134,9 +134,9 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
         tag = element.tag
         if tag == entry_tag:
             parent = element.getparent()
-            if parent is None or parent.tag != statement_tag:
-                continue  # not a statement's entry (none of the versions nests one)
-            if current is None or current.element is not parent:
+            if current is None or current.element is not parent:  # (a statement's tag is known)
+                if parent is None or parent.tag != statement_tag:
+                    continue  # not a statement's entry (none of the versions nests one)
                 current = _open(parent, group, info, file, t)
             if batch is not None and batch.element is element:
                 for detail_element in element.iter(detail_tag):  # those not read yet
