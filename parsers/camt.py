@@ -291,7 +291,7 @@ def _entry(
 
     With ``details`` (a list) the entry has ended: its transaction details are
     read into it. Without, it is a batch still being read: only the fields
-    before its first detail (its details are read as each TxDtls ends).
+    before its first detail (its details are read from the tree as they end: read_bank_to_customer).
     """
     amount = currency = direction = status = None
     booking_date = booking_moment = value_date = entry_ref = servicer_ref = additional = None
