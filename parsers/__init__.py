@@ -8,10 +8,11 @@ writes camt.05x files; ``parsers.cli`` is ``deltran parse``.
 
 from parsers.detect import MessageInfo, detect
 from parsers.errors import ParseError, UnknownMessageError
-from parsers.records import ROW_FIELDS, to_rows
+from parsers.records import PARSE_ONLY_FIELDS, ROW_FIELDS, to_rows
 from parsers.registry import iter_records
 
 __all__ = [
+    "PARSE_ONLY_FIELDS",
     "ROW_FIELDS",
     "MessageInfo",
     "ParseError",

@@ -8,12 +8,14 @@ only in element names, which are read by local name: ``BIC``/``BICFI``, a plain
 ``Ntry/TxDtls``, ``Bal/Tp/CdOrPrtry`` or ``Bal/Tp``.
 
 Memory stays flat on files of any size: the parse reports only GrpHdr, the
-statement element, its ``Ntry`` elements and their ``TxDtls``; each entry is
-read when it ends, in one pass over its children and its details (looked up by
-whole namespaced tag, one dict lookup a child), then cleared and removed with
-everything before it. An entry with more than _KEEP_DETAILS details (a large
-batch) is instead read detail by detail as each TxDtls ends, and yielded in
-parts of DETAILS_PER_PART (records.Entry). The statement header (and its
+statement element and its ``Ntry`` elements; each entry is read when it ends,
+in one pass over its children and its details (looked up by whole namespaced
+tag, one dict lookup a child), then cleared and removed with everything before
+it. An entry still open after a whole chunk of input (a large batch) is instead
+read from the tree as its TxDtls end: after each such chunk the details it has
+completed are read and removed (``detect.Quiet``), so the tree never holds more
+than a chunk of them. An entry of more than DETAILS_PER_PART details is
+yielded in parts of that many (records.Entry), however it was read. The statement header (and its
 balances) is read when the first entry ends, or the statement itself when it
 has none; its AddtlStmtInf, which the schema puts after the entries, when the
 statement ends: so the Statement and Balance records come after the
@@ -43,7 +45,7 @@ from typing import Any, BinaryIO, Iterator
 from lxml import etree
 
 from parsers import values
-from parsers.detect import MessageInfo, end_elements, release
+from parsers.detect import MessageInfo, Quiet, end_elements, release
 from parsers.errors import ParseError
 from parsers.records import (
     CREDIT,
@@ -57,7 +59,6 @@ from parsers.records import (
 
 STATEMENT_ELEMENTS = {"camt.052": "Rpt", "camt.053": "Stmt", "camt.054": "Ntfctn"}
 DETAILS_PER_PART = 1000  # a batch entry with more details is yielded in parts (records.Entry)
-_KEEP_DETAILS = 64  # details of a batch up to this many stay in the tree until their entry ends
 _BOOKED = "BOOK"
 _STATEMENT_TRAILER = ("AddtlStmtInf", "AddtlRptInf", "AddtlNtfctnInf")  # the schema puts it after the entries
 _OPENING, _PREVIOUS_CLOSING = "OPBD", "PRCD"  # PRCD stands in when there is no OPBD
@@ -103,48 +104,43 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
     statement_tag, entry_tag, detail_tag = t.statement[info.message_type], t.entry_tag, t.detail_tag
     group: values.GroupHeader | None = None
     current: _Open | None = None
-    batch: _Batch | None = None  # an entry with more details than _KEEP_DETAILS, streamed
-    pending = 0  # details ended since the last entry ended
-    tags = (t.header_tag, statement_tag, entry_tag, detail_tag)
-    for element in end_elements(stream, file, info, tags):
-        tag = element.tag
-        if tag == detail_tag:
-            pending += 1
-            if pending < _KEEP_DETAILS:
-                continue  # read with its entry, when that ends
-            parent = element.getparent()
-            holder = parent if parent is None or parent.tag == entry_tag else parent.getparent()
-            if holder is None or holder.tag != entry_tag:
-                continue  # a TxDtls outside an entry: none of the versions has one
+    batch: _Batch | None = None  # an entry too large for one chunk of input, streamed
+    root: etree._Element | None = None
+    quiet = Quiet()
+    # no TxDtls events (each would cost a proxy and a generator step on every entry):
+    # the details of an entry that outlasts a chunk of input are read from the tree
+    tags = (t.header_tag, statement_tag, entry_tag)
+    for element in end_elements(stream, file, info, tags, quiet):
+        if element is None:  # a chunk ended no entry: read the details the open one has completed
+            if root is None:
+                continue
+            holder, done = _completed_details(root, t)
+            if holder is None or not done:
+                continue
+            statement_element = holder.getparent()
+            if statement_element is None or statement_element.tag != statement_tag:
+                continue  # a TxDtls outside a statement's entry: none of the versions has one
+            if current is None or current.element is not statement_element:
+                current = _open(statement_element, group, info, file, t)
             if batch is None or batch.element is not holder:
-                statement_element = holder.getparent()
-                if statement_element is None or statement_element.tag != statement_tag:
-                    continue
-                if current is None or current.element is not statement_element:
-                    current = _open(statement_element, group, info, file, t)
                 batch = _Batch(holder, _entry(holder, current.statement, current.entries, file, t, None))
-                # this detail and those kept in the tree before it (the parser may have read further)
-                earlier = []
-                for kept in holder.iter(detail_tag):
-                    earlier.append(kept)
-                    if kept is element:
-                        break
-            else:
-                earlier = [element]
-            for detail_element in earlier:
-                detail = _details(detail_element, file, t)
-                _count_detail(batch, detail)
-                batch.details.append(detail)
-                if len(batch.details) == DETAILS_PER_PART:
-                    yield _part(batch, more=True)
-        elif tag == entry_tag:
-            pending = 0
+            quiet.progress = True
+            for detail_element in done:
+                yield from _read_detail(batch, detail_element, file, t)
+                detail_element.getparent().remove(detail_element)
+            continue
+        if root is None:
+            root = element.getroottree().getroot()
+        tag = element.tag
+        if tag == entry_tag:
             parent = element.getparent()
-            if parent is None or parent.tag != statement_tag:
-                continue  # not a statement's entry (none of the versions nests one)
-            if current is None or current.element is not parent:
+            if current is None or current.element is not parent:  # (a statement's tag is known)
+                if parent is None or parent.tag != statement_tag:
+                    continue  # not a statement's entry (none of the versions nests one)
                 current = _open(parent, group, info, file, t)
             if batch is not None and batch.element is element:
+                for detail_element in element.iter(detail_tag):  # those not read yet
+                    yield from _read_detail(batch, detail_element, file, t)
                 _finish_entry(batch.entry, element, file, t.qlen)
                 entry = _part(batch, more=False)
                 _add_to_statement(current, entry)
@@ -155,7 +151,10 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
             else:
                 entry = _entry(element, current.statement, current.entries, file, t, [])
                 _add_to_statement(current, entry)
-                yield entry
+                if len(entry.transactions) > DETAILS_PER_PART:
+                    yield from _parts(entry)  # as a streamed batch comes (records.Entry)
+                else:
+                    yield entry
                 if entry.transactions and _details_disagree(entry):
                     checked = _Batch(element, entry)
                     for detail in entry.transactions:
@@ -176,6 +175,47 @@ def read_bank_to_customer(stream: BinaryIO, info: MessageInfo, file: str) -> Ite
         release(element)
 
 
+def _completed_details(root: etree._Element, t: _Tags) -> tuple[etree._Element | None, list[etree._Element]]:
+    """The entry the parser is inside (the last one on the tree's open path) and its TxDtls that
+    have ended (all but the one still open), or (None, [])."""
+    node, holder, open_detail = root, None, None
+    while len(node):
+        node = node[-1]
+        tag = node.tag
+        if tag == t.entry_tag:
+            holder = node
+        elif tag == t.detail_tag and holder is not None:
+            open_detail = node
+            break
+    if holder is None:
+        return None, []
+    return holder, [detail for detail in holder.iter(t.detail_tag) if detail is not open_detail]
+
+
+def _read_detail(batch: _Batch, element: etree._Element, file: str, t: _Tags) -> Iterator[Entry]:
+    detail = _details(element, file, t)
+    _count_detail(batch, detail)
+    batch.details.append(detail)
+    if len(batch.details) == DETAILS_PER_PART:
+        yield _part(batch, more=True)
+
+
+def _parts(entry: Entry) -> Iterator[Entry]:
+    """An entry read whole whose details are more than one part: the parts a streamed batch gives
+    (only the last carries what the file writes after the details)."""
+    details = entry.transactions
+    last = (len(details) - 1) // DETAILS_PER_PART * DETAILS_PER_PART
+    for offset in range(0, last, DETAILS_PER_PART):
+        yield dataclasses.replace(
+            entry,
+            transactions=details[offset : offset + DETAILS_PER_PART],
+            detail_offset=offset,
+            more_details=True,
+            additional_info=None,
+        )
+    yield dataclasses.replace(entry, transactions=details[last:], detail_offset=last, more_details=False)
+
+
 class _Tags:
     """Namespaced tags of one message namespace, built once: readers compare and look up whole tags."""
 
@@ -190,7 +230,7 @@ class _Tags:
         self.entry_details, self.batch = q + "NtryDtls", q + "Btch"
         self.dt, self.dttm, self.cd, self.prtry = q + "Dt", q + "DtTm", q + "Cd", q + "Prtry"
         self.nm, self.pty, self.id, self.iban = q + "Nm", q + "Pty", q + "Id", q + "IBAN"
-        self.ustrd, self.domain, self.family = q + "Ustrd", q + "Domn", q + "Fmly"
+        self.ustrd, self.domain, self.family, self.issuer = q + "Ustrd", q + "Domn", q + "Fmly", q + "Issr"
         self.parties = {q + "Dbtr": 1, q + "DbtrAcct": 2, q + "Cdtr": 3, q + "CdtrAcct": 4}
 
 
@@ -251,10 +291,11 @@ def _entry(
 
     With ``details`` (a list) the entry has ended: its transaction details are
     read into it. Without, it is a batch still being read: only the fields
-    before its first detail (its details are read as each TxDtls ends).
+    before its first detail (its details are read from the tree as they end: read_bank_to_customer).
     """
     amount = currency = direction = status = None
-    booking_date = booking_moment = value_date = entry_ref = servicer_ref = code = additional = None
+    booking_date = booking_moment = value_date = entry_ref = servicer_ref = additional = None
+    code = proprietary = issuer = None
     reversal = False
     batch: dict[str, Any] | None = None
     seen = 0
@@ -275,7 +316,7 @@ def _entry(
                 if direction not in values.CREDIT_DEBIT:  # padded, or wrong: the full rule says which
                     direction = values.credit_debit(file, child)
             elif kind == 3:
-                status = values.code_choice(child, t.qlen)
+                status = _code_choice(child, t)
             elif kind == 4:
                 booking_date, booking_moment = _date_choice(file, child, t)
             elif kind == 5:
@@ -287,7 +328,7 @@ def _entry(
             elif kind == 8:
                 reversal = values.boolean(file, child)
             elif kind == 9:
-                code = _bank_tx_code(child, t)
+                code, proprietary, issuer = _bank_tx_code(child, t)
             else:
                 additional = values.text(child)
         elif details is None:
@@ -324,6 +365,8 @@ def _entry(
         acct_svcr_ref=servicer_ref,
         is_reversal=reversal,
         bank_tx_code=code,
+        bank_tx_code_proprietary=proprietary,
+        bank_tx_code_issuer=issuer,
         entry_index=index,
         transactions=details if details is not None else [],
         additional_info=additional,
@@ -335,6 +378,18 @@ def _entry(
         entry.batch_tx_count = batch.get("batch_tx_count")
         entry.batch_total_amount = batch.get("batch_total_amount")
     return entry
+
+
+def _code_choice(element: etree._Element, t: _Tags) -> str | None:
+    """values.code_choice on whole tags: Cd, else Prtry, else the element's own text."""
+    value = None
+    for child in element:
+        tag = child.tag
+        if tag == t.cd:
+            return values.text(child)
+        if tag == t.prtry:
+            value = values.text(child)
+    return value if value is not None else values.text(element)
 
 
 def _date_choice(file: str, element: etree._Element, t: _Tags) -> tuple[date | None, datetime | None]:
@@ -621,26 +676,45 @@ def _batch_fields(element: etree._Element, file: str, qlen: int) -> dict[str, An
     return batch
 
 
-def _bank_tx_code(element: etree._Element, t: _Tags) -> str | None:
-    """Domn/Cd/Fmly/Cd/SubFmlyCd joined by '/', else Prtry/Cd."""
-    proprietary = None
+def _bank_tx_code(element: etree._Element, t: _Tags) -> tuple[str | None, str | None, str | None]:
+    """(code, proprietary code, its issuer) of a BkTxCd.
+
+    The code is Domn/Cd/Fmly/Cd/SubFmlyCd joined by '/', else Prtry/Cd; the
+    proprietary code (Prtry/Cd) and its issuer (Prtry/Issr) are kept beside it
+    whether or not there is a domain code (banks send both).
+    """
+    code = proprietary = issuer = None
+    choice = None  # the Prtry
     for child in element:
         tag = child.tag
         if tag == t.domain:
+            if code is not None:
+                continue
             domain = family = None
             for part in child:
                 part_tag = part.tag
                 if part_tag == t.cd:
                     domain = part.text
                 elif part_tag == t.family:
-                    family = [code.text for code in part]
+                    family = part
             if domain is not None and family is not None and len(family) == 2:
-                codes = [domain.strip(), *(code.strip() if code is not None else "" for code in family)]
-                if all(codes):
-                    return "/".join(codes)
+                first, second = family  # Cd, SubFmlyCd
+                domain, family_code, sub_family = domain.strip(), first.text, second.text
+                if domain and family_code and sub_family:
+                    family_code, sub_family = family_code.strip(), sub_family.strip()
+                    if family_code and sub_family:
+                        code = f"{domain}/{family_code}/{sub_family}"
         elif tag == t.prtry:
-            proprietary = values.code_choice(child, t.qlen)
-    return proprietary
+            choice = child
+            for part in child:
+                part_tag = part.tag
+                if part_tag == t.cd:
+                    proprietary = values.text(part)
+                elif part_tag == t.issuer:
+                    issuer = values.text(part)
+    if code is None and choice is not None:
+        code = values.code_choice(choice, t.qlen)
+    return code, proprietary, issuer
 
 
 def _details(element: etree._Element, file: str, t: _Tags) -> TransactionDetails:
@@ -671,7 +745,7 @@ def _details(element: etree._Element, file: str, t: _Tags) -> TransactionDetails
         elif kind == 4:
             amount_details = child
         elif kind == 5:
-            tx.bank_tx_code = _bank_tx_code(child, t)
+            tx.bank_tx_code, tx.bank_tx_code_proprietary, tx.bank_tx_code_issuer = _bank_tx_code(child, t)
         elif kind == 14:
             amount, currency, bearer = _charges(child, file, qlen)
             if tx.charges_amount is None or tx.charges_currency == currency:
@@ -757,10 +831,12 @@ def _party_name(party: etree._Element, t: _Tags) -> str | None:
 
 def _remittance(tx: TransactionDetails, element: etree._Element, file: str, t: _Tags) -> None:
     """RmtInf; one Ustrd line, the most common form, read directly."""
-    if len(element) == 1 and element[0].tag == t.ustrd:
-        value = element[0].text
-        tx.remittance_info = value.strip() or None if value is not None else None
-        return
+    if len(element) == 1:
+        line = element[0]
+        if line.tag == t.ustrd:
+            value = line.text
+            tx.remittance_info = value.strip() or None if value is not None else None
+            return
     remittance = values.remittance(element, file, t.qlen)
     tx.remittance_info = remittance.unstructured
     tx.creditor_reference = remittance.creditor_reference

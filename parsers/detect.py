@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Sequence, cast
+from typing import Any, BinaryIO, Iterator, Sequence, cast, overload
 
 from lxml import etree
 
@@ -379,8 +379,37 @@ def syntax_error(
     return ParseError(f"not well-formed XML: {message}", file=file, line=line, path=path)
 
 
-def end_elements(stream: BinaryIO, file: str, info: MessageInfo, tags: Sequence[str]) -> Iterator[etree._Element]:
-    """Elements named ``tags`` as each ends, from a hardened streaming parse.
+class Quiet:
+    """Asks end_elements for None after each chunk of input that ended no reported element.
+
+    The reader may then read (and remove) what the tree holds of an element still
+    open, such as the finished details of a large batch entry, and sets
+    ``progress`` when it did: that counts as a reported element for the bound.
+    """
+
+    __slots__ = ("progress",)
+
+    def __init__(self) -> None:
+        self.progress = False
+
+
+@overload
+def end_elements(
+    stream: BinaryIO, file: str, info: MessageInfo, tags: Sequence[str], quiet: None = None
+) -> Iterator[etree._Element]: ...
+
+
+@overload
+def end_elements(
+    stream: BinaryIO, file: str, info: MessageInfo, tags: Sequence[str], quiet: Quiet
+) -> Iterator[etree._Element | None]: ...
+
+
+def end_elements(
+    stream: BinaryIO, file: str, info: MessageInfo, tags: Sequence[str], quiet: Quiet | None = None
+) -> Iterator[etree._Element | None]:
+    """Elements named ``tags`` as each ends, from a hardened streaming parse
+    (with ``quiet``, also None after a chunk that ended none of them).
 
     Readers release each reported element (``release``), so the tree holds at
     most what arrived since the last one. That is bounded here: when no
@@ -404,6 +433,10 @@ def end_elements(stream: BinaryIO, file: str, info: MessageInfo, tags: Sequence[
                 yield last
             if not chunk:
                 return
+            if not reported and quiet is not None:
+                quiet.progress = False
+                yield None
+                reported = quiet.progress
             unreported = 0 if reported else unreported + len(chunk)
             if unreported > MAX_UNREPORTED_BYTES:
                 raise ParseError(

@@ -16,8 +16,9 @@ arithmetic check the statement fails.
 ``to_rows`` flattens a record into plain dicts with snake_case keys: one per
 balance, payment, status and return, and one per entry or, for a batch-booked
 entry, one per transaction detail. ``deltran parse`` prints these rows and the
-ingest loads them into the raw tables, so both see exactly the same fields
-(``ROW_FIELDS``).
+ingest loads them into the raw tables, so both see the same fields
+(``ROW_FIELDS``; ``deltran parse`` also shows ``PARSE_ONLY_FIELDS``, which the
+raw tables have no column for yet).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class TransactionDetails:
     # participants with or without a BIC (values.participant): BIC, else 'USABA:021000021', 'LEI:...'
     debtor_agent: str | None = None
     creditor_agent: str | None = None
-    bank_tx_code: str | None = None  # the transaction's own BkTxCd
+    bank_tx_code: str | None = None  # the transaction's own BkTxCd (as Entry.bank_tx_code)
     additional_info: str | None = None  # AddtlTxInf
     payment_info_id: str | None = None  # Refs/PmtInfId
     mandate_id: str | None = None  # Refs/MndtId
@@ -126,6 +127,8 @@ class TransactionDetails:
     referred_documents: str | None = None  # RmtInf/Strd/RfrdDocInf/Nb, several joined by newline
     accepted_at: datetime | None = None  # RltdDts/AccptncDtTm
     settlement_date: date | None = None  # RltdDts/IntrBkSttlmDt
+    bank_tx_code_proprietary: str | None = None  # its BkTxCd/Prtry/Cd, with or without a domain code
+    bank_tx_code_issuer: str | None = None  # its BkTxCd/Prtry/Issr
 
 
 @dataclass(slots=True)
@@ -154,6 +157,8 @@ class Entry:
     batch_payment_info_id: str | None = None
     batch_tx_count: int | None = None
     batch_total_amount: Decimal | None = None
+    bank_tx_code_proprietary: str | None = None  # BkTxCd/Prtry/Cd, kept also beside a domain code
+    bank_tx_code_issuer: str | None = None  # BkTxCd/Prtry/Issr (ZKA, SWIFT, a bank's own list...)
     # A batch of more details than camt.DETAILS_PER_PART comes as several Entry
     # records (parts) with the same entry_index, so that its details are streamed,
     # never held: detail_offset is the index of the part's first detail, and
@@ -538,6 +543,20 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Fields the records and ``deltran parse`` carry that the raw tables have no
+# column for yet: to_rows writes them after ROW_FIELDS[kind], and ingest, which
+# loads ROW_FIELDS only, leaves them out until the warehouse gains the columns
+# (raw.bank_entries: bank_tx_code_proprietary, bank_tx_code_issuer,
+# tx_bank_tx_code_proprietary, tx_bank_tx_code_issuer, all text).
+PARSE_ONLY_FIELDS: dict[str, tuple[str, ...]] = {
+    "entry": (
+        "bank_tx_code_proprietary",  # Ntry/BkTxCd/Prtry/Cd, also where a domain code is given
+        "bank_tx_code_issuer",  # Ntry/BkTxCd/Prtry/Issr
+        "tx_bank_tx_code_proprietary",  # TxDtls/BkTxCd/Prtry/Cd
+        "tx_bank_tx_code_issuer",  # TxDtls/BkTxCd/Prtry/Issr
+    ),
+}
+
 _KIND = {
     Statement: "statement",
     Balance: "balance",
@@ -559,7 +578,7 @@ _NO_DETAILS = TransactionDetails()
 
 
 def to_rows(record: Record) -> Iterator[dict]:
-    """Flatten one record into rows of ROW_FIELDS[kind] (plus 'record': kind).
+    """Flatten one record into rows of ROW_FIELDS[kind] and PARSE_ONLY_FIELDS (plus 'record': kind).
 
     An entry gives one row per transaction detail (one row when it has none).
     Both levels are kept side by side: ``entry_amount``, ``entry_currency`` and
@@ -630,4 +649,8 @@ def to_rows(record: Record) -> Iterator[dict]:
         }
         for name in _DETAIL_FIELDS:
             row[name] = getattr(tx, name)
+        row["bank_tx_code_proprietary"] = entry.bank_tx_code_proprietary
+        row["bank_tx_code_issuer"] = entry.bank_tx_code_issuer
+        row["tx_bank_tx_code_proprietary"] = tx.bank_tx_code_proprietary
+        row["tx_bank_tx_code_issuer"] = tx.bank_tx_code_issuer
         yield row

@@ -247,8 +247,7 @@ def _entry(entry: Entry, flavour: _Flavour) -> etree._Element:
     if entry.acct_svcr_ref:
         sub(ntry, "AcctSvcrRef", entry.acct_svcr_ref)
     code = sub(ntry, "BkTxCd")
-    if entry.bank_tx_code:
-        _bank_tx_code(code, entry.bank_tx_code)
+    _bank_tx_code(code, entry.bank_tx_code, entry.bank_tx_code_proprietary, entry.bank_tx_code_issuer)
     batch = (entry.batch_message_id, entry.batch_payment_info_id, entry.batch_tx_count, entry.batch_total_amount)
     if entry.transactions or any(value is not None for value in batch):
         details = sub(ntry, "NtryDtls")
@@ -291,7 +290,7 @@ def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, f
     )
     second = (
         tx.payment_info_id, tx.mandate_id, tx.proprietary_refs, tx.instructed_amount, tx.exchange_rate,
-        tx.bank_tx_code, tx.charges_amount, tx.charge_bearer, tx.local_instrument, tx.purpose,
+        tx.bank_tx_code, tx.bank_tx_code_proprietary, tx.charges_amount, tx.charge_bearer, tx.local_instrument, tx.purpose,
         tx.creditor_reference, tx.referred_documents, tx.accepted_at, tx.settlement_date,
         tx.return_reason_code, tx.return_additional_info, tx.additional_info,
     )  # fmt: skip
@@ -326,8 +325,8 @@ def _transaction(parent: etree._Element, tx: TransactionDetails, entry: Entry, f
             exchange = sub(instructed, "CcyXchg")
             sub(exchange, "SrcCcy", tx.instructed_currency or entry.currency)
             sub(exchange, "XchgRate", xmlwrite.format_decimal(tx.exchange_rate, _RATE_FRACTION_DIGITS))
-    if tx.bank_tx_code:
-        _bank_tx_code(sub(element, "BkTxCd"), tx.bank_tx_code)
+    if tx.bank_tx_code or tx.bank_tx_code_proprietary:
+        _bank_tx_code(sub(element, "BkTxCd"), tx.bank_tx_code, tx.bank_tx_code_proprietary, tx.bank_tx_code_issuer)
     if tx.charges_amount is not None:
         charges = sub(element, "Chrgs")
         xmlwrite.amount(charges, "TtlChrgsAndTaxAmt", tx.charges_amount, tx.charges_currency or entry.currency)
@@ -409,15 +408,21 @@ def _code_choice(parent: etree._Element, name: str, code: str, closed: frozenset
     sub(sub(parent, name), "Cd" if known else "Prtry", code)
 
 
-def _bank_tx_code(code: etree._Element, value: str) -> None:
-    domain = _DOMAIN_CODE.fullmatch(value)
+def _bank_tx_code(code: etree._Element, value: str | None, proprietary: str | None, issuer: str | None) -> None:
+    """Domn from a 'DOMN/FMLY/SUBF' value; Prtry/Cd from the proprietary code, else from a value
+    that is not a domain code (what the reader reads back as both), with its Issr."""
+    domain = _DOMAIN_CODE.fullmatch(value) if value else None
     if domain:
         sub(sub(code, "Domn"), "Cd", domain.group(1))
         family = path(code, "Domn", "Fmly")
         sub(family, "Cd", domain.group(2))
         sub(family, "SubFmlyCd", domain.group(3))
-    else:
-        sub(path(code, "Prtry"), "Cd", value)
+    own = proprietary or (value if not domain else None)
+    if own:
+        choice = path(code, "Prtry")
+        sub(choice, "Cd", own)
+        if issuer:
+            sub(choice, "Issr", issuer)
 
 
 def _ustrd_lines(remittance: str) -> Iterable[str]:

@@ -176,3 +176,27 @@ def test_a_flood_before_the_message_element_is_refused_at_once() -> None:
             pass
     assert raised.value.path == "/Envelope/AppHdr/a"
     assert fed < 256 * 1024
+
+
+def _compact_batch(details: int, padding: int) -> Iterator[bytes]:
+    """One entry of ``details`` empty TxDtls, each followed by ``padding`` spaces (same lines either way)."""
+    yield HEAD
+    yield b'<Ntry><Amt Ccy="EUR">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BkTxCd/><NtryDtls>'
+    for _ in range(details):
+        yield b"<TxDtls/>" + b" " * padding
+    yield b"</NtryDtls><AddtlNtryInf>after the details</AddtlNtryInf></Ntry>"
+    yield TAIL
+
+
+def test_a_batch_gives_the_same_parts_whether_read_whole_or_streamed() -> None:
+    """1,500 details in a few kB are read when their entry ends; padded to 150 kB, as they end
+    (a chunk of input passes without the entry ending): the records must not tell the difference."""
+    whole = list(iter_records(_Stream(_compact_batch(1500, 0))))
+    streamed = list(iter_records(_Stream(_compact_batch(1500, 100))))
+    assert whole == streamed
+    parts = [record for record in whole if isinstance(record, Entry)]
+    assert [(len(part.transactions), part.detail_offset, part.more_details) for part in parts] == [
+        (DETAILS_PER_PART, 0, True),
+        (500, DETAILS_PER_PART, False),
+    ]
+    assert [part.additional_info for part in parts] == [None, "after the details"]

@@ -70,11 +70,18 @@ proprietary_refs = st.builds(
 rates = st.builds(lambda digits, places: Decimal(digits).scaleb(-places), st.integers(1, 10**10), st.integers(0, 10))
 codes = st.from_regex(r"[A-Z0-9]{4}", fullmatch=True) | st.from_regex(r"[A-Z]{5,12}", fullmatch=True)
 short_names = st.text(_TEXT, min_size=1, max_size=105).map(str.strip).filter(bool)
-bank_codes = (
-    st.none()
-    | st.from_regex(r"[A-Z]{4}/[A-Z]{4}/[A-Z]{4}", fullmatch=True)
-    | st.from_regex(r"P\+[A-Z0-9 ]{1,20}[A-Z0-9]", fullmatch=True)
-)
+domain_codes = st.from_regex(r"[A-Z]{4}/[A-Z]{4}/[A-Z]{4}", fullmatch=True)
+proprietary_codes = st.from_regex(r"P\+[A-Z0-9 ]{1,20}[A-Z0-9]", fullmatch=True)
+
+
+@st.composite
+def bank_codes(draw) -> tuple[str | None, str | None, str | None]:
+    """(bank_tx_code, proprietary code, issuer): a domain code, a proprietary one, both, or none.
+    The code is the domain code, else the proprietary one (as the reader gives it)."""
+    domain = draw(st.none() | domain_codes)
+    proprietary = draw(st.none() | proprietary_codes)
+    issuer = draw(st.none() | codes) if proprietary else None
+    return domain or proprietary, proprietary, issuer
 
 
 def _optional(strategy):
@@ -107,7 +114,7 @@ def transaction_details(draw, currency: str) -> TransactionDetails:
         bic = getattr(details, f"{role}_agent_bic")
         setattr(details, f"{role}_agent", bic if bic else draw(st.none() | participants_without_bic))
     # the second round's fields
-    details.bank_tx_code = draw(bank_codes)
+    details.bank_tx_code, details.bank_tx_code_proprietary, details.bank_tx_code_issuer = draw(bank_codes())
     details.additional_info = draw(_optional(names))
     details.payment_info_id = draw(_optional(identifiers))
     details.mandate_id = draw(_optional(identifiers))
@@ -141,6 +148,7 @@ def entries(draw, header: Statement, index: int) -> Entry:
     for tx in details:  # details that agree with their entry (those that do not are findings)
         tx.credit_debit = direction if tx.amount is not None else None
     stated = [tx.amount for tx in details if tx.amount is not None]
+    code, proprietary, issuer = draw(bank_codes())
     amount = sum(stated, Decimal(0)) if details and len(stated) == len(details) else draw(amounts(currency))
     return Entry(
         header.message_type,
@@ -158,7 +166,9 @@ def entries(draw, header: Statement, index: int) -> Entry:
         entry_ref=draw(_optional(identifiers)),
         acct_svcr_ref=draw(_optional(identifiers)),
         is_reversal=draw(st.booleans()),
-        bank_tx_code=draw(bank_codes),
+        bank_tx_code=code,
+        bank_tx_code_proprietary=proprietary,
+        bank_tx_code_issuer=issuer,
         entry_index=index,
         transactions=details,
         additional_info=draw(_optional(names)),

@@ -124,6 +124,7 @@ def _statement(message_type: str = "camt.053") -> tuple[Statement, list[Balance]
             booking_date_time=datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc),
             is_reversal=True,
             bank_tx_code="FEE 12/2024",
+            bank_tx_code_proprietary="FEE 12/2024",  # a proprietary code alone is the code too
             entry_index=1,
         ),
     ]
