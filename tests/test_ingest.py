@@ -130,3 +130,15 @@ def test_every_real_sample_file_loads_whole_or_is_quarantined_whole(conn, tmp_pa
         want = sum(o.rows.get(table, 0) for o in loaded)
         assert count(conn, f"raw.{table}") == want, table
     assert count(conn, "raw.quarantined_files") == sum(1 for r in expected_rows.values() if r is None)
+
+
+def test_the_proprietary_bank_transaction_code_reaches_the_raw_rows_beside_the_domain_code(conn, iso20022_samples):
+    # hbci4java's camt.052.001.08 gives both in a TxDtls: domain PMNT/RDDT/ESDD, proprietary NDDT+105+9200+992 (issuer DK)
+    sample = iso20022_samples / "camt.052" / "hbci4java__camt.052.001.08__test-camt-parse-05200108.xml"
+    settings = _inbox({sample.name: sample.read_text(encoding="utf-8")})
+    assert [o.status for o in ingest.ingest_inbox(settings)] == ["loaded"]
+    codes = conn.execute(
+        "select distinct tx_bank_tx_code, tx_bank_tx_code_proprietary, tx_bank_tx_code_issuer from raw.bank_entries"
+        " where tx_bank_tx_code_proprietary is not null"
+    ).fetchall()
+    assert ("PMNT/RDDT/ESDD", "NDDT+105+9200+992", "DK") in codes

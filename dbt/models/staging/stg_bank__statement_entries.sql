@@ -23,6 +23,9 @@ select
     nullif(nullif(e.end_to_end_id, ''), 'NOTPROVIDED')                            as end_to_end_id,
     e.is_reversal,
     e.bank_tx_code,
+    -- BkTxCd/Prtry/Cd and its issuer, kept beside a domain code (bank_tx_code)
+    e.bank_tx_code_proprietary,
+    e.bank_tx_code_issuer,
     -- the other party of the movement: who paid in (CRDT), who was paid (DBIT)
     nullif(case e.credit_debit when 'CRDT' then e.debtor_name else e.creditor_name end, '') as counterparty_name,
     -- RmtInf/Strd/CdtrRefInf/Ref (RF..., as printed or not): no spaces, upper case, as the ledger's
