@@ -27,6 +27,7 @@ Target (issue 7): day N costs at most 1.2x day 1. Exit status 1 when missed.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -75,20 +76,41 @@ def release(store: Path, day: date, inbox: Path) -> int:
     return len(files)
 
 
-def daily_run(day: date, repeat: int) -> tuple[float, float, dict]:
-    """(ingest seconds, fastest build + checks seconds, the build's plan) of ``day``'s daily run."""
+def node_seconds(settings: config.Settings) -> dict[str, float]:
+    """Each dbt node's execution time in the last invocation (dbt's run_results.json)."""
+    path = settings.var / "dbt" / "target" / "run_results.json"
+    results = json.loads(path.read_text())["results"] if path.exists() else []
+    return {r["unique_id"]: float(r.get("execution_time") or 0) for r in results}
+
+
+def daily_run(day: date, repeat: int) -> tuple[float, float, dict, dict[str, float]]:
+    """(ingest seconds, fastest build + checks seconds, the build's plan, that build's seconds per dbt node)."""
     settings = config.load()
     started = time.perf_counter()
     pipeline.ingest_files(settings)
     ingest = time.perf_counter() - started
-    best, built = float("inf"), {}
+    best, built, nodes = float("inf"), {}, {}
     for attempt in range(repeat):
         started = time.perf_counter()
         plan = pipeline.build_marts(settings, business_date=day, run_id=f"bench-{day}-{attempt}")
+        took_nodes = node_seconds(settings)
         pipeline.check_thresholds(day, f"bench-{day}-{attempt}", settings)
-        best = min(best, time.perf_counter() - started)
+        took = time.perf_counter() - started
+        if took < best:
+            best, nodes = took, took_nodes
         built = built or plan  # the first run's plan (its restatements); reruns restate nothing
-    return ingest, best, built
+    return ingest, best, built, nodes
+
+
+def print_growth(day1: dict[str, float], day_n: dict[str, float], label: str, top: int = 12) -> None:
+    """The dbt nodes whose time grew most from day 1 to day N: where the history still costs."""
+    grew = sorted(((day_n.get(k, 0.0) - day1.get(k, 0.0), k) for k in set(day1) | set(day_n)), reverse=True)
+    print(
+        f"  dbt nodes that grew most (seconds, day 1 -> {label}; sum of all nodes "
+        f"{sum(day1.values()):.1f} -> {sum(day_n.values()):.1f}):"
+    )
+    for _delta, key in grew[:top]:
+        print(f"    {day1.get(key, 0.0):6.2f} -> {day_n.get(key, 0.0):6.2f}  {key}")
 
 
 def warehouse_size(url: str) -> str:
@@ -118,7 +140,7 @@ def main() -> int:
     url = fresh_database(settings)
     settings = config.load()  # DATABASE_URL now names the bench's database
     release(store, DAY1, settings.inbox)
-    ingest1, build1, _ = daily_run(DAY1, args.repeat)
+    ingest1, build1, _, nodes1 = daily_run(DAY1, args.repeat)
     print(f"  day 1 ({DAY1}): {warehouse_size(url)}: {ingest1 + build1:.2f} s", flush=True)
 
     # day N on a warehouse holding days 1..N-1
@@ -131,7 +153,7 @@ def main() -> int:
     pipeline.build_marts(settings, business_date=last - timedelta(days=1), run_id="bench-history-load")
     print(f"  days 1..{args.days - 1} loaded and built in {time.perf_counter() - started:.0f} s", flush=True)
     release(store, last, settings.inbox)
-    ingest_n, build_n, plan = daily_run(last, args.repeat)
+    ingest_n, build_n, plan, nodes_n = daily_run(last, args.repeat)
     print(f"  day {args.days} ({last}): {warehouse_size(url)}; restated: {sorted(plan['restated']) or 'none'}")
     day1, day_n = ingest1 + build1, ingest_n + build_n
     ratio = day_n / day1
@@ -140,6 +162,7 @@ def main() -> int:
     print(
         f"  day {args.days}: {day_n:6.2f} s  (ingest {ingest_n:.2f} s + build and checks {build_n:.2f} s)", flush=True
     )
+    print_growth(nodes1, nodes_n, f"day {args.days}")
     settings = config.load()  # DATABASE_URL now names the bench's database
     started = time.perf_counter()
     pipeline.build_marts(settings)  # every date: what a day cost before the partitions

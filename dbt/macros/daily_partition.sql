@@ -1,19 +1,39 @@
 {#
   The daily marts' partition filter (docs/design.md, "Partitions"). A daily run
-  passes the business dates it builds (--vars '{"partition_dates": [...]}', from
-  deltran.recon.partitions: its own date and any date it restates); an
-  incremental model then selects only those dates' rows, and dbt's delete+insert
-  on business_date replaces exactly them in one transaction. A first build, a
-  --full-refresh, a unit test, or a build without the var selects every date.
+  passes the business dates it builds (deltran.recon.partitions: its own date and
+  any date it restates) in the environment variable DELTRAN_PARTITION_DATES
+  (comma-separated ISO dates; deltran.warehouse.dbt sets it for every invocation,
+  and unsets it for a build of every date); an incremental model then selects
+  only those dates' rows, and dbt's delete+insert on business_date replaces
+  exactly them in one transaction. A first build, a --full-refresh, a unit test,
+  or a build without the variable selects every date.
+
+  Why an environment variable read here, and not a --vars entry: dbt's partial
+  parse starts afresh whenever --vars change (every daily run has other dates),
+  and a full parse of the project costs seconds on every run. env_var() is read
+  only inside the is_incremental() branch, which is false while dbt parses
+  (execute is false), so the parse never records the variable and a new date
+  re-parses nothing. The --vars entry partition_dates is still honoured (a
+  person's `deltran dbt build --vars ...`), at the price of a full parse.
 #}
 {% macro in_daily_partition(column) -%}
-    {%- set dates = var('partition_dates', none) -%}
     {#- a unit test has no relation (this): it reads every given row -#}
-    {%- if dates is not none and this is not none and is_incremental() -%}
-        {{ column }} in (
-            {%- for d in dates %}'{{ d }}'::date{% if not loop.last %}, {% endif %}{% endfor -%}
-            {%- if dates | length == 0 %}null{% endif -%}
-        )
+    {%- if this is not none and is_incremental() -%}
+        {%- set dates = var('partition_dates', none) -%}
+        {%- if dates is none -%}
+            {%- set listed = env_var('DELTRAN_PARTITION_DATES', 'all') -%}
+            {%- if listed != 'all' -%}
+                {%- set dates = listed.split(',') | map('trim') | reject('equalto', '') | list -%}
+            {%- endif -%}
+        {%- endif -%}
+        {%- if dates is none -%}
+            true
+        {%- else -%}
+            {{ column }} in (
+                {%- for d in dates %}'{{ d }}'::date{% if not loop.last %}, {% endif %}{% endfor -%}
+                {%- if dates | length == 0 %}null{% endif -%}
+            )
+        {%- endif -%}
     {%- else -%}
         true
     {%- endif -%}

@@ -18,7 +18,7 @@ recorded in ``tiers.daily_builds`` with its reason. The snapshot
 keeps the figures a restatement replaced.
 
 Pure planning over SQL; :func:`deltran.pipeline.build_marts` runs dbt with
-the plan's dates (``--vars partition_dates``) and then :func:`record`.
+the plan's dates (``dbt.run(partition_dates=...)``) and then :func:`record`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,10 @@ from deltran import config, db
 
 class DbtError(RuntimeError):
     pass
+
+
+# The daily partition's dates, read by dbt/macros/daily_partition.sql (comma-separated ISO dates).
+PARTITION_DATES_ENV = "DELTRAN_PARTITION_DATES"
 
 
 def profile_env(url: str | None = None) -> dict[str, str]:
@@ -92,12 +97,26 @@ def run(
     *,
     with_vars: bool = True,
     extra_vars: dict[str, object] | None = None,
+    partition_dates: Sequence[date] | None = None,
 ) -> object:
-    """Invoke ``dbt ARGS`` against the current warehouse; raise DbtError on failure."""
+    """Invoke ``dbt ARGS`` against the current warehouse; raise DbtError on failure.
+
+    ``partition_dates``: the business dates the daily marts' incremental models
+    build (macros/daily_partition.sql); None builds every date. They go to dbt
+    in the environment (PARTITION_DATES_ENV), not in ``--vars``: a change of
+    ``--vars`` makes dbt parse the whole project again, and the dates change on
+    every daily run. The variable is set or removed on every call, so a build
+    of every date never inherits an earlier call's dates in the same process.
+    """
     from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
 
     settings = settings or config.load()
     os.environ.update(profile_env(db.database_url(settings)))
+    if partition_dates is None:
+        os.environ.pop(PARTITION_DATES_ENV, None)
+    else:
+        # dates, formatted here: nothing else reaches the SQL the macro writes
+        os.environ[PARTITION_DATES_ENV] = ",".join(date.fromisoformat(str(d)).isoformat() for d in partition_dates)
     os.environ["DELTRAN_SEED_DIR"] = _seed_dir(settings)
     work = settings.var / "dbt"
     common = [

@@ -1,6 +1,11 @@
-{{ config(pre_hook="set local enable_nestloop = off", post_hook='analyze {{ this }}') }}
+{{ config(pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off"],
+          post_hook='analyze {{ this }}') }}
 -- The anti-joins below run against CTEs the planner cannot count: a nested
 -- loop over them is quadratic, so this model's transaction plans without one.
+-- Nor with merge joins: each of the six steps then sorts every movement and
+-- posting on text keys (the CTEs look like one row to the planner), and those
+-- sorts grew with the history (30 demo days: 16.9 s with them, 4.4 s with hash
+-- joins, the same rows; make bench-history prints each model's time).
 -- Matching pass 1 (references) and 2a (batch details). One row per (bank
 -- movement, ledger posting) pair that shares a reference: UETR, else
 -- EndToEndId, else the bank's reference (AcctSvcrRef = the ledger's
