@@ -137,6 +137,9 @@ class _Replay:
 
 
 def _detect(stream: BinaryIO, file: str) -> tuple[MessageInfo, bytes]:
+    # lxml's error log is the thread's, not the parser's: an earlier file's
+    # errors (an undefined entity) would otherwise name this file's failure
+    etree.clear_error_log()
     parser = etree.XMLPullParser(events=("start", "end"), **HARDENED)
     head = bytearray()
     prolog = _Prolog()
@@ -417,6 +420,7 @@ def end_elements(
     huge attribute, text or CDATA section), the file is refused there, before
     it can take the memory the bound protects.
     """
+    etree.clear_error_log()  # this message's errors only (see _detect)
     parser = etree.XMLPullParser(events=("end",), tag=tags, **HARDENED)
     last = None
     unreported = 0

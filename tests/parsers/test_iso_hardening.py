@@ -64,3 +64,12 @@ def test_a_doctype_mentioned_after_the_root_is_only_text() -> None:
     )
     [status] = iter_records(io.BytesIO(data))
     assert status.reason_text == "<!DOCTYPE x>"
+
+
+def test_a_file_is_refused_for_its_own_error_not_an_earlier_files() -> None:
+    # lxml's error log belongs to the thread: before each message is read it is
+    # cleared, or the undefined entity of the file before would name this one's
+    # truncation (ingest quarantined a truncated statement as "undefined entity")
+    assert "undefined entity" in str(_refused(INVALID / "undefined_entity.xml"))
+    message = str(_refused(INVALID / "truncated.xml"))
+    assert "not well-formed" in message and "undefined entity" not in message
