@@ -33,7 +33,6 @@ records whether it was parsed in parallel or one file after another.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -55,8 +54,6 @@ from deltran import config, db
 from deltran.ledger import FIELDS as LEDGER_FIELDS
 from deltran.ledger import SUFFIXES as LEDGER_SUFFIXES
 from deltran.ledger import LedgerFormatError, read_ledger
-from parsers.detect import open_message
-from parsers.registry import reader_for
 
 log = logging.getLogger(__name__)
 
@@ -144,16 +141,13 @@ def _rows_of(path: Path) -> tuple[str, str | None, Iterator[tuple[str, dict]]]:
     if suffix in LEDGER_SUFFIXES:
         return "ledger", None, (("ledger", row) for row in read_ledger(path))
     if suffix == ".xml":
-        # Detection reads the file's head once; the reader goes on from those bytes (what
-        # parsers.iter_records does), rather than parsers.detect and then iter_records detecting again.
-        opened = contextlib.ExitStack()
-        stream, info, name = opened.enter_context(open_message(path))
+        # one reading: the message type from the file's head, then its records from there on
+        info, records = parsers.read_message(path)
 
         def rows() -> Iterator[tuple[str, dict]]:
-            with opened:
-                for record in reader_for(info, name)(stream, info, name):
-                    for row in parsers.to_rows(record):
-                        yield row["record"], row
+            for record in records:
+                for row in parsers.to_rows(record):
+                    yield row["record"], row
 
         return info.message_type, info.version, rows()
     raise BadFile(
@@ -390,8 +384,7 @@ def inbox_files(settings: config.Settings) -> list[Path]:
 
 def _parallel_workers(paths: list[Path], workers: int) -> int:
     """How many worker processes to read this batch with (1: in this process)."""
-    workers = min(workers, len(paths))
-    if workers < 2 or sum(p.stat().st_size for p in paths) < PARALLEL_MIN_BYTES:
+    if min(workers, len(paths)) < 2 or sum(p.stat().st_size for p in paths) < PARALLEL_MIN_BYTES:
         return 1
     return workers
 
@@ -445,10 +438,11 @@ def ingest_inbox(settings: config.Settings | None = None, *, workers: int | None
         workers = _parallel_workers(paths, settings.ingest_workers)
     if multiprocessing.current_process().daemon:  # e.g. a pool's worker: it may not start processes of its own
         workers = 1
+    workers = min(workers, len(paths))
     with db.connect() as conn:
         db.ensure_schema(conn)
-        if min(workers, len(paths)) >= 2:
-            outcomes = _ingest_in_parallel(conn, paths, settings, min(workers, len(paths)))
+        if workers >= 2:
+            outcomes = _ingest_in_parallel(conn, paths, settings, workers)
         else:
             outcomes = [ingest_file(conn, path, settings) for path in paths]
         # fresh statistics, so the dbt models that read these tables plan on

@@ -713,7 +713,7 @@ def _bank_tx_code(element: etree._Element, t: _Tags) -> tuple[str | None, str | 
                 elif part_tag == t.issuer:
                     issuer = values.text(part)
     if code is None and choice is not None:
-        code = values.code_choice(choice, t.qlen)
+        code = _code_choice(choice, t)
     return code, proprietary, issuer
 
 

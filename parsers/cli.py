@@ -1,13 +1,11 @@
 """``deltran parse FILE [--format jsonl|csv]``: the rows ingest would load, on stdout.
 
-Rows are exactly ``to_rows`` of each record (the raw tables' columns, then
-``PARSE_ONLY_FIELDS``, which the raw tables have no column for yet), plus
+Rows are exactly ``to_rows`` of each record (the raw tables' columns), plus
 ``record`` naming the kind. JSON lines keep every amount as a string holding
 the decimal as the file wrote it ('100.50' stays '100.50'); dates and times are
 ISO 8601 (with the file's offset where it gave one). CSV has a single header:
 ``record`` and the union of the fields of the record kinds the message can
-produce, in ``ROW_FIELDS`` order (then ``PARSE_ONLY_FIELDS``); a field a kind
-does not have is empty.
+produce, in ``ROW_FIELDS`` order; a field a kind does not have is empty.
 
 Exit status: 0 when the whole file was read, 2 when it could not be (the
 ParseError, naming file, line and element, goes to stderr). Rows already
@@ -25,10 +23,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO, Callable, Iterable, TextIO
 
-from parsers.detect import detect
 from parsers.errors import ParseError
-from parsers.records import PARSE_ONLY_FIELDS, ROW_FIELDS, Record, to_rows
-from parsers.registry import iter_records, reader_for
+from parsers.records import ROW_FIELDS, Record, to_rows
+from parsers.registry import read_message, reader_for
 
 # record kinds each message type produces: the CSV header is their fields' union
 KINDS = {
@@ -54,11 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         with open(args.file, "rb") as handle:
-            info = detect(handle)
+            info, records = read_message(handle)  # one reading: detected once, then read on
             reader_for(info, args.file)  # refuse a message not taken before any output
             size = os.fstat(handle.fileno()).st_size
             show_progress = sys.stderr.isatty() and size >= _PROGRESS_MIN_BYTES
-            rows = _rows(iter_records(handle), _progress(handle, size) if show_progress else None)
+            rows = _rows(records, _progress(handle, size) if show_progress else None)
             if args.format == "csv":
                 _write_csv(rows, KINDS[info.message_type], sys.stdout)
             else:
@@ -125,8 +122,6 @@ def _write_csv(rows: Iterable[dict], kinds: Iterable[str], out: TextIO) -> None:
     columns = ["record"]
     for kind in kinds:
         columns.extend(name for name in ROW_FIELDS[kind] if name not in columns)
-    for kind in kinds:
-        columns.extend(name for name in PARSE_ONLY_FIELDS.get(kind, ()) if name not in columns)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:

@@ -16,9 +16,8 @@ arithmetic check the statement fails.
 ``to_rows`` flattens a record into plain dicts with snake_case keys: one per
 balance, payment, status and return, and one per entry or, for a batch-booked
 entry, one per transaction detail. ``deltran parse`` prints these rows and the
-ingest loads them into the raw tables, so both see the same fields
-(``ROW_FIELDS``; ``deltran parse`` also shows ``PARSE_ONLY_FIELDS``, which the
-raw tables have no column for yet).
+ingest loads them into the raw tables, so both see exactly the same fields
+(``ROW_FIELDS``).
 """
 
 from __future__ import annotations
@@ -547,12 +546,6 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# Fields the records and ``deltran parse`` carry that the raw tables have no
-# column for (yet): to_rows writes them after ROW_FIELDS[kind], and ingest, which
-# loads ROW_FIELDS only, leaves them out. None today: a field moves to ROW_FIELDS
-# with the warehouse revision that adds its column.
-PARSE_ONLY_FIELDS: dict[str, tuple[str, ...]] = {}
-
 _KIND = {
     Statement: "statement",
     Balance: "balance",
@@ -574,7 +567,7 @@ _NO_DETAILS = TransactionDetails()
 
 
 def to_rows(record: Record) -> Iterator[dict]:
-    """Flatten one record into rows of ROW_FIELDS[kind] and PARSE_ONLY_FIELDS (plus 'record': kind).
+    """Flatten one record into rows of ROW_FIELDS[kind] (plus 'record': kind).
 
     An entry gives one row per transaction detail (one row when it has none).
     Both levels are kept side by side: ``entry_amount``, ``entry_currency`` and

@@ -9,6 +9,7 @@ differs from its neighbours only in its namespace needs no code at all.
 
 from __future__ import annotations
 
+import contextlib
 from typing import BinaryIO, Callable, Iterator
 
 from parsers.camt import read_bank_to_customer
@@ -52,6 +53,24 @@ def reader_for(info: MessageInfo, file: str) -> Reader:
     return reader
 
 
+def read_message(source: Source) -> tuple[MessageInfo, Iterator[Record]]:
+    """The message in ``source`` and its records, from one reading of the file.
+
+    What ingest needs: the message type (known once the head is read) before the
+    records, without detecting the file a second time. A file named by its path is
+    opened here and closed when the records end (exhausted, failed, or closed once
+    started); records never started leave it to the garbage collector.
+    """
+    opened = contextlib.ExitStack()
+    stream, info, file = opened.enter_context(open_message(source))
+
+    def records() -> Iterator[Record]:
+        with opened:
+            yield from reader_for(info, file)(stream, info, file)
+
+    return info, records()
+
+
 def iter_records(source: Source) -> Iterator[Record]:
     """Records of the message in ``source`` (path or binary file), in document order.
 
@@ -59,5 +78,5 @@ def iter_records(source: Source) -> Iterator[Record]:
     not keep a partial file (ingest) has to treat a ParseError raised late as
     failing the whole file.
     """
-    with open_message(source) as (stream, info, file):
-        yield from reader_for(info, file)(stream, info, file)
+    _, records = read_message(source)
+    yield from records

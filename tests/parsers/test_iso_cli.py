@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers import PARSE_ONLY_FIELDS, ROW_FIELDS, cli
+from parsers import ROW_FIELDS, cli
 
 DATA = Path(__file__).parent / "data"
 STATEMENT = DATA / "valid" / "camt053_batch_reversal.xml"
@@ -26,7 +26,7 @@ def test_jsonl_keeps_amounts_as_written(capsys) -> None:
     assert rows[5]["amount"] == "5" and rows[5]["value_date"] == "2024-05-02"
     assert rows[6]["created_at"] == "2024-05-02T05:59:59.123456+02:00"
     for row in rows:
-        assert list(row) == ["record", *ROW_FIELDS[row["record"]], *PARSE_ONLY_FIELDS.get(row["record"], ())]
+        assert list(row) == ["record", *ROW_FIELDS[row["record"]]]
 
 
 def test_csv_has_one_header_for_all_record_kinds(capsys) -> None:
@@ -35,7 +35,6 @@ def test_csv_has_one_header_for_all_record_kinds(capsys) -> None:
     header = ["record"]
     for kind in ("statement", "balance", "entry", "finding"):
         header += [name for name in ROW_FIELDS[kind] if name not in header]
-    header += list(PARSE_ONLY_FIELDS.get("entry", ()))
     assert list(table[0]) == header
     assert [row["record"] for row in table].count("entry") == 6
     assert table[7]["amount"] == "100.50" and table[7]["entry_index"] == ""
