@@ -112,7 +112,12 @@ def build_marts(
         conn.commit()
         planned = partitions.plan(conn, business_date, settings.value_date_tolerance_days)
     # the dates go in the environment, not --vars, so dbt's partial parse survives a new date
-    dbt.run(["build"] + (["--select", select] if select else []), settings, partition_dates=planned.dates)
+    dbt.run(
+        ["build"] + (["--select", select] if select else []),
+        settings,
+        partition_dates=planned.dates,
+        restate_from=planned.restate_from,
+    )
     with db.connect(db.database_url(settings)) as conn, conn.transaction():
         partitions.record(conn, planned, run_id)
     return {"built": select or "all", **planned.summary(), "reopened_exceptions": _reopen_recurred(settings)}

@@ -38,3 +38,37 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#
+  The filter of the models partitioned by a row's own date (a movement's or a
+  posting's booking date, a journal's date), not by the business dates of the
+  daily marts: a daily run rebuilds every row dated on or after the earliest
+  date its new files or decisions touch (deltran.recon.partitions.Plan.restate_from,
+  in DELTRAN_RESTATE_FROM), whether or not that date has a statement, and keeps
+  every row before it, which nothing new can change. Outside an incremental
+  daily run (a first build, --full-refresh, a build of every date, a unit test)
+  it selects every row. A model using it deletes its rows from that date in a
+  pre-hook ({{ delete_restated(column) }}), so a date whose rows all went away
+  (a statement superseded by its re-sent version) is emptied too.
+#}
+{% macro restate_from() -%}
+    {%- if this is not none and is_incremental() -%}
+        {%- set dates = var('partition_dates', none) -%}
+        {%- if dates is not none -%}
+            {{ return((dates | sort | first) if dates | length > 0 else none) }}
+        {%- endif -%}
+        {%- set earliest = env_var('DELTRAN_RESTATE_FROM', '') | trim -%}
+        {{ return(earliest if earliest else none) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro on_or_after_restated(column) -%}
+    {%- set earliest = restate_from() -%}
+    {%- if earliest is none -%} true {%- else -%} {{ column }} >= '{{ earliest }}'::date {%- endif -%}
+{%- endmacro %}
+
+{% macro delete_restated(column) -%}
+    {%- set earliest = restate_from() -%}
+    {%- if earliest is not none -%} delete from {{ this }} where {{ column }} >= '{{ earliest }}'::date {%- endif -%}
+{%- endmacro %}

@@ -119,10 +119,19 @@ class Plan:
     files_through: int  # the last loaded file the build sees
     decisions_through: int = 0  # the last match decision the build sees
     restated: dict[date, str] = field(default_factory=dict)
+    # the earliest date a file or decision since the last build touches (less the
+    # tolerance): models partitioned by a row's own date (booking date, journal
+    # date) rebuild every date from here, with or without a statement that day
+    touched_from: date | None = None
 
     @property
     def dates(self) -> list[date]:
         return sorted({self.business_date, *self.restated})
+
+    @property
+    def restate_from(self) -> date:
+        """Rows dated on or after this may change; those before it may not (macros/daily_partition.sql)."""
+        return min([*self.dates, *([self.touched_from] if self.touched_from else [])])
 
     def summary(self) -> dict[str, object]:
         return {
@@ -169,7 +178,7 @@ def plan(conn: psycopg.Connection, business_date: date, value_date_tolerance_day
             continue
         why = sorted({name for name, earliest in dated if earliest - timedelta(days=value_date_tolerance_days) <= day})
         restated[day] = "restated: loaded or decided after its last build, changes it: " + _names(why)
-    return Plan(business_date, last, last_decision, restated)
+    return Plan(business_date, last, last_decision, restated, touched_from=start)
 
 
 def _names(names: list[str], shown: int = 5) -> str:

@@ -30,6 +30,7 @@ class DbtError(RuntimeError):
 
 # The daily partition's dates, read by dbt/macros/daily_partition.sql (comma-separated ISO dates).
 PARTITION_DATES_ENV = "DELTRAN_PARTITION_DATES"
+RESTATE_FROM_ENV = "DELTRAN_RESTATE_FROM"
 
 
 def profile_env(url: str | None = None) -> dict[str, str]:
@@ -98,6 +99,7 @@ def run(
     with_vars: bool = True,
     extra_vars: dict[str, object] | None = None,
     partition_dates: Sequence[date] | None = None,
+    restate_from: date | None = None,
 ) -> object:
     """Invoke ``dbt ARGS`` against the current warehouse; raise DbtError on failure.
 
@@ -107,6 +109,9 @@ def run(
     ``--vars`` makes dbt parse the whole project again, and the dates change on
     every daily run. The variable is set or removed on every call, so a build
     of every date never inherits an earlier call's dates in the same process.
+    ``restate_from`` (with ``partition_dates``): the earliest date whose rows may
+    change, for the models partitioned by a row's own date (RESTATE_FROM_ENV);
+    without it the earliest partition date.
     """
     from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
 
@@ -114,9 +119,16 @@ def run(
     os.environ.update(profile_env(db.database_url(settings)))
     if partition_dates is None:
         os.environ.pop(PARTITION_DATES_ENV, None)
+        os.environ.pop(RESTATE_FROM_ENV, None)
     else:
         # dates, formatted here: nothing else reaches the SQL the macro writes
-        os.environ[PARTITION_DATES_ENV] = ",".join(date.fromisoformat(str(d)).isoformat() for d in partition_dates)
+        dates = [date.fromisoformat(str(d)) for d in partition_dates]
+        os.environ[PARTITION_DATES_ENV] = ",".join(d.isoformat() for d in dates)
+        earliest = min([*dates, *([date.fromisoformat(str(restate_from))] if restate_from else [])], default=None)
+        if earliest is None:
+            os.environ.pop(RESTATE_FROM_ENV, None)
+        else:
+            os.environ[RESTATE_FROM_ENV] = earliest.isoformat()
     os.environ["DELTRAN_SEED_DIR"] = _seed_dir(settings)
     work = settings.var / "dbt"
     common = [
