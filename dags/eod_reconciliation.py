@@ -19,7 +19,9 @@ backfilled runs are named `..._business_date_D`. For that day:
    any ISO 20022 file the platform takes) is loaded into the raw tables, one file
    per transaction, remembered by SHA-256. Bad files go to quarantine
    (`raw.quarantined_files` says why); the rest goes on.
-2. **build_marts**: `dbt build` (staging, intermediate, marts and every dbt test).
+2. **build_marts**: `dbt build --selector daily_reconciliation` (staging,
+   intermediate, marts and their data tests; the clearing lineage is built by
+   each clearing window, and the unit tests run in CI, dbt/selectors.yml).
    The daily marts replace only D's rows; an earlier date that files loaded
    since its build change is restated in the same run and recorded in
    `tiers.daily_builds` (the snapshot `marts.eod_account_snapshots` keeps

@@ -88,6 +88,12 @@ def _ensure_registry(settings: config.Settings) -> None:
         dbt.run(["seed", "--select", "account_registry"], settings)
 
 
+# A daily run builds what reconciliation needs (dbt/selectors.yml): not the
+# clearing lineage, which each clearing window builds, and no unit tests, whose
+# inputs are fixed (they run in CI and in every build of all dates).
+DAILY_SELECTION = ["--selector", "daily_reconciliation", "--exclude-resource-type", "unit_test"]
+
+
 def build_marts(
     settings: config.Settings | None = None,
     select: str | None = None,
@@ -98,8 +104,9 @@ def build_marts(
 
     With a ``business_date`` (the daily run), the daily marts rebuild only that
     date's partition and the earlier dates that files loaded since restate
-    (deltran.recon.partitions), and the build is recorded in tiers.daily_builds.
-    Without one, every date is rebuilt.
+    (deltran.recon.partitions), and the build is recorded in tiers.daily_builds;
+    without a selection it builds DAILY_SELECTION. Without a date, every date
+    and every node is rebuilt.
     """
     settings = settings or config.load()
     if business_date is None:
@@ -113,7 +120,7 @@ def build_marts(
         planned = partitions.plan(conn, business_date, settings.value_date_tolerance_days)
     # the dates go in the environment, not --vars, so dbt's partial parse survives a new date
     dbt.run(
-        ["build"] + (["--select", select] if select else []),
+        ["build", *(["--select", select] if select else DAILY_SELECTION)],
         settings,
         partition_dates=planned.dates,
         restate_from=planned.restate_from,

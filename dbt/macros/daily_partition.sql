@@ -53,14 +53,21 @@
 #}
 {% macro restate_from() -%}
     {%- if this is not none and is_incremental() -%}
-        {%- set dates = var('partition_dates', none) -%}
-        {%- if dates is not none -%}
-            {{ return((dates | sort | first) if dates | length > 0 else none) }}
-        {%- endif -%}
-        {%- set earliest = env_var('DELTRAN_RESTATE_FROM', '') | trim -%}
-        {{ return(earliest if earliest else none) }}
+        {{ return(daily_restate_from()) }}
     {%- endif -%}
     {{ return(none) }}
+{%- endmacro %}
+
+{#- The same date for a model that is not itself incremental (a daily run's scope
+    table): none outside a daily run, and while dbt parses (execute is false). -#}
+{% macro daily_restate_from() -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set dates = var('partition_dates', none) -%}
+    {%- if dates is not none -%}
+        {{ return((dates | sort | first) if dates | length > 0 else none) }}
+    {%- endif -%}
+    {%- set earliest = env_var('DELTRAN_RESTATE_FROM', '') | trim -%}
+    {{ return(earliest if earliest else none) }}
 {%- endmacro %}
 
 {% macro on_or_after_restated(column) -%}
@@ -71,4 +78,25 @@
 {% macro delete_restated(column) -%}
     {%- set earliest = restate_from() -%}
     {%- if earliest is not none -%} delete from {{ this }} where {{ column }} >= '{{ earliest }}'::date {%- endif -%}
+{%- endmacro %}
+
+{#- The references pass (int_matches__references) in a daily run: true when it
+    decides again only its scope's items (int_matches__references_scope). -#}
+{% macro rematch_scoped() -%}
+    {{ return(this is not none and is_incremental() and restate_from() is not none) }}
+{%- endmacro %}
+
+{#- Its pre-hook: the pairs of the items it decides again go (all of them in a
+    build of every date on an existing table); the others stay. -#}
+{% macro delete_rematched_references() -%}
+    {%- if this is not none and is_incremental() -%}
+        {%- if rematch_scoped() -%}
+            {%- set scope = ref('int_matches__references_scope') -%}
+            delete from {{ this }}
+            where bank_entry_id in (select item_id from {{ scope }} where side = 'bank')
+                or ledger_entry_id in (select item_id from {{ scope }} where side = 'ledger')
+        {%- else -%}
+            delete from {{ this }}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}

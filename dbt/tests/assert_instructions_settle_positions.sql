@@ -1,3 +1,4 @@
+{{ config(tags=['clearing']) }}
 -- Invariant: the instructions settle every net position exactly: for each
 -- participant, received by instruction - paid by instruction = its net position.
 with moved as (

@@ -1,4 +1,7 @@
-{{ config(pre_hook="set local enable_nestloop = off", post_hook='analyze {{ this }}') }}
+{{ config(pre_hook="set local enable_nestloop = off", post_hook='analyze {{ this }}',
+          indexes=[{'columns': ['ledger_entry_id']}, {'columns': ['uetr']}, {'columns': ['end_to_end_id']}, {'columns': ['bank_reference']}, {'columns': ['booking_date']}]) }}
+-- (The indexes: a daily run's references scope looks items up by id, reference
+-- and date, int_matches__references_scope.)
 -- (No nested loop: the staging views estimate a few rows where there are millions,
 -- and a nested loop over them is quadratic: 1e8 comparisons at 100,000 entries.)
 -- One row per ledger posting on an EMI account (an account with statements),

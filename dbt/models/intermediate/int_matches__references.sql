@@ -1,5 +1,12 @@
-{{ config(pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off"],
+-- depends_on: {{ ref('int_matches__references_scope') }}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off",
+                    "{{ delete_rematched_references() }}"],
           post_hook='analyze {{ this }}') }}
+-- Incremental: a daily run decides again only the items of
+-- int_matches__references_scope (the components its new rows reach; why that
+-- is exact is written there) and keeps every other pair; without a daily run's
+-- dates (a build of every date) it decides everything.
 -- The anti-joins below run against CTEs the planner cannot count: a nested
 -- loop over them is quadratic, so this model's transaction plans without one.
 -- Nor with merge joins: each of the six steps then sorts every movement and
@@ -38,6 +45,9 @@ with bank as (
         b.detail_count, b.uetr, b.end_to_end_id, b.acct_svcr_ref
     from {{ ref('int_bank_movements_numbered') }} as b
     where b.copy_number = 1
+        {% if rematch_scoped() -%}
+            and b.bank_entry_id in (select s.item_id from {{ ref('int_matches__references_scope') }} as s where s.side = 'bank')
+        {%- endif %}
         -- two anti-joins, not one with IN (a, b): each can hash
         and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversal_id = b.bank_entry_id)
         and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversed_id = b.bank_entry_id)
@@ -49,6 +59,11 @@ ledger as (
         uetr, end_to_end_id, bank_reference
     from {{ ref('int_ledger_postings_numbered') }}
     where copy_number = 1
+        {% if rematch_scoped() -%}
+            and ledger_entry_id in (
+                select s.item_id from {{ ref('int_matches__references_scope') }} as s where s.side = 'ledger'
+            )
+        {%- endif %}
 ),
 
 -- The loop's CTEs stay at the top level, as dbt compiles them (sqlfluff would indent them under the tag).
