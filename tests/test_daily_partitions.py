@@ -27,7 +27,7 @@ DAY1 = date(2026, 11, 20)
 DAYS = [DAY1 + timedelta(days=n) for n in range(3)]
 DAILY = ("marts.account_reconciliation", "intermediate.int_ledger_balances_daily")
 # incremental models kept by item, not by date: compared whole
-BY_ITEM = ("intermediate.int_matches__references",)
+BY_ITEM = ("intermediate.int_matches__references", "intermediate.int_bank_entries_matched_to_ledger")
 
 
 def _rows(conn: psycopg.Connection, table: str) -> dict[tuple, tuple]:

@@ -80,18 +80,20 @@
     {%- if earliest is not none -%} delete from {{ this }} where {{ column }} >= '{{ earliest }}'::date {%- endif -%}
 {%- endmacro %}
 
-{#- The references pass (int_matches__references) in a daily run: true when it
-    decides again only its scope's items (int_matches__references_scope). -#}
+{#- A model kept by item in a daily run: true when it decides again only its
+    scope's items (int_matches__references_scope, int_matching_scope). -#}
 {% macro rematch_scoped() -%}
     {{ return(this is not none and is_incremental() and restate_from() is not none) }}
 {%- endmacro %}
 
-{#- Its pre-hook: the pairs of the items it decides again go (all of them in a
-    build of every date on an existing table); the others stay. -#}
-{% macro delete_rematched_references() -%}
+{#- The pre-hook of a model kept by item (int_matches__references,
+    int_bank_entries_matched_to_ledger): the rows of the items its scope model
+    lists go, to be decided again (all rows, in a build of every date on an
+    existing table); the others stay. -#}
+{% macro delete_rescoped(scope_model) -%}
     {%- if this is not none and is_incremental() -%}
         {%- if rematch_scoped() -%}
-            {%- set scope = ref('int_matches__references_scope') -%}
+            {%- set scope = ref(scope_model) -%}
             delete from {{ this }}
             where bank_entry_id in (select item_id from {{ scope }} where side = 'bank')
                 or ledger_entry_id in (select item_id from {{ scope }} where side = 'ledger')

@@ -1,4 +1,8 @@
-{{ config(pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off"]) }}
+-- depends_on: {{ ref('int_matching_scope') }}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off",
+                    "{{ delete_rescoped('int_matching_scope') }}"]) }}
+{% set scoped = rematch_scoped() %}
 -- The anti-joins below run against CTEs the planner cannot count: a nested
 -- loop over them is quadratic, so this model's transaction plans without one;
 -- nor with merge joins, which sort every movement and posting on their text
@@ -17,6 +21,15 @@
 -- entry it reverses (int_bank_reversals). Two ledger postings the bank never
 -- saw that cancel each other are 'reversed' too.
 {% set grace = var('in_flight_grace_days') | int %}
+-- Incremental: a daily run decides again the items of int_matching_scope (why
+-- that is exact is written there) and keeps every other item's row; without a
+-- daily run's dates (a build of every date) it decides everything.
+{% set in_scope_bank %}
+    in (select s.item_id from {{ ref('int_matching_scope') }} as s where s.side = 'bank')
+{% endset %}
+{% set in_scope_ledger %}
+    in (select s.item_id from {{ ref('int_matching_scope') }} as s where s.side = 'ledger')
+{% endset %}
 
 with coverage as (
     select account_id, max(business_date) as latest_statement_date
@@ -37,18 +50,25 @@ reversed_ids as (
 bank as (
     select * from bank_all as b
     where not exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
+        {% if scoped %}and b.bank_entry_id {{ in_scope_bank }}{% endif %}
 ),
 
 ledger as (
-    select * from {{ ref('int_ledger_postings_numbered') }}
+    select * from {{ ref('int_ledger_postings_numbered') }} as l
+    {% if scoped %}where l.ledger_entry_id {{ in_scope_ledger }}{% endif %}
 ),
 
 pairs as (
-    select * from {{ ref('int_matches__references') }}
-    union all
-    select * from {{ ref('int_matches__batch_sum') }}
-    union all
-    select * from {{ ref('int_matches__suggested') }}
+    select * from (
+        select * from {{ ref('int_matches__references') }}
+        union all
+        select * from {{ ref('int_matches__batch_sum') }}
+        union all
+        select * from {{ ref('int_matches__suggested') }}
+    ) as p
+    {% if scoped %}
+        where p.bank_entry_id {{ in_scope_bank }} or p.ledger_entry_id {{ in_scope_ledger }}
+    {% endif %}
 ),
 
 matched as (
@@ -132,6 +152,7 @@ reversed_rows as (
         'reversed' as match_status, null::text as match_pass, null::numeric as amount_difference
     from bank_all as b
     where exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
+        {% if scoped %}and b.bank_entry_id {{ in_scope_bank }}{% endif %}
 ),
 
 all_rows as (

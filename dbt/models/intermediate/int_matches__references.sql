@@ -1,7 +1,7 @@
 -- depends_on: {{ ref('int_matches__references_scope') }}
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
           pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off",
-                    "{{ delete_rematched_references() }}"],
+                    "{{ delete_rescoped('int_matches__references_scope') }}"],
           post_hook='analyze {{ this }}') }}
 -- Incremental: a daily run decides again only the items of
 -- int_matches__references_scope (the components its new rows reach; why that
