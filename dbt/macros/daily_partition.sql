@@ -86,17 +86,25 @@
     {{ return(this is not none and is_incremental() and restate_from() is not none) }}
 {%- endmacro %}
 
+{#- Whether an item is in a scope model's list (int_matches__references_scope,
+    int_matching_scope): its id is listed for its side, or the list says 'all'
+    (this run decides every item: the model upstream had nothing to keep). -#}
+{% macro in_scope(scope_model, side, column) -%}
+    {%- set scope = ref(scope_model) -%}
+    ({{ column }} in (select s.item_id from {{ scope }} as s where s.side = '{{ side }}')
+        or exists (select 1 from {{ scope }} as s where s.side = 'all'))
+{%- endmacro %}
+
 {#- The pre-hook of a model kept by item (int_matches__references,
-    int_bank_entries_matched_to_ledger): the rows of the items its scope model
-    lists go, to be decided again (all rows, in a build of every date on an
-    existing table); the others stay. -#}
+    int_bank_entries_matched_to_ledger, transaction_matches): the rows of the
+    items its scope lists go, to be decided again (all rows, in a build of
+    every date on an existing table); the others stay. -#}
 {% macro delete_rescoped(scope_model) -%}
     {%- if this is not none and is_incremental() -%}
         {%- if rematch_scoped() -%}
-            {%- set scope = ref(scope_model) -%}
             delete from {{ this }}
-            where bank_entry_id in (select item_id from {{ scope }} where side = 'bank')
-                or ledger_entry_id in (select item_id from {{ scope }} where side = 'ledger')
+            where {{ in_scope(scope_model, 'bank', 'bank_entry_id') }}
+                or {{ in_scope(scope_model, 'ledger', 'ledger_entry_id') }}
         {%- else -%}
             delete from {{ this }}
         {%- endif -%}

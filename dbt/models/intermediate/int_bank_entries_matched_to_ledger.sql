@@ -24,12 +24,6 @@
 -- Incremental: a daily run decides again the items of int_matching_scope (why
 -- that is exact is written there) and keeps every other item's row; without a
 -- daily run's dates (a build of every date) it decides everything.
-{% set in_scope_bank %}
-    in (select s.item_id from {{ ref('int_matching_scope') }} as s where s.side = 'bank')
-{% endset %}
-{% set in_scope_ledger %}
-    in (select s.item_id from {{ ref('int_matching_scope') }} as s where s.side = 'ledger')
-{% endset %}
 
 with coverage as (
     select account_id, max(business_date) as latest_statement_date
@@ -50,12 +44,12 @@ reversed_ids as (
 bank as (
     select * from bank_all as b
     where not exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
-        {% if scoped %}and b.bank_entry_id {{ in_scope_bank }}{% endif %}
+        {% if scoped %}and {{ in_scope('int_matching_scope', 'bank', 'b.bank_entry_id') }}{% endif %}
 ),
 
 ledger as (
     select * from {{ ref('int_ledger_postings_numbered') }} as l
-    {% if scoped %}where l.ledger_entry_id {{ in_scope_ledger }}{% endif %}
+    {% if scoped %}where {{ in_scope('int_matching_scope', 'ledger', 'l.ledger_entry_id') }}{% endif %}
 ),
 
 pairs as (
@@ -67,7 +61,8 @@ pairs as (
         select * from {{ ref('int_matches__suggested') }}
     ) as p
     {% if scoped %}
-        where p.bank_entry_id {{ in_scope_bank }} or p.ledger_entry_id {{ in_scope_ledger }}
+        where {{ in_scope('int_matching_scope', 'bank', 'p.bank_entry_id') }}
+            or {{ in_scope('int_matching_scope', 'ledger', 'p.ledger_entry_id') }}
     {% endif %}
 ),
 
@@ -152,7 +147,7 @@ reversed_rows as (
         'reversed' as match_status, null::text as match_pass, null::numeric as amount_difference
     from bank_all as b
     where exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
-        {% if scoped %}and b.bank_entry_id {{ in_scope_bank }}{% endif %}
+        {% if scoped %}and {{ in_scope('int_matching_scope', 'bank', 'b.bank_entry_id') }}{% endif %}
 ),
 
 all_rows as (

@@ -46,7 +46,7 @@ with bank as (
     from {{ ref('int_bank_movements_numbered') }} as b
     where b.copy_number = 1
         {% if rematch_scoped() -%}
-            and b.bank_entry_id in (select s.item_id from {{ ref('int_matches__references_scope') }} as s where s.side = 'bank')
+            and {{ in_scope('int_matches__references_scope', 'bank', 'b.bank_entry_id') }}
         {%- endif %}
         -- two anti-joins, not one with IN (a, b): each can hash
         and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversal_id = b.bank_entry_id)
@@ -60,9 +60,7 @@ ledger as (
     from {{ ref('int_ledger_postings_numbered') }}
     where copy_number = 1
         {% if rematch_scoped() -%}
-            and ledger_entry_id in (
-                select s.item_id from {{ ref('int_matches__references_scope') }} as s where s.side = 'ledger'
-            )
+            and {{ in_scope('int_matches__references_scope', 'ledger', 'ledger_entry_id') }}
         {%- endif %}
 ),
 

@@ -5,7 +5,8 @@
 -- The movements and postings whose outcome in the references pass
 -- (int_matches__references) a daily run must decide again; the pass keeps its
 -- earlier pairs for every other item. Empty outside a daily run (a build of
--- every date decides everything).
+-- every date decides everything); one row ('all') in a daily run that has no
+-- earlier pairs to keep (a first build, --full-refresh).
 --
 -- Why this is exact: the pass only ever compares a movement and a posting of
 -- the same account, currency and direction sharing a reference (UETR,
@@ -46,6 +47,10 @@
 {% if since is none %}
 select null::text as side, null::text as item_id
 where false
+{% elif refs_table is none or flags.FULL_REFRESH %}
+-- a daily run whose pass decides everything (no earlier pairs): one row saying
+-- so, for int_matching_scope; no lookups
+select 'all' as side, null::text as item_id
 {% else %}
 with recursive seed as (
     select 'bank' as side, b.bank_entry_id as item_id
@@ -64,21 +69,19 @@ with recursive seed as (
         group by account_id
         having min(business_date) >= '{{ since }}'::date
     )
-    {% if refs_table is not none %}
-        union
-        -- the partner of a row that went away
-        select 'ledger', p.ledger_entry_id
-        from {{ refs_table }} as p
-        where not exists (
-            select 1 from {{ ref('int_bank_movements_numbered') }} as b where b.bank_entry_id = p.bank_entry_id
-        )
-        union
-        select 'bank', p.bank_entry_id
-        from {{ refs_table }} as p
-        where not exists (
-            select 1 from {{ ref('int_ledger_postings_numbered') }} as l where l.ledger_entry_id = p.ledger_entry_id
-        )
-    {% endif %}
+    union
+    -- the partner of a row that went away
+    select 'ledger', p.ledger_entry_id
+    from {{ refs_table }} as p
+    where not exists (
+        select 1 from {{ ref('int_bank_movements_numbered') }} as b where b.bank_entry_id = p.bank_entry_id
+    )
+    union
+    select 'bank', p.bank_entry_id
+    from {{ refs_table }} as p
+    where not exists (
+        select 1 from {{ ref('int_ledger_postings_numbered') }} as l where l.ledger_entry_id = p.ledger_entry_id
+    )
 ),
 
 
