@@ -27,8 +27,13 @@
     {%- if restate_from() is none -%} true {%- else -%} ({{ on_or_after_restated(column) }} or {{ column }} is null) {%- endif -%}
 {%- endmacro %}
 
+{#- A build of every date on an existing table (no restate_from: `pipeline.build_marts()` without a
+    date) selects every row, so it deletes every row first. -#}
 {% macro delete_restated_or_null(column) -%}
-    {%- if restate_from() is not none -%} {{ delete_restated(column) }} or {{ column }} is null {%- endif -%}
+    {%- if this is not none and is_incremental() -%}
+        {%- if restate_from() is none -%} delete from {{ this }}
+        {%- else -%} {{ delete_restated(column) }} or {{ column }} is null {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#
@@ -72,7 +77,9 @@
 
 {% macro delete_restated_journals() -%}
     {%- set earliest = restate_from() -%}
-    {%- if earliest is not none -%}
+    {%- if earliest is none and this is not none and is_incremental() -%}
+        delete from {{ this }}  {#- a build of every date on an existing table: all rebuilt -#}
+    {%- elif earliest is not none -%}
         delete from {{ this }} where business_date >= '{{ earliest }}'::date or journal_id in (
             select journal_id from {{ source('raw', 'ledger_lines') }}
             where booked_at >= '{{ earliest }}'::date::timestamp at time zone 'UTC'
