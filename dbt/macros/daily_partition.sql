@@ -75,9 +75,14 @@
     {%- if earliest is none -%} true {%- else -%} {{ column }} >= '{{ earliest }}'::date {%- endif -%}
 {%- endmacro %}
 
+{#- A build of every date on an existing table (no restate_from: `pipeline.build_marts()`
+    without a date) selects every row, so it deletes every row first. -#}
 {% macro delete_restated(column) -%}
-    {%- set earliest = restate_from() -%}
-    {%- if earliest is not none -%} delete from {{ this }} where {{ column }} >= '{{ earliest }}'::date {%- endif -%}
+    {%- if this is not none and is_incremental() -%}
+        {%- set earliest = restate_from() -%}
+        {%- if earliest is none -%} delete from {{ this }}
+        {%- else -%} delete from {{ this }} where {{ column }} >= '{{ earliest }}'::date {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A model kept by item in a daily run: true when it decides again only its

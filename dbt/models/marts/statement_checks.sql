@@ -11,10 +11,38 @@
 -- * opening + credits - debits = closing on the assembled entries.
 -- * Continuity against the account's previous statement: opening = previous
 --   closing; ElctrncSeqNb neither skips (gap) nor repeats.
-with headers as (
+-- Incremental: a daily run recomputes the statements it may change (a
+-- delivery dated, by its to-date, its creation or its closing balance, on or
+-- after restate_from: every file loaded since the last build is, see
+-- deltran.recon.partitions), reading only their files' entries, and takes every
+-- other statement's own figures from its stored row. The continuity columns
+-- (previous statement, sequence repeats) are recomputed over all statements
+-- (one row each: no entry is read), and a stored row is written again only if
+-- they changed. delete+insert by statement_id: a written statement_id is
+-- written for every account that has it.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='statement_id',
+          on_schema_change='fail') }}
+{%- set earliest = restate_from() %}
+
+with all_headers as (
     select account as account_id, statement_id, file_id, electronic_seq_nb, created_at, to_at, account_currency
     from {{ source('raw', 'bank_statements') }}
     where message_type = 'camt.053'
+),
+
+-- the statements to recompute: in a daily run, those with a delivery or a
+-- closing balance dated from restate_from on, or a stored row dated so (or
+-- undated); else all (macros/restated_marts.sql)
+restated as (
+    {{ restated_statements('all_headers', earliest) }}
+),
+
+headers as (
+    select h.* from all_headers as h
+    where exists (
+            select 1 from restated as r
+            where r.account_id is not distinct from h.account_id and r.statement_id = h.statement_id
+        )
 ),
 
 entries as (  -- one row per booked entry and file (a batch entry once, by its detail 0)
@@ -26,6 +54,7 @@ entries as (  -- one row per booked entry and file (a batch entry once, by its d
         case credit_debit when 'DBIT' then entry_amount else 0 end as debit
     from {{ source('raw', 'bank_entries') }}
     where message_type = 'camt.053' and detail_index = 0 and coalesce(status, 'BOOK') = 'BOOK'
+        and {{ 'file_id in (select h.file_id from headers as h)' if earliest is not none else 'true' }}
 ),
 
 balances as (
@@ -35,6 +64,7 @@ balances as (
         coalesce(date, (date_time at time zone 'UTC')::date) as balance_date
     from {{ source('raw', 'bank_balances') }}
     where message_type = 'camt.053' and type_code in ('OPBD', 'PRCD', 'CLBD')
+        and {{ 'file_id in (select h.file_id from headers as h)' if earliest is not none else 'true' }}
 ),
 
 -- each file's part of a statement, fingerprinted by its content: its entries and
@@ -140,6 +170,24 @@ checked as (
         s.duplicate_deliveries, b.opening_balance, b.closing_balance, b.closing_date, s.to_at, s.created_at
 ),
 
+-- the statements recomputed, and (in a daily run) every other one as stored
+all_checked as (
+    select
+        account_id, business_date, statement_id, currency, electronic_seq_nb, deliveries, parts,
+        duplicate_deliveries, opening_balance, credits, debits, entry_count, closing_balance
+    from checked
+    {%- if earliest is not none %}
+    union all
+    select
+        t.account_id, t.business_date, t.statement_id, t.currency, t.electronic_seq_nb, t.deliveries, t.parts,
+        t.duplicate_deliveries, t.opening_balance, t.credits, t.debits, t.entry_count, t.closing_balance
+    from {{ this }} as t
+    where not exists (
+        select 1 from restated as r where r.account_id is not distinct from t.account_id and r.statement_id = t.statement_id
+    )
+    {%- endif %}
+),
+
 sequenced as (
     select
         *,
@@ -147,32 +195,58 @@ sequenced as (
         lag(electronic_seq_nb) over account_statements as previous_electronic_seq_nb,
         lag(statement_id) over account_statements      as previous_statement_id,
         count(*) over (partition by account_id, electronic_seq_nb) as statements_with_seq_nb
-    from checked
+    from all_checked
     window account_statements as (partition by account_id order by business_date, electronic_seq_nb, statement_id)
+),
+
+result as (
+    select
+        account_id,
+        business_date,
+        statement_id,
+        currency,
+        electronic_seq_nb,
+        previous_statement_id,
+        previous_electronic_seq_nb,
+        deliveries,
+        parts,
+        duplicate_deliveries,
+        entry_count,
+        opening_balance,
+        credits,
+        debits,
+        closing_balance,
+        opening_balance + credits - debits                                          as computed_closing_balance,
+        previous_closing_balance,
+        case when previous_statement_id is null then null
+            else (opening_balance is not distinct from previous_closing_balance)
+        end as is_opening_continuous,
+        coalesce(electronic_seq_nb - previous_electronic_seq_nb > 1, false)         as has_sequence_gap,
+        (electronic_seq_nb is not null and statements_with_seq_nb > 1)              as has_sequence_repeat,
+        ((opening_balance + credits - debits) is not distinct from closing_balance) as is_arithmetic_ok
+    from sequenced
 )
 
-select
-    account_id,
-    business_date,
-    statement_id,
-    currency,
-    electronic_seq_nb,
-    previous_statement_id,
-    previous_electronic_seq_nb,
-    deliveries,
-    parts,
-    duplicate_deliveries,
-    entry_count,
-    opening_balance,
-    credits,
-    debits,
-    closing_balance,
-    opening_balance + credits - debits                                          as computed_closing_balance,
-    previous_closing_balance,
-    case when previous_statement_id is null then null
-        else (opening_balance is not distinct from previous_closing_balance)
-    end as is_opening_continuous,
-    coalesce(electronic_seq_nb - previous_electronic_seq_nb > 1, false)         as has_sequence_gap,
-    (electronic_seq_nb is not null and statements_with_seq_nb > 1)              as has_sequence_repeat,
-    ((opening_balance + credits - debits) is not distinct from closing_balance) as is_arithmetic_ok
-from sequenced
+select r.*
+from result as r
+{%- if earliest is not none %}
+-- what changed: a recomputed statement, or a stored one whose previous
+-- statement or sequence repeat changed (all its accounts' rows: delete+insert
+-- replaces a statement_id whole)
+where r.statement_id in (
+    select c.statement_id from result as c
+    where exists (
+        select 1 from restated as x where x.account_id is not distinct from c.account_id and x.statement_id = c.statement_id
+    )
+    or exists (
+        select 1 from {{ this }} as t
+        where t.account_id is not distinct from c.account_id and t.statement_id = c.statement_id
+            and (
+                t.previous_statement_id is distinct from c.previous_statement_id
+                or t.previous_electronic_seq_nb is distinct from c.previous_electronic_seq_nb
+                or t.previous_closing_balance is distinct from c.previous_closing_balance
+                or t.has_sequence_repeat is distinct from c.has_sequence_repeat
+            )
+    )
+)
+{%- endif %}

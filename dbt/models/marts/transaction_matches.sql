@@ -2,6 +2,13 @@
 -- confirmed (a shared reference, a batch by its details or its sum, or a
 -- suggestion a person confirmed) or suggested (no shared reference, waiting
 -- for `deltran matches confirm|reject`).
+-- Incremental by item, like the matching states it shows: a daily run deletes
+-- and rebuilds the pairs of the items it decides again (int_matching_scope,
+-- which says why that is exact) and keeps every other pair; a build of every
+-- date rebuilds all (macros/daily_partition.sql).
+-- depends_on: {{ ref('int_matching_scope') }}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ delete_rescoped('int_matching_scope') }}") }}
 select
     m.match_id,
     m.account_id,
@@ -23,4 +30,9 @@ select
     m.end_to_end_id,
     m.journal_id
 from {{ ref('int_bank_entries_matched_to_ledger') }} as m
-where m.bank_entry_id is not null and m.ledger_entry_id is not null
+where
+    m.bank_entry_id is not null and m.ledger_entry_id is not null
+    {% if rematch_scoped() -%}
+        and ({{ in_scope('int_matching_scope', 'bank', 'm.bank_entry_id') }}
+            or {{ in_scope('int_matching_scope', 'ledger', 'm.ledger_entry_id') }})
+    {%- endif %}

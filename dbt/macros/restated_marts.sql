@@ -1,0 +1,99 @@
+{#
+  Helpers of the marts partitioned by a row's own date (macros/daily_partition.sql
+  explains restate_from): ledger_consistency, transaction_matches,
+  statement_checks and the data test assert_journals_balance.
+#}
+
+{#- A data test is never incremental: in a daily run (DELTRAN_PARTITION_DATES set,
+    or --vars partition_dates) it tests the rows from restate_from on, else all.
+    The variables are read while executing only, so the parse never records them. -#}
+{% macro test_restate_from() -%}
+    {%- if execute -%}
+        {%- set dates = var('partition_dates', none) -%}
+        {%- if dates is not none -%}
+            {{ return((dates | sort | first) if dates | length > 0 else none) }}
+        {%- endif -%}
+        {%- if env_var('DELTRAN_PARTITION_DATES', '') | trim -%}
+            {%- set earliest = env_var('DELTRAN_RESTATE_FROM', '') | trim -%}
+            {{ return(earliest if earliest else none) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#
+  The current lines (the latest export of each entry) of every journal a daily
+  run may change: the journals with a line, in any export, booked on or after
+  `earliest` (every export of an entry exported again since the last build is
+  dated from restate_from on: deltran.recon.partitions), each with all its
+  lines, those booked before `earliest` too. ledger_consistency rebuilds these
+  journals and assert_journals_balance tests them. The columns are
+  stg_ledger__journal_lines' (those the two use).
+#}
+{% macro restated_journal_lines(earliest) -%}
+    with restated_journals as (
+        select distinct journal_id from {{ source('raw', 'ledger_lines') }}
+        where booked_at >= '{{ earliest }}'::date::timestamp at time zone 'UTC'
+    ),
+
+    versions as (
+        select
+            v.*,
+            row_number() over (partition by v.entry_id order by v.file_id desc, v.line_number desc) as version_rank
+        from {{ source('raw', 'ledger_lines') }} as v
+        where v.entry_id in (
+            select l.entry_id from {{ source('raw', 'ledger_lines') }} as l
+            where l.journal_id in (select r.journal_id from restated_journals as r)
+        )
+    )
+
+    select
+        entry_id                                        as ledger_entry_id,
+        journal_id,
+        account                                         as account_id,
+        amount,
+        currency,
+        side,
+        case side when 'D' then amount else -amount end as signed_amount,
+        (booked_at at time zone 'UTC')::date             as booking_date
+    from versions
+    where version_rank = 1 and journal_id in (select r.journal_id from restated_journals as r)
+{%- endmacro %}
+
+{% macro delete_restated_journals() -%}
+    {%- set earliest = restate_from() -%}
+    {%- if earliest is none and this is not none and is_incremental() -%}
+        delete from {{ this }}  {#- a build of every date on an existing table: all rebuilt -#}
+    {%- elif earliest is not none -%}
+        delete from {{ this }} where business_date >= '{{ earliest }}'::date or journal_id in (
+            select journal_id from {{ source('raw', 'ledger_lines') }}
+            where booked_at >= '{{ earliest }}'::date::timestamp at time zone 'UTC'
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+  statement_checks' statements to recompute (the camt.053 headers in CTE
+  `headers`: account_id, statement_id, to_at, created_at): all of them, or in a
+  daily run those with a delivery dated (to-date or creation) or a closing
+  balance on or after `earliest`, those whose stored row is dated so, and the
+  undated. Every delivery loaded since the last build is dated from
+  restate_from on (deltran.recon.partitions), so no other statement changes.
+#}
+{% macro restated_statements(headers, earliest) -%}
+    {%- if earliest is none -%}
+        select distinct account_id, statement_id from {{ headers }}
+    {%- else -%}
+        select account_id, statement_id from {{ headers }}
+        where (to_at at time zone 'UTC')::date >= '{{ earliest }}'::date
+            or (created_at at time zone 'UTC')::date >= '{{ earliest }}'::date
+            or (to_at is null and created_at is null)
+        union
+        select account as account_id, statement_id from {{ source('raw', 'bank_balances') }}
+        where message_type = 'camt.053' and type_code = 'CLBD'
+            and coalesce(date, (date_time at time zone 'UTC')::date) >= '{{ earliest }}'::date
+        union
+        select account_id, statement_id from {{ this }}
+        where business_date >= '{{ earliest }}'::date or business_date is null
+    {%- endif -%}
+{%- endmacro %}
