@@ -75,13 +75,44 @@
     {%- if earliest is none -%} true {%- else -%} {{ column }} >= '{{ earliest }}'::date {%- endif -%}
 {%- endmacro %}
 
-{#- A build of every date on an existing table (no restate_from: `pipeline.build_marts()`
-    without a date) selects every row, so it deletes every row first. -#}
+{#- An incremental run without a date (a build of every date on existing tables)
+    selects every row: it deletes them all first, as an append would double them. -#}
 {% macro delete_restated(column) -%}
     {%- if this is not none and is_incremental() -%}
         {%- set earliest = restate_from() -%}
-        {%- if earliest is none -%} delete from {{ this }}
-        {%- else -%} delete from {{ this }} where {{ column }} >= '{{ earliest }}'::date {%- endif -%}
+        delete from {{ this }} {%- if earliest is not none %} where {{ column }} >= '{{ earliest }}'::date {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A model whose rows are dated by another model's rows (a reversal by its
+    movement's booking date, int_bank_reversals): delete every row whose key
+    (column) is not among the other model's rows dated before the restated date
+    (relation, by key and date_column), so a row whose dated row is gone goes too. -#}
+{% macro delete_restated_by(column, relation, key, date_column) -%}
+    {%- if this is not none and is_incremental() -%}
+        {%- set earliest = restate_from() -%}
+        delete from {{ this }} as restated
+        {%- if earliest is not none %} where not exists (
+            select 1 from {{ relation }} as dated
+            where dated.{{ key }} = restated.{{ column }} and dated.{{ date_column }} < '{{ earliest }}'::date
+        )
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The indexes a daily run's lookups in the table itself or in the models after
+    it need (the copies kept before the restated date, say), created in its
+    pre-hook: before the lookups, also on a table built before they were added
+    (a whole build makes none; the first daily run after it does).
+    indexes: {name: "columns or (expressions)"}, or {name: {"columns": ..., "where": ...}}
+    for a partial index. -#}
+{% macro lookup_indexes(indexes) -%}
+    {%- if this is not none and is_incremental() -%}
+        {%- for name, index in indexes.items() %}
+            {%- set columns = index if index is string else index['columns'] %}
+            create index if not exists {{ this.identifier }}_{{ name }}_idx on {{ this }} ({{ columns }})
+            {%- if index is not string %} where {{ index['where'] }}{% endif %};
+        {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
 

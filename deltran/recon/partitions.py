@@ -36,7 +36,8 @@ with new_files as (
 ),
 
 new_bank as (
-    select e.file_id, e.booking_date as touched, lower(nullif(e.uetr, '')) as uetr,
+    select e.file_id, coalesce(e.booking_date, (e.booking_date_time at time zone 'UTC')::date) as touched,
+        lower(nullif(e.uetr, '')) as uetr,
         nullif(nullif(e.end_to_end_id, ''), 'NOTPROVIDED') as end_to_end_id
     from raw.bank_entries as e where e.file_id in (select file_id from new_files)
 ),
@@ -66,11 +67,21 @@ touched as (
     union all  -- an entry exported again: its earlier versions' dates
     select n.file_id, (l.booked_at at time zone 'UTC')::date
     from new_ledger as n inner join raw.ledger_lines as l on l.entry_id = n.entry_id
+    union all  -- a statement sent again: the entries of its earlier versions, which it replaces
+    select s.file_id, coalesce(e.booking_date, (e.booking_date_time at time zone 'UTC')::date)
+    from raw.bank_statements as s
+    inner join raw.bank_statements as earlier
+        on earlier.statement_id = s.statement_id and earlier.account is not distinct from s.account
+        and earlier.file_id <> s.file_id
+    inner join raw.bank_entries as e
+        on e.file_id = earlier.file_id and e.statement_id = earlier.statement_id
+        and e.account is not distinct from earlier.account
+    where s.file_id in (select file_id from new_files)
     union all  -- every row sharing a UETR or an EndToEndId: counterparts and copies
-    select k.file_id, e.booking_date
+    select k.file_id, coalesce(e.booking_date, (e.booking_date_time at time zone 'UTC')::date)
     from new_keys as k inner join raw.bank_entries as e on lower(nullif(e.uetr, '')) = k.uetr
     union all
-    select k.file_id, e.booking_date
+    select k.file_id, coalesce(e.booking_date, (e.booking_date_time at time zone 'UTC')::date)
     from new_keys as k inner join raw.bank_entries as e on e.end_to_end_id = k.end_to_end_id
     union all
     select k.file_id, (l.booked_at at time zone 'UTC')::date

@@ -1,12 +1,9 @@
 -- One row per ledger journal line (entry_id). A later export of the same entry
 -- supersedes an earlier one, so a corrected re-export never double counts.
-with ranked as (
-    select
-        *,
-        row_number() over (partition by entry_id order by file_id desc, line_number desc) as version_rank
-    from {{ source('raw', 'ledger_lines') }}
-)
-
+-- The later export is looked up (not exists), not ranked by a window over every
+-- version: a filter on the view (a daily run's booking dates) then reaches
+-- raw.ledger_lines and its index on the booking date, where a window over
+-- entry_id would read the whole history first.
 select
     entry_id                                          as ledger_entry_id,
     journal_id,
@@ -29,5 +26,8 @@ select
     -- structured creditor reference (RF...), written as printed or not: no spaces, upper case
     nullif(upper(replace(creditor_reference, ' ', '')), '') as creditor_reference,
     file_id
-from ranked
-where version_rank = 1
+from {{ source('raw', 'ledger_lines') }} as l
+where not exists (
+    select 1 from {{ source('raw', 'ledger_lines') }} as later
+    where later.entry_id = l.entry_id and (later.file_id, later.line_number) > (l.file_id, l.line_number)
+)
