@@ -49,6 +49,8 @@ RESTATED = (
 def _all_rows(conn: psycopg.Connection, table: str) -> list[tuple]:
     """Every row of ``table``, every column, in one order (a table without a key of (account, date))."""
     return sorted((tuple(row) for row in conn.execute(f"select * from {table}")), key=repr)
+
+
 # partitioned by a row's own date: a daily run rebuilds its rows from restate_from on
 # (macros/daily_partition.sql); {table: (the row's key, its date, or None: a reversal)}
 DATED = {
