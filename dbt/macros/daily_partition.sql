@@ -131,6 +131,12 @@
         or exists (select 1 from {{ scope }} as s where s.side = 'all'))
 {%- endmacro %}
 
+{#- The filter of a model kept by item: in_scope in a daily run that keeps rows,
+    true otherwise (it decides every item). -#}
+{% macro scoped_to(scope_model, side, column) -%}
+    {%- if rematch_scoped() -%} {{ in_scope(scope_model, side, column) }} {%- else -%} true {%- endif -%}
+{%- endmacro %}
+
 {#- The pre-hook of a model kept by item (int_matches__references,
     int_bank_entries_matched_to_ledger, transaction_matches): the rows of the
     items its scope lists go, to be decided again (all rows, in a build of

@@ -2,7 +2,6 @@
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
           pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off",
                     "{{ delete_rescoped('int_matching_scope') }}"]) }}
-{% set scoped = rematch_scoped() %}
 -- The anti-joins below run against CTEs the planner cannot count: a nested
 -- loop over them is quadratic, so this model's transaction plans without one;
 -- nor with merge joins, which sort every movement and posting on their text
@@ -44,26 +43,26 @@ reversed_ids as (
 bank as (
     select * from bank_all as b
     where not exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
-        {% if scoped %}and {{ in_scope('int_matching_scope', 'bank', 'b.bank_entry_id') }}{% endif %}
+        and {{ scoped_to('int_matching_scope', 'bank', 'b.bank_entry_id') }}
 ),
 
 ledger as (
-    select * from {{ ref('int_ledger_postings_numbered') }} as l
-    {% if scoped %}where {{ in_scope('int_matching_scope', 'ledger', 'l.ledger_entry_id') }}{% endif %}
+    select * from {{ ref('int_ledger_postings_numbered') }}
+    where {{ scoped_to('int_matching_scope', 'ledger', 'ledger_entry_id') }}
+),
+
+all_pairs as (
+    select * from {{ ref('int_matches__references') }}
+    union all
+    select * from {{ ref('int_matches__batch_sum') }}
+    union all
+    select * from {{ ref('int_matches__suggested') }}
 ),
 
 pairs as (
-    select * from (
-        select * from {{ ref('int_matches__references') }}
-        union all
-        select * from {{ ref('int_matches__batch_sum') }}
-        union all
-        select * from {{ ref('int_matches__suggested') }}
-    ) as p
-    {% if scoped %}
-        where {{ in_scope('int_matching_scope', 'bank', 'p.bank_entry_id') }}
-            or {{ in_scope('int_matching_scope', 'ledger', 'p.ledger_entry_id') }}
-    {% endif %}
+    select * from all_pairs
+    where {{ scoped_to('int_matching_scope', 'bank', 'bank_entry_id') }}
+        or {{ scoped_to('int_matching_scope', 'ledger', 'ledger_entry_id') }}
 ),
 
 matched as (
@@ -147,7 +146,7 @@ reversed_rows as (
         'reversed' as match_status, null::text as match_pass, null::numeric as amount_difference
     from bank_all as b
     where exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
-        {% if scoped %}and {{ in_scope('int_matching_scope', 'bank', 'b.bank_entry_id') }}{% endif %}
+        and {{ scoped_to('int_matching_scope', 'bank', 'b.bank_entry_id') }}
 ),
 
 all_rows as (

@@ -75,8 +75,8 @@ select
                         and kept.credit_debit = e.credit_debit
                         and coalesce(kept.uetr, kept.end_to_end_id) = coalesce(e.uetr, e.end_to_end_id)
                         and kept.amount = e.amount
-                ) +
-            {% endif -%}
+                )
+                + {% endif -%}
             row_number() over (
                 partition by e.account_id, e.currency, e.credit_debit, coalesce(e.uetr, e.end_to_end_id), e.amount
                 order by e.booking_date, e.statement_id, e.entry_index, e.detail_index

@@ -38,7 +38,7 @@ kept as (
             limit 1
         ) as k on true
     {%- else %}
-        left join (select null::date as business_date, null::numeric as ledger_balance) as k on false
+        left join (select null::date as business_date, null::numeric as ledger_balance) as k on false  -- noqa: ST05
     {%- endif %}
 ),
 

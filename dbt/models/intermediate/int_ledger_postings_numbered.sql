@@ -77,8 +77,8 @@ select
                         and kept.bank_direction = l.bank_direction
                         and coalesce(kept.uetr, kept.end_to_end_id) = coalesce(l.uetr, l.end_to_end_id)
                         and kept.amount = l.amount
-                ) +
-            {% endif -%}
+                )
+                + {% endif -%}
             row_number() over (
                 partition by l.account_id, l.currency, l.bank_direction, coalesce(l.uetr, l.end_to_end_id), l.amount
                 order by l.booked_at, l.ledger_entry_id

@@ -45,9 +45,7 @@ with bank as (
         b.detail_count, b.uetr, b.end_to_end_id, b.acct_svcr_ref
     from {{ ref('int_bank_movements_numbered') }} as b
     where b.copy_number = 1
-        {% if rematch_scoped() -%}
-            and {{ in_scope('int_matches__references_scope', 'bank', 'b.bank_entry_id') }}
-        {%- endif %}
+        and {{ scoped_to('int_matches__references_scope', 'bank', 'b.bank_entry_id') }}
         -- two anti-joins, not one with IN (a, b): each can hash
         and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversal_id = b.bank_entry_id)
         and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversed_id = b.bank_entry_id)
@@ -59,9 +57,7 @@ ledger as (
         uetr, end_to_end_id, bank_reference
     from {{ ref('int_ledger_postings_numbered') }}
     where copy_number = 1
-        {% if rematch_scoped() -%}
-            and {{ in_scope('int_matches__references_scope', 'ledger', 'ledger_entry_id') }}
-        {%- endif %}
+        and {{ scoped_to('int_matches__references_scope', 'ledger', 'ledger_entry_id') }}
 ),
 
 -- The loop's CTEs stay at the top level, as dbt compiles them (sqlfluff would indent them under the tag).

@@ -45,8 +45,8 @@
 {% set refs_table = adapter.get_relation(database=target.database, schema=this.schema,
                                          identifier='int_matches__references') if execute else none %}
 {% if since is none %}
-select null::text as side, null::text as item_id
-where false
+    select null::text as side, null::text as item_id
+    where false
 {% elif refs_table is none or flags.FULL_REFRESH %}
 -- a daily run whose pass decides everything (no earlier pairs): one row saying
 -- so, for int_matching_scope; no lookups

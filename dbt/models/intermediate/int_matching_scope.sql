@@ -20,8 +20,8 @@
 {% set states = adapter.get_relation(database=target.database, schema=this.schema,
                                      identifier='int_bank_entries_matched_to_ledger') if execute else none %}
 {% if since is none %}
-select null::text as side, null::text as item_id
-where false
+    select null::text as side, null::text as item_id
+    where false
 {% elif states is none or flags.FULL_REFRESH %}
 -- a daily run with no earlier states to keep decides every item: one row says so
 select 'all' as side, null::text as item_id

@@ -32,7 +32,7 @@ select
 from {{ ref('int_bank_entries_matched_to_ledger') }} as m
 where
     m.bank_entry_id is not null and m.ledger_entry_id is not null
-    {% if rematch_scoped() -%}
-        and ({{ in_scope('int_matching_scope', 'bank', 'm.bank_entry_id') }}
-            or {{ in_scope('int_matching_scope', 'ledger', 'm.ledger_entry_id') }})
-    {%- endif %}
+    and (
+        {{ scoped_to('int_matching_scope', 'bank', 'm.bank_entry_id') }}
+        or {{ scoped_to('int_matching_scope', 'ledger', 'm.ledger_entry_id') }}
+    )

@@ -28,6 +28,6 @@ select
     file_id
 from {{ source('raw', 'ledger_lines') }} as l
 where not exists (
-    select 1 from {{ source('raw', 'ledger_lines') }} as later
-    where later.entry_id = l.entry_id and (later.file_id, later.line_number) > (l.file_id, l.line_number)
-)
+        select 1 from {{ source('raw', 'ledger_lines') }} as later
+        where later.entry_id = l.entry_id and (later.file_id, later.line_number) > (l.file_id, l.line_number)
+    )
