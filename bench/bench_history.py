@@ -15,11 +15,14 @@ server):
 
 A day's daily run is what eod_reconciliation runs: ingest, ``dbt build`` with
 the day's partition (plus any earlier date the new files restate), the Great
-Expectations checkpoint and the breaker. The ingest is timed once (the day's
-files load once); build and checks are then rerun (a rerun does the same work)
-and the fastest of ``--repeat`` counted, to damp the noise of a shared machine.
-Beside it, in the same run, a full rebuild of the N-day warehouse (every date,
-``build_marts()`` without a date): the cost the partitions avoid.
+Expectations checkpoint and the breaker. Each attempt is a first run: day 1 on
+a new empty warehouse, day N on a copy of the N-1-day warehouse (CREATE
+DATABASE ... TEMPLATE), its files released into the inbox again; the fastest of
+``--repeat`` counts, to damp the noise of a shared machine. (A rerun would
+restate only day N, where the first run restates what day N's late items
+touch: timing reruns flattered day N.) Beside it, in the same run, a full
+rebuild of the N-day warehouse (every date, ``build_marts()`` without a date):
+the cost the partitions avoid.
 
 Target (issue 7): day N costs at most 1.2x day 1. Exit status 1 when missed.
 """
@@ -51,14 +54,22 @@ ADMIN_URL = os.environ.get("DATABASE_URL")  # the server's, before the bench poi
 RATIO_TARGET = 1.2
 
 
-def fresh_database(settings: config.Settings) -> str:
-    """An empty warehouse (its own database) and the inbox, archive and reports emptied."""
-    admin = ADMIN_URL or db._embedded_url(settings.pgdata, "postgres")
+def _server_url(settings: config.Settings) -> str:
+    return ADMIN_URL or db._embedded_url(settings.pgdata, "postgres")
+
+
+def fresh_database(settings: config.Settings, template: str | None = None) -> str:
+    """An empty warehouse (its own database), or a copy of ``template``; the inbox, archive and reports emptied."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+    admin = _server_url(settings)
+    name = sql.Identifier(settings.database_name)
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.database_name)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.database_name)))
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
+        if template is None:
+            conn.execute(sql.SQL("create database {}").format(name))
+        else:
+            conn.execute(sql.SQL("create database {} template {}").format(name, sql.Identifier(template)))
     parts = conninfo_to_dict(admin)
     parts["dbname"] = settings.database_name
     os.environ["DATABASE_URL"] = make_conninfo(**parts)
@@ -66,6 +77,21 @@ def fresh_database(settings: config.Settings) -> str:
         shutil.rmtree(folder, ignore_errors=True)
     settings.inbox.mkdir(parents=True)
     return os.environ["DATABASE_URL"]
+
+
+def keep_copy(settings: config.Settings, copy: str) -> None:
+    """Copy the bench's warehouse as it stands (the template of each day-N attempt)."""
+    with psycopg.connect(_server_url(settings), autocommit=True) as conn:
+        conn.execute(  # a template must have no session: end the pools' idle ones
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()",
+            (settings.database_name,),
+        )
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(copy)))
+        conn.execute(
+            sql.SQL("create database {} template {}").format(
+                sql.Identifier(copy), sql.Identifier(settings.database_name)
+            )
+        )
 
 
 def release(store: Path, day: date, inbox: Path) -> int:
@@ -83,23 +109,35 @@ def node_seconds(settings: config.Settings) -> dict[str, float]:
     return {r["unique_id"]: float(r.get("execution_time") or 0) for r in results}
 
 
-def daily_run(day: date, repeat: int) -> tuple[float, float, dict, dict[str, float]]:
-    """(ingest seconds, fastest build + checks seconds, the build's plan, that build's seconds per dbt node)."""
+def daily_run(day: date, run_id: str) -> tuple[float, float, dict, dict[str, float]]:
+    """One first daily run of ``day``: (ingest seconds, build + checks seconds, the build's plan, seconds per dbt node)."""
     settings = config.load()
     started = time.perf_counter()
     pipeline.ingest_files(settings)
     ingest = time.perf_counter() - started
-    best, built, nodes = float("inf"), {}, {}
+    started = time.perf_counter()
+    plan = pipeline.build_marts(settings, business_date=day, run_id=run_id)
+    nodes = node_seconds(settings)
+    pipeline.check_thresholds(day, run_id, settings)
+    return ingest, time.perf_counter() - started, plan, nodes
+
+
+def fastest_first_run(
+    store: Path, day: date, repeat: int, template: str | None
+) -> tuple[str, float, float, dict, dict[str, float]]:
+    """``repeat`` first runs of ``day``, each on a new warehouse (empty, or a copy of ``template``): the fastest."""
+    best: tuple[str, float, float, dict, dict[str, float]] | None = None
     for attempt in range(repeat):
-        started = time.perf_counter()
-        plan = pipeline.build_marts(settings, business_date=day, run_id=f"bench-{day}-{attempt}")
-        took_nodes = node_seconds(settings)
-        pipeline.check_thresholds(day, f"bench-{day}-{attempt}", settings)
-        took = time.perf_counter() - started
-        if took < best:
-            best, nodes = took, took_nodes
-        built = built or plan  # the first run's plan (its restatements); reruns restate nothing
-    return ingest, best, built, nodes
+        settings = config.load()
+        url = fresh_database(settings, template)
+        settings = config.load()  # DATABASE_URL now names the bench's database
+        release(store, day, settings.inbox)
+        ingest, build, plan, nodes = daily_run(day, f"bench-{day}-{attempt}")
+        print(f"    attempt {attempt + 1}: ingest {ingest:.2f} s + build and checks {build:.2f} s", flush=True)
+        if best is None or ingest + build < best[1] + best[2]:
+            best = (url, ingest, build, plan, nodes)
+    assert best is not None
+    return best
 
 
 def print_growth(day1: dict[str, float], day_n: dict[str, float], label: str, top: int = 12) -> None:
@@ -137,11 +175,9 @@ def main() -> int:
     print(f"bench-history: {args.days} demo business days written in {time.perf_counter() - started:.0f} s", flush=True)
 
     # day 1 on an empty warehouse
-    url = fresh_database(settings)
-    settings = config.load()  # DATABASE_URL now names the bench's database
-    release(store, DAY1, settings.inbox)
-    ingest1, build1, _, nodes1 = daily_run(DAY1, args.repeat)
-    print(f"  day 1 ({DAY1}): {warehouse_size(url)}: {ingest1 + build1:.2f} s", flush=True)
+    print(f"  day 1 ({DAY1}), first runs on an empty warehouse:", flush=True)
+    url, ingest1, build1, _, nodes1 = fastest_first_run(store, DAY1, args.repeat, None)
+    print(f"  day 1: {warehouse_size(url)}", flush=True)
 
     # day N on a warehouse holding days 1..N-1
     url = fresh_database(settings)
@@ -152,12 +188,14 @@ def main() -> int:
     pipeline.ingest_files(settings)
     pipeline.build_marts(settings, business_date=last - timedelta(days=1), run_id="bench-history-load")
     print(f"  days 1..{args.days - 1} loaded and built in {time.perf_counter() - started:.0f} s", flush=True)
-    release(store, last, settings.inbox)
-    ingest_n, build_n, plan, nodes_n = daily_run(last, args.repeat)
-    print(f"  day {args.days} ({last}): {warehouse_size(url)}; restated: {sorted(plan['restated']) or 'none'}")
+    template = f"{settings.database_name}_before_day_n"
+    keep_copy(settings, template)
+    print(f"  day {args.days} ({last}), first runs on a copy of that warehouse:", flush=True)
+    url, ingest_n, build_n, plan, nodes_n = fastest_first_run(store, last, args.repeat, template)
+    print(f"  day {args.days}: {warehouse_size(url)}; restated: {sorted(plan['restated']) or 'none'}")
     day1, day_n = ingest1 + build1, ingest_n + build_n
     ratio = day_n / day1
-    print(f"daily run (ingest + dbt build of the partition + checks; build and checks fastest of {args.repeat}):")
+    print(f"daily run (ingest + dbt build of the partition + checks; first runs, fastest of {args.repeat}):")
     print(f"  day 1:  {day1:6.2f} s  (ingest {ingest1:.2f} s + build and checks {build1:.2f} s)")
     print(
         f"  day {args.days}: {day_n:6.2f} s  (ingest {ingest_n:.2f} s + build and checks {build_n:.2f} s)", flush=True

@@ -101,13 +101,15 @@
 {%- endmacro %}
 
 {#- The indexes a daily run's lookups in the table itself or in the models after
-    it need (the copies kept before the restated date, say), created in its
-    pre-hook: before the lookups, also on a table built before they were added
-    (a whole build makes none; the first daily run after it does).
+    it need (the copies kept before the restated date, say). A daily run creates
+    them in its pre-hook, before the lookups (also on a table built before they
+    were added); a whole build in a post-hook after its commit (after_build=true),
+    so the first daily run after it does not pay for them. After the commit, as a
+    --full-refresh's old table still holds the indexes' names until it is dropped.
     indexes: {name: "columns or (expressions)"}, or {name: {"columns": ..., "where": ...}}
     for a partial index. -#}
-{% macro lookup_indexes(indexes) -%}
-    {%- if this is not none and is_incremental() -%}
+{% macro lookup_indexes(indexes, after_build=false) -%}
+    {%- if this is not none and (after_build or is_incremental()) -%}
         {%- for name, index in indexes.items() %}
             {%- set columns = index if index is string else index['columns'] %}
             create index if not exists {{ this.identifier }}_{{ name }}_idx on {{ this }} ({{ columns }})

@@ -3,25 +3,29 @@
 -- them again from staging; those booked before it stay as they are. (The
 -- indexes by id and reference: the references scope's lookups,
 -- int_matches__references_scope.)
+{%- set lookups = "{
+        'booking_date': 'booking_date',
+        'copies': 'account_id, currency, credit_debit, (coalesce(uetr, end_to_end_id)), amount',
+        'bank_entry_id': 'bank_entry_id',
+        'reversal_key': 'account_id, currency, amount, (coalesce(uetr, end_to_end_id, acct_svcr_ref))',
+        'reversals': {'columns': 'booking_date', 'where': 'is_reversal'},
+        'uetr': 'uetr',
+        'end_to_end_id': 'end_to_end_id',
+        'acct_svcr_ref': 'acct_svcr_ref',
+    }" -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=[
         "set local enable_nestloop = off",
-        "{{ lookup_indexes({
-            'booking_date': 'booking_date',
-            'copies': 'account_id, currency, credit_debit, (coalesce(uetr, end_to_end_id)), amount',
-            'bank_entry_id': 'bank_entry_id',
-            'reversal_key': 'account_id, currency, amount, (coalesce(uetr, end_to_end_id, acct_svcr_ref))',
-            'reversals': {'columns': 'booking_date', 'where': 'is_reversal'},
-            'uetr': 'uetr',
-            'end_to_end_id': 'end_to_end_id',
-            'acct_svcr_ref': 'acct_svcr_ref',
-        }) }}",
+        "{{ lookup_indexes(" ~ lookups ~ ") }}",
         "{{ delete_restated('booking_date') }}",
     ],
-    post_hook="{% if not is_incremental() %}analyze {{ this }}{% endif %}",
+    post_hook=[
+        "{% if not is_incremental() %}analyze {{ this }}{% endif %}",
+        {"sql": "{{ lookup_indexes(" ~ lookups ~ ", after_build=true) }}", "transaction": false},
+    ],
 ) }}
 
 -- (No nested loop: the staging views estimate a few rows where there are millions,

@@ -2,7 +2,9 @@
 -- any date it restates), macros/daily_partition.sql.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='business_date',
           on_schema_change='fail',
-          pre_hook="{{ lookup_indexes({'account': 'account_id, currency, business_date'}) }}") }}
+          pre_hook="{{ lookup_indexes({'account': 'account_id, currency, business_date'}) }}",
+          post_hook={"sql": "{{ lookup_indexes({'account': 'account_id, currency, business_date'}, after_build=true) }}",
+                     "transaction": false}) }}
 -- One row per EMI account and business date that has a statement: the ledger
 -- balance of the account at the end of that day (UTC), i.e. every posting
 -- booked up to and including the day. Postings are summed per day first, then

@@ -3,24 +3,28 @@
 -- them again from staging; those booked before it stay as they are. (The
 -- indexes by id and reference: the references scope's lookups,
 -- int_matches__references_scope.)
+{%- set lookups = "{
+        'booking_date': 'booking_date',
+        'account': 'account_id, booking_date',
+        'copies': 'account_id, currency, bank_direction, (coalesce(uetr, end_to_end_id)), amount',
+        'ledger_entry_id': 'ledger_entry_id',
+        'uetr': 'uetr',
+        'end_to_end_id': 'end_to_end_id',
+        'bank_reference': 'bank_reference',
+    }" -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=[
         "set local enable_nestloop = off",
-        "{{ lookup_indexes({
-            'booking_date': 'booking_date',
-            'account': 'account_id, booking_date',
-            'copies': 'account_id, currency, bank_direction, (coalesce(uetr, end_to_end_id)), amount',
-            'ledger_entry_id': 'ledger_entry_id',
-            'uetr': 'uetr',
-            'end_to_end_id': 'end_to_end_id',
-            'bank_reference': 'bank_reference',
-        }) }}",
+        "{{ lookup_indexes(" ~ lookups ~ ") }}",
         "{{ delete_restated('booking_date') }}",
     ],
-    post_hook="{% if not is_incremental() %}analyze {{ this }}{% endif %}",
+    post_hook=[
+        "{% if not is_incremental() %}analyze {{ this }}{% endif %}",
+        {"sql": "{{ lookup_indexes(" ~ lookups ~ ", after_build=true) }}", "transaction": false},
+    ],
 ) }}
 
 -- (No nested loop: the staging views estimate a few rows where there are millions,
