@@ -22,42 +22,24 @@
 {%- endmacro %}
 
 {#
-  The current lines (the latest export of each entry) of every journal a daily
-  run may change: the journals with a line, in any export, booked on or after
-  `earliest` (every export of an entry exported again since the last build is
-  dated from restate_from on: deltran.recon.partitions), each with all its
-  lines, those booked before `earliest` too. ledger_consistency rebuilds these
-  journals and assert_journals_balance tests them. The columns are
-  stg_ledger__journal_lines' (those the two use).
+  The journal lines to check (ledger_consistency, assert_journals_balance): all
+  of stg_ledger__journal_lines, or in a daily run (`earliest` set) every current
+  line of the journals with a line, in any export, booked on or after `earliest`,
+  those booked before it too: every export of an entry exported again since the
+  last build is dated from restate_from on (deltran.recon.partitions), so no
+  other journal can change. The dates are compared through the expression that
+  revision 0010 indexes, the journals found through revision 0011's index.
 #}
-{% macro restated_journal_lines(earliest) -%}
-    with restated_journals as (
-        select distinct journal_id from {{ source('raw', 'ledger_lines') }}
-        where booked_at >= '{{ earliest }}'::date::timestamp at time zone 'UTC'
-    ),
+{% macro journal_lines_to_check(earliest) -%}
+    select * from {{ ref('stg_ledger__journal_lines') }}
+    {%- if earliest is not none %}
+        where journal_id in ({{ restated_journals(earliest) }})
+    {%- endif %}
+{%- endmacro %}
 
-    versions as (
-        select
-            v.*,
-            row_number() over (partition by v.entry_id order by v.file_id desc, v.line_number desc) as version_rank
-        from {{ source('raw', 'ledger_lines') }} as v
-        where v.entry_id in (
-            select l.entry_id from {{ source('raw', 'ledger_lines') }} as l
-            where l.journal_id in (select r.journal_id from restated_journals as r)
-        )
-    )
-
-    select
-        entry_id                                        as ledger_entry_id,
-        journal_id,
-        account                                         as account_id,
-        amount,
-        currency,
-        side,
-        case side when 'D' then amount else -amount end as signed_amount,
-        (booked_at at time zone 'UTC')::date             as booking_date
-    from versions
-    where version_rank = 1 and journal_id in (select r.journal_id from restated_journals as r)
+{% macro restated_journals(earliest) -%}
+    select journal_id from {{ source('raw', 'ledger_lines') }}
+    where (booked_at at time zone 'UTC')::date >= '{{ earliest }}'::date
 {%- endmacro %}
 
 {% macro delete_restated_journals() -%}
@@ -65,10 +47,8 @@
     {%- if earliest is none and this is not none and is_incremental() -%}
         delete from {{ this }}  {#- a build of every date on an existing table: all rebuilt -#}
     {%- elif earliest is not none -%}
-        delete from {{ this }} where business_date >= '{{ earliest }}'::date or journal_id in (
-            select journal_id from {{ source('raw', 'ledger_lines') }}
-            where booked_at >= '{{ earliest }}'::date::timestamp at time zone 'UTC'
-        )
+        delete from {{ this }} where business_date >= '{{ earliest }}'::date
+            or journal_id in ({{ restated_journals(earliest) }})
     {%- endif -%}
 {%- endmacro %}
 

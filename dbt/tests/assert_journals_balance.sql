@@ -5,11 +5,7 @@
 -- depends_on: {{ source('raw', 'ledger_lines') }}
 {% set earliest = test_restate_from() %}
 with lines as (
-    {% if earliest is none -%}
-        select * from {{ ref('stg_ledger__journal_lines') }}
-    {%- else -%}
-        {{ restated_journal_lines(earliest) }}
-    {%- endif %}
+    {{ journal_lines_to_check(earliest) }}
 )
 
 select journal_id, currency, sum(signed_amount) as imbalance

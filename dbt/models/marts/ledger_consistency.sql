@@ -12,11 +12,7 @@
 {% set earliest = restate_from() %}
 
 with lines as (
-    {% if earliest is none -%}
-        select * from {{ ref('stg_ledger__journal_lines') }}
-    {%- else -%}
-        {{ restated_journal_lines(earliest) }}
-    {%- endif %}
+    {{ journal_lines_to_check(earliest) }}
 )
 
 select
