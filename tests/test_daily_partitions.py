@@ -182,6 +182,7 @@ def _book_what_the_demo_does_not(conn: psycopg.Connection, day: date) -> None:
             },
         )
         _copy_journal(conn, before, day, "-again")
+        _copy_journal(conn, before, day, "-span", spanning=True)
     elif day == WEEK[-1]:
         # the new account's first statement: a copy of another account's statement of the day, no entries
         account = conn.execute(
@@ -198,9 +199,20 @@ def _book_what_the_demo_does_not(conn: psycopg.Connection, day: date) -> None:
         _copy_rows(conn, "raw.bank_balances", dated, params, renamed)
 
 
-def _copy_journal(conn: psycopg.Connection, booked: date, day: date, suffix: str, account: str | None = None) -> None:
+def _copy_journal(
+    conn: psycopg.Connection,
+    booked: date,
+    day: date,
+    suffix: str,
+    account: str | None = None,
+    *,
+    spanning: bool = False,
+) -> None:
     """A journal of ``booked`` on an EMI account posted again on ``day`` (whole, so it balances),
-    into the day's ledger file; with ``account``, on that account instead of the EMI account."""
+    into the day's ledger file; with ``account``, on that account instead of the EMI account.
+    ``spanning``: only its EMI line moves to ``day``, the others stay on ``booked``: a journal over
+    two days, which balances only with both (a run restating from ``day`` checks it whole, or
+    assert_journals_balance fails the build)."""
     journal = conn.execute(
         "select l.journal_id, l.account from raw.ledger_lines as l"
         " where l.kind <> 'opening' and l.uetr is not null and (l.booked_at at time zone 'UTC')::date = %s"
@@ -217,7 +229,8 @@ def _copy_journal(conn: psycopg.Connection, booked: date, day: date, suffix: str
     ).fetchone()
     assert into
     params = {"journal": journal[0], "emi": journal[1], "file": into[0], "line": into[1], "suffix": suffix}
-    params |= {"days": (day - booked).days, "account": account}
+    params |= {"days": (day - booked).days, "account": account, "spanning": spanning}
+    moved = "(case when account = %(emi)s or not %(spanning)s then %(days)s else 0 end)"
     _copy_rows(
         conn,
         "raw.ledger_lines",
@@ -228,8 +241,8 @@ def _copy_journal(conn: psycopg.Connection, booked: date, day: date, suffix: str
             "line_number": "%(line)s + line_number",
             "entry_id": "entry_id || %(suffix)s",
             "journal_id": "journal_id || %(suffix)s",
-            "booked_at": "booked_at + make_interval(days => %(days)s::int)",
-            "value_date": "value_date + %(days)s::int",
+            "booked_at": f"booked_at + make_interval(days => {moved}::int)",
+            "value_date": f"value_date + {moved}::int",
             "account": "case when account = %(emi)s then coalesce(%(account)s, account) else account end",
         },
     )
@@ -283,6 +296,11 @@ def test_daily_runs_restate_late_days_and_equal_a_full_refresh(warehouse_url):
         daily = {table: _without_xmin(_rows(conn, table)) for table in DAILY}
         restated = {table: _all_rows(conn, table) for table in RESTATED}
         assert restated["marts.statement_checks"] and restated["marts.transaction_matches"]
+        # the journal over days 1 and 2 (the day-5 run restates from day 2, and its lines balance only together)
+        spans = conn.execute(
+            "select distinct booking_date from staging.stg_ledger__journal_lines where journal_id like '%%-span'"
+        ).fetchall()
+        assert sorted(spans) == [(DAYS[0],), (DAYS[1],)]
         kept = {table: _contents(conn, table) for table in INCREMENTAL}
         # what day 1 said first is kept in the snapshot history: a closed version per changed account-day
         checked = "bank_opening_balance, bank_closing_balance, ledger_balance, difference, threshold_level,"
