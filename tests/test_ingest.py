@@ -48,6 +48,31 @@ def test_loads_a_file_once_and_archives_it(conn):
     assert text == [("tab\there",), ("back\\slash",)]
 
 
+def test_a_batch_analyzes_the_tables_it_grew_by_a_tenth_and_leaves_the_rest_to_autovacuum(conn):
+    lines = "".join(
+        f"m{n}{side},j{n},AE070331234567890123456,1.00,AED,{side},2026-11-20T10:00:00Z,,deposit,,,,\n"
+        for n in range(200)
+        for side in "DC"
+    )
+    settings = _inbox({"ledger_many.csv": HEADER + lines})
+    assert [o.status for o in ingest.ingest_inbox(settings)] == ["loaded"]
+    # the first batch analyzed what it loaded: the planner counts 400 lines, not none
+    counted = conn.execute("select reltuples from pg_class where oid = 'raw.ledger_lines'::regclass").fetchone()[0]
+    assert counted == 400
+
+    def outcome(rows: int) -> ingest.FileOutcome:
+        return ingest.FileOutcome("f.csv", "0" * 64, "loaded", "ledger", {"ledger_lines": rows})
+
+    assert "ledger_lines" not in ingest.tables_to_analyze(conn, [outcome(40)])  # a tenth: autovacuum's
+    assert "ledger_lines" in ingest.tables_to_analyze(conn, [outcome(41)])
+    assert "ledger_lines" in ingest.tables_to_analyze(conn, [outcome(21), outcome(20)])  # the batch, not a file
+    assert ingest.tables_to_analyze(conn, [ingest.FileOutcome("f.csv", "0" * 64, "duplicate")]) == []
+    # a table never analyzed (reltuples -1) is analyzed whatever the batch
+    assert "payments" in ingest.tables_to_analyze(
+        conn, [ingest.FileOutcome("p.xml", "1" * 64, "loaded", "pacs.008", {"payments": 1})]
+    )
+
+
 def test_bad_files_go_to_quarantine_and_the_rest_goes_on(conn):
     settings = _inbox(
         {
