@@ -21,7 +21,10 @@
 -- they changed. delete+insert by statement_id: a written statement_id is
 -- written for every account that has it.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='statement_id',
-          on_schema_change='fail') }}
+          on_schema_change='fail', pre_hook="set local enable_nestloop = off") }}
+-- (No nested loop: the entries are estimated at a few thousand rows where there
+-- are a million, and the assembled entries at one row; a nested loop joined
+-- them to every statement: 136 s at 1,000,000 entries, 7 s without.)
 {%- set earliest = restate_from() %}
 
 with all_headers as (
