@@ -45,6 +45,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 os.environ.setdefault("DELTRAN_DATABASE", "deltran_bench_history")
 os.environ.setdefault("DELTRAN_HOME", tempfile.mkdtemp(prefix="deltran-bench-history-"))
@@ -135,20 +136,30 @@ def daily_run(day: date, run_id: str) -> tuple[float, float, dict, dict[str, flo
     return ingest, time.perf_counter() - started, plan, nodes
 
 
-def fastest_first_run(
-    store: Path, day: date, repeat: int, template: str | None
-) -> tuple[str, float, float, dict, dict[str, float]]:
+class FirstRun(NamedTuple):
+    url: str  # the warehouse it ran on
+    ingest: float
+    build: float  # dbt build + checks
+    plan: dict  # build_marts' summary: the dates it restated
+    nodes: dict[str, float]  # seconds per dbt node
+
+    @property
+    def total(self) -> float:
+        return self.ingest + self.build
+
+
+def fastest_first_run(store: Path, day: date, repeat: int, template: str | None) -> FirstRun:
     """``repeat`` first runs of ``day``, each on a new warehouse (empty, or a copy of ``template``): the fastest."""
-    best: tuple[str, float, float, dict, dict[str, float]] | None = None
+    best: FirstRun | None = None
     for attempt in range(repeat):
         settings = config.load()
         url = fresh_database(settings, template)
         settings = config.load()  # DATABASE_URL now names the bench's database
         release(store, day, settings.inbox)
-        ingest, build, plan, nodes = daily_run(day, f"bench-{day}-{attempt}")
-        print(f"    attempt {attempt + 1}: ingest {ingest:.2f} s + build and checks {build:.2f} s", flush=True)
-        if best is None or ingest + build < best[1] + best[2]:
-            best = (url, ingest, build, plan, nodes)
+        run = FirstRun(url, *daily_run(day, f"bench-{day}-{attempt}"))
+        print(f"    attempt {attempt + 1}: ingest {run.ingest:.2f} s + build and checks {run.build:.2f} s", flush=True)
+        if best is None or run.total < best.total:
+            best = run
     assert best is not None
     return best
 
@@ -174,7 +185,7 @@ def warehouse_size(url: str) -> str:
     return f"{row[0]:,} bank entries, {row[1]:,} ledger lines, {row[2]:,} account-days"
 
 
-def day_on_history(store: Path, n: int, repeat: int) -> tuple[str, float, float, dict, dict[str, float]]:
+def day_on_history(store: Path, n: int, repeat: int) -> FirstRun:
     """Days 1..n-1 loaded and built (one build), then ``repeat`` first runs of day n on copies of that warehouse."""
     settings = config.load()
     day = DAY1 + timedelta(days=n - 1)
@@ -190,7 +201,7 @@ def day_on_history(store: Path, n: int, repeat: int) -> tuple[str, float, float,
     keep_copy(settings, template)
     print(f"  day {n} ({day}), first runs on a copy of that warehouse:", flush=True)
     result = fastest_first_run(store, day, repeat, template)
-    print(f"  day {n}: {warehouse_size(result[0])}; restated: {sorted(result[3]['restated']) or 'none'}", flush=True)
+    print(f"  day {n}: {warehouse_size(result.url)}; restated: {sorted(result.plan['restated']) or 'none'}", flush=True)
     return result
 
 
@@ -216,36 +227,33 @@ def main() -> int:
 
     # day 1 on an empty warehouse
     print(f"  day 1 ({DAY1}), first runs on an empty warehouse:", flush=True)
-    url, ingest1, build1, _, nodes1 = fastest_first_run(store, DAY1, args.repeat, None)
-    print(f"  day 1: {warehouse_size(url)}", flush=True)
+    first = fastest_first_run(store, DAY1, args.repeat, None)
+    print(f"  day 1: {warehouse_size(first.url)}", flush=True)
     # day K and day N, each on a warehouse holding the days before it
     shape = day_on_history(store, args.same_shape, args.repeat) if 1 < args.same_shape < args.days else None
-    url, ingest_n, build_n, plan, nodes_n = day_on_history(store, args.days, args.repeat)
-    day1, day_n = ingest1 + build1, ingest_n + build_n
-    ratio = day_n / day1
+    day_n = day_on_history(store, args.days, args.repeat)
+    ratio = day_n.total / first.total
     print(f"daily run (ingest + dbt build of the partition + checks; first runs, fastest of {args.repeat}):")
-    print(f"  day 1:  {day1:6.2f} s  (ingest {ingest1:.2f} s + build and checks {build1:.2f} s)")
-    print(
-        f"  day {args.days}: {day_n:6.2f} s  (ingest {ingest_n:.2f} s + build and checks {build_n:.2f} s)", flush=True
-    )
+    for label, run in [("1", first), (str(args.days), day_n)] + ([(str(args.same_shape), shape)] if shape else []):
+        print(f"  day {label}: {run.total:6.2f} s  (ingest {run.ingest:.2f} s + build and checks {run.build:.2f} s)")
     if shape is not None:
-        _, ingest_k, build_k, plan_k, nodes_k = shape
-        day_k = ingest_k + build_k
         print(
-            f"  day {args.same_shape}:  {day_k:6.2f} s  (ingest {ingest_k:.2f} s + build and checks {build_k:.2f} s;"
-            f" restating {len(plan_k['restated'])} days as day {args.days} restates {len(plan['restated'])})"
+            f"  (day {args.same_shape} restates {len(shape.plan['restated'])} days, day {args.days} {len(day_n.plan['restated'])})"
         )
-    print_growth(nodes1, nodes_n, f"day {args.days}")
+    print_growth(first.nodes, day_n.nodes, f"day {args.days}")
     if shape is not None:
-        print_growth(nodes_k, nodes_n, f"day {args.days}, from day {args.same_shape}")
+        print_growth(shape.nodes, day_n.nodes, f"day {args.days}, from day {args.same_shape}")
     settings = config.load()  # DATABASE_URL now names the bench's database
     started = time.perf_counter()
     pipeline.build_marts(settings)  # every date: what a day cost before the partitions
     pipeline.check_thresholds(last, "bench-history-full", settings)
     full_n = time.perf_counter() - started
-    print(f"  beside it, same run: day {args.days} rebuilding every date: {ingest_n + full_n:.2f} s")
+    print(f"  beside it, same run: day {args.days} rebuilding every date: {day_n.ingest + full_n:.2f} s")
     if shape is not None:  # the same work on more days of history: what the history costs
-        print(f"  day {args.days} / day {args.same_shape} = {day_n / day_k:.2f}x (the same restatement, more history)")
+        print(
+            f"  day {args.days} / day {args.same_shape} = {day_n.total / shape.total:.2f}x"
+            " (the same restatement, more history)"
+        )
     print(
         f"  day {args.days} / day 1 = {ratio:.2f}x, limit {RATIO_TARGET}x: "
         f"{'met' if ratio <= RATIO_TARGET else 'NOT met'}"

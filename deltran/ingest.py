@@ -472,14 +472,14 @@ def tables_to_analyze(conn: psycopg.Connection, outcomes: list[FileOutcome]) -> 
             added["ingested_files"] = added.get("ingested_files", 0) + 1
     if not added:
         return []
-    counted: dict[str, float] = {
-        name: float(tuples)  # -1: never analyzed
-        for name, tuples in conn.execute(
+    # reltuples: the row count the statistics last saw (a PostgreSQL real; -1 when never analyzed)
+    counted: dict[str, float] = dict(
+        conn.execute(
             "select c.relname, c.reltuples from pg_class as c join pg_namespace as n on n.oid = c.relnamespace"
             " where n.nspname = 'raw' and c.relname = any(%s)",
             (list(added),),
-        )
-    }
+        ).fetchall()
+    )
     return sorted(
         table
         for table, rows in added.items()

@@ -1,10 +1,10 @@
 -- Partitioned by business_date: a daily run replaces its own date's rows (and
 -- any date it restates), macros/daily_partition.sql.
+{%- set lookups = "{'account': 'account_id, currency, business_date'}" -%}
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='business_date',
           on_schema_change='fail',
-          pre_hook="{{ lookup_indexes({'account': 'account_id, currency, business_date'}) }}",
-          post_hook={"sql": "{{ lookup_indexes({'account': 'account_id, currency, business_date'}, after_build=true) }}",
-                     "transaction": false}) }}
+          pre_hook="{{ lookup_indexes(" ~ lookups ~ ") }}",
+          post_hook={"sql": "{{ lookup_indexes(" ~ lookups ~ ", after_build=true) }}", "transaction": false}) }}
 -- One row per EMI account and business date that has a statement: the ledger
 -- balance of the account at the end of that day (UTC), i.e. every posting
 -- booked up to and including the day. Postings are summed per day first, then
