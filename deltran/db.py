@@ -91,12 +91,17 @@ def connection_parts(url: str | None = None) -> dict[str, str]:
     }
 
 
+CHECKS_APPLICATION_NAME = "deltran-checks"
+
+
 def sqlalchemy_url(url: str | None = None) -> str:
     """The same server as a SQLAlchemy URL (psycopg 3 driver), for Great Expectations.
 
     Takes a libpq URL or a ``key=value`` conninfo (DATABASE_URL may be either).
     A socket folder as host goes into the query string, which SQLAlchemy's
-    psycopg dialect passes on to libpq.
+    psycopg dialect passes on to libpq. The sessions are named
+    ``deltran-checks`` (unless the URL names them) so that a DBA sees in
+    pg_stat_activity which queries are the checkpoints'.
     """
     from sqlalchemy.engine import URL
 
@@ -104,6 +109,7 @@ def sqlalchemy_url(url: str | None = None) -> str:
     host = parts.pop("host", None)
     port = parts.pop("port", None)
     query: dict[str, str] = {k: str(v) for k, v in parts.items() if k not in ("user", "password", "dbname")}
+    query.setdefault("application_name", CHECKS_APPLICATION_NAME)
     if host and ("/" in host or "," in host):  # socket folder(s) or several hosts: leave to libpq
         query["host"] = host
         if port:

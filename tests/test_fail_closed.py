@@ -24,7 +24,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from reliability.files import DAY, camt053, ledger, statement
 
-from deltran import config
+from deltran import config, db
 
 pytestmark = [pytest.mark.slow, pytest.mark.db, pytest.mark.airflow]
 ACCOUNTS = {"ACC-FC-1": "USD", "ACC-FC-2": "USD"}
@@ -92,9 +92,9 @@ class DatabaseStopper(threading.Thread):
 
     It holds a lock on marts.account_reconciliation so that every reader waits
     for it; it lets the other readers through (dbt, the pipeline's own read),
-    and when the waiter is GX's batch query (GX's daily partition, ``EXTRACT(year
-    FROM business_date)``) it refuses new connections to the database and ends
-    every session in it. ``outage`` seconds later the database accepts
+    and when the waiter is a checkpoint's session (GX's engine names its
+    sessions ``deltran-checks``) it refuses new connections to the database and
+    ends every session in it. ``outage`` seconds later the database accepts
     connections again.
     """
 
@@ -114,36 +114,40 @@ class DatabaseStopper(threading.Thread):
 
     def _run(self) -> None:
         deadline = time.monotonic() + 600
-        while not self.done.is_set() and time.monotonic() < deadline:
-            with psycopg.connect(self.url) as conn:
+        with psycopg.connect(self.url) as conn:
+            conn.execute("set lock_timeout = '2s'")
+            conn.commit()
+            while not self.done.is_set() and time.monotonic() < deadline:
                 if conn.execute("select to_regclass('marts.account_reconciliation')").fetchone()[0] is None:
                     conn.rollback()
                     time.sleep(0.2)
                     continue
                 try:
-                    conn.execute("set lock_timeout = '2s'")
                     conn.execute("lock table marts.account_reconciliation in access exclusive mode")
                 except psycopg.errors.LockNotAvailable:
                     conn.rollback()
                     continue
-                waiter = self._wait_for_reader(conn)
-                if waiter == "gx":
+                if self._wait_for_reader(conn) == "gx":
                     self._stop_database(conn)
                     return
-                conn.rollback()  # someone else (dbt, the pipeline's own read): let it through
-            time.sleep(0.05)
+                # someone else (dbt, the pipeline's own read): let it through and queue
+                # for the lock again at once, so that no later reader slips past unseen
+                conn.rollback()
 
     def _wait_for_reader(self, conn: psycopg.Connection) -> str | None:
-        """Until some session waits for our lock: 'gx' when it is GX's batch query, else 'other'."""
+        """Until some session waits for our lock: 'gx' when it is a checkpoint's, else 'other'."""
         for _ in range(200):
+            # pg_stat_activity is read once per transaction unless its snapshot is cleared:
+            # without this, a session that connected after the lock was taken is never seen
+            conn.execute("select pg_stat_clear_snapshot()")
             rows = conn.execute(
                 """
-                select a.query from pg_locks as l join pg_stat_activity as a on a.pid = l.pid
+                select a.application_name from pg_locks as l join pg_stat_activity as a on a.pid = l.pid
                 where not l.granted and l.relation = 'marts.account_reconciliation'::regclass
                 """
             ).fetchall()
             if rows:
-                return "gx" if any("extract(year" in q.lower() for (q,) in rows) else "other"
+                return "gx" if any(name == db.CHECKS_APPLICATION_NAME for (name,) in rows) else "other"
             time.sleep(0.05)
         return None
 

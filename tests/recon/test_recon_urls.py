@@ -17,13 +17,13 @@ def test_a_libpq_url_keeps_host_port_password_and_options():
         5433,
         "deltran",
     )
-    assert url.query == {"sslmode": "require"}
+    assert url.query == {"sslmode": "require", "application_name": "deltran-checks"}
 
 
 def test_a_conninfo_with_a_socket_folder_passes_the_folder_as_host_option():
     url = make_url(sqlalchemy_url("user=postgres dbname=t_1 host=/work/main/.pgdata port=5432"))
     assert (url.username, url.host, url.database) == ("postgres", None, "t_1")
-    assert url.query == {"host": "/work/main/.pgdata", "port": "5432"}
+    assert url.query == {"host": "/work/main/.pgdata", "port": "5432", "application_name": "deltran-checks"}
 
 
 def test_the_embedded_url_form():
@@ -32,5 +32,10 @@ def test_the_embedded_url_form():
         "postgres",
         None,
         "deltran",
-        {"host": "/srv/.pgdata"},
+        {"host": "/srv/.pgdata", "application_name": "deltran-checks"},
     )
+
+
+def test_a_url_that_names_its_sessions_keeps_the_name():
+    url = make_url(sqlalchemy_url("postgresql://alice@db.example/deltran?application_name=ops"))
+    assert url.query == {"application_name": "ops"}
