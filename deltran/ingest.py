@@ -394,11 +394,13 @@ def _ingest_in_parallel(
 ) -> list[FileOutcome]:
     """The batch's files read by worker processes, written here one by one in file order.
 
-    Each file not yet ingested gets its id in file order and is submitted at
-    once, so workers read ahead while this process writes the earlier files.
-    A second copy of the same bytes within the batch is not submitted: by its
-    turn the first copy is loaded (it is then a duplicate) or quarantined (it
-    is read here, and gets its own record).
+    Each file not yet ingested gets its id in file order, and all are
+    submitted at once, largest first: workers read ahead while this process
+    writes the earlier files, and the longest reading (the day's ledger export,
+    named after the statements) starts at once instead of running alone at the
+    end while the other workers idle. A second copy of the same bytes within
+    the batch is not submitted: by its turn the first copy is loaded (it is
+    then a duplicate) or quarantined (it is read here, and gets its own record).
     """
     # spawn, not fork: the task process may hold threads and a database connection
     context = multiprocessing.get_context("spawn")
@@ -406,15 +408,18 @@ def _ingest_in_parallel(
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         try:
             hashes: dict[Path, str] = {}
-            readings: dict[Path, tuple[int, Future]] = {}
+            file_ids: dict[Path, int] = {}
             submitted: set[str] = set()
             for path in paths:
                 hashes[path] = sha256 = sha256_of(path)
                 if sha256 in submitted or _known_kind(conn, sha256):
                     continue
                 submitted.add(sha256)
-                file_id = _next_file_id(conn)
-                readings[path] = (file_id, pool.submit(_read_in_worker, str(path), file_id, spool_dir))
+                file_ids[path] = _next_file_id(conn)
+            readings: dict[Path, tuple[int, Future]] = {
+                path: (file_ids[path], pool.submit(_read_in_worker, str(path), file_ids[path], spool_dir))
+                for path in sorted(file_ids, key=lambda p: p.stat().st_size, reverse=True)
+            }
             outcomes = [
                 ingest_file(conn, path, settings, sha256=hashes[path], reading=readings.get(path)) for path in paths
             ]

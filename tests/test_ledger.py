@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from deltran.ledger import LedgerFormatError, parse_amount, read_ledger
+from deltran.ledger import FIELDS, REQUIRED, LedgerFormatError, _raw_rows, parse_amount, read_ledger
 
 HEADER = (
     "entry_id,journal_id,account,amount,currency,side,booked_at,value_date,kind,uetr,end_to_end_id,"
@@ -120,3 +123,33 @@ def test_duplicate_entry_id_is_refused(tmp_path):
     )
     with pytest.raises(LedgerFormatError, match="appears twice"):
         list(read_ledger(path))
+
+
+# Fields as an export may write them: empty, with the characters CSV quotes, over several lines.
+_field = st.text(alphabet=st.sampled_from(list('ab,"\n\r ')), max_size=6)
+
+
+# Every required column, some optional ones, in any order; now and then one required column left out.
+_header = st.tuples(st.sets(st.sampled_from([f for f in FIELDS if f not in REQUIRED])), st.booleans()).flatmap(
+    lambda chosen: st.permutations(list(REQUIRED[1:] if chosen[1] else REQUIRED) + sorted(chosen[0]))
+)
+
+
+@given(header=_header, rows=st.lists(st.lists(_field, max_size=len(FIELDS) + 2), max_size=6))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_csv_rows_are_read_as_csv_dictreader_reads_them(tmp_path, header, rows):
+    """The C reader path (_raw_rows) gives csv.DictReader's rows and line numbers: the
+    fields beyond the header under None, those short of it None, blank lines skipped."""
+    path = tmp_path / "ledger.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        expected = [(reader.line_num, row) for row in reader]
+    if not set(REQUIRED) <= set(header):
+        with pytest.raises(LedgerFormatError, match="header lacks"):
+            list(_raw_rows(path))
+        return
+    assert list(_raw_rows(path)) == expected
