@@ -397,10 +397,10 @@ def _ingest_in_parallel(
     Each file not yet ingested gets its id in file order, and all are
     submitted at once, largest first: workers read ahead while this process
     writes the earlier files, and the longest reading (the day's ledger export,
-    named after the statements) starts at once instead of running alone at the
-    end while the other workers idle. A second copy of the same bytes within
-    the batch is not submitted: by its turn the first copy is loaded (it is
-    then a duplicate) or quarantined (it is read here, and gets its own record).
+    named after the statements) does not start last, with nothing left to
+    read beside it. A second copy of the same bytes within the batch is not
+    submitted: by its turn the first copy is loaded (it is then a duplicate) or
+    quarantined (it is read here, and gets its own record).
     """
     # spawn, not fork: the task process may hold threads and a database connection
     context = multiprocessing.get_context("spawn")
