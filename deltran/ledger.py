@@ -88,7 +88,8 @@ def _typed(raw: dict, file: str, line: int) -> dict:
     for name in FIELDS:
         value = raw.get(name)
         row[name] = None if value is None or value == "" else (value if value.__class__ is str else str(value)).strip()
-    missing = [name for name in REQUIRED if not row[name]]  # absent, empty or blank
+    # absent, empty or blank (and a JSON false, [] or {}: falsy as given)
+    missing = [name for name in REQUIRED if not raw.get(name) or not row[name]]
     if missing:
         raise LedgerFormatError(file, line, f"missing {', '.join(missing)}")
     currency = row["currency"]
@@ -113,8 +114,8 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, dict]]:
     if path.suffix.lower() == ".csv":
         with path.open(newline="", encoding="utf-8") as handle:
             # csv.DictReader's rows (fields beyond the header under the key None, those
-            # short of it None; blank lines skipped), from the C reader without its
-            # per-row Python: a third of the time of a million-line export
+            # short of it None; blank lines skipped), from the C reader without
+            # DictReader's per-row Python
             reader = csv.reader(handle)
             header = next(reader, [])
             absent = [name for name in REQUIRED if name not in header]

@@ -104,6 +104,8 @@ def test_trailing_zeros_are_notation_not_precision():
     [
         ('"amount":1e2', "exponent notation"),
         ('"amount":"1.5","note":"x"', r"unknown field\(s\) 'note'"),
+        ('"amount":false', "missing amount"),
+        ('"amount":"  "', "missing amount"),
     ],
 )
 def test_json_lines_obey_the_same_rules(tmp_path, line, message):
