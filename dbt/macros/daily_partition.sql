@@ -139,6 +139,15 @@
     {%- if rematch_scoped() -%} {{ in_scope(scope_model, side, column) }} {%- else -%} true {%- endif -%}
 {%- endmacro %}
 
+{#- The filter of a later matching pass (int_matches__batch_sum,
+    int_matches__suggested: tables rebuilt whole, over the items the references
+    pass leaves): in a daily run, only int_matching_scope's items, which hold
+    every such item (why: int_matching_scope), so the pass reads the day's
+    breaks, not the history; true otherwise (a build of every date). -#}
+{% macro in_matching_scope(side, column) -%}
+    {%- if daily_restate_from() is not none -%} {{ in_scope('int_matching_scope', side, column) }} {%- else -%} true {%- endif -%}
+{%- endmacro %}
+
 {#- The pre-hook of a model kept by item (int_matches__references,
     int_bank_entries_matched_to_ledger, transaction_matches): the rows of the
     items its scope lists go, to be decided again (all rows, in a build of

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_matching_scope') }}
 {{ config(pre_hook="set local enable_nestloop = off") }}
 -- The anti-joins below run against CTEs the planner cannot count: a nested
 -- loop over them is quadratic, so this model's transaction plans without one.
@@ -9,6 +10,8 @@
 -- or NtryRef, e.g. a batch or payment-information id) or, for postings without
 -- a bank reference, by being one journal. Only unambiguous sets pair: the
 -- entry has exactly one such set and the set fits exactly one entry.
+-- A daily run reads only int_matching_scope's items: every item the
+-- references pass leaves is one (why: int_matching_scope), the history's are not.
 {% set tolerance = var('value_date_tolerance_days') | int %}
 
 with paired as (
@@ -20,6 +23,7 @@ bank as (
     from {{ ref('int_bank_movements_numbered') }} as b
     where b.copy_number = 1
         and b.detail_count = 0
+        and {{ in_matching_scope('bank', 'b.bank_entry_id') }}
         and not exists (select 1 from paired as p where p.bank_entry_id = b.bank_entry_id)
         -- two anti-joins, not one with IN (a, b): each can hash
         and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversal_id = b.bank_entry_id)
@@ -30,6 +34,7 @@ ledger as (
     select l.*
     from {{ ref('int_ledger_postings_numbered') }} as l
     where l.copy_number = 1
+        and {{ in_matching_scope('ledger', 'l.ledger_entry_id') }}
         and not exists (select 1 from paired as p where p.ledger_entry_id = l.ledger_entry_id)
 ),
 

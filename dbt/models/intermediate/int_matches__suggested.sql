@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_matching_scope') }}
 {{ config(pre_hook="set local enable_nestloop = off") }}
 -- The anti-joins below run against CTEs the planner cannot count: a nested
 -- loop over them is quadratic, so this model's transaction plans without one.
@@ -12,6 +13,8 @@
 -- or the platform is set to auto-confirm; a rejected pair is never suggested again. A person may also
 -- pair two lone items by hand (`deltran matches pair`): matched_on 'manual',
 -- taken before the suggestions, so neither side is suggested elsewhere.
+-- A daily run reads only int_matching_scope's items: every item the
+-- references pass leaves is one (why: int_matching_scope), the history's are not.
 {% set tolerance = var('value_date_tolerance_days') | int %}
 {% set amount_tolerance = var('amount_tolerance') %}
 {% set auto_confirm = var('auto_confirm_suggested') | string | lower in ('true', '1', 'yes') %}
@@ -37,6 +40,7 @@ bank as (
         b.effective_value_date, b.counterparty_name, b.creditor_reference
     from {{ ref('int_bank_movements_numbered') }} as b
     where b.copy_number = 1
+        and {{ in_matching_scope('bank', 'b.bank_entry_id') }}
         and not exists (select 1 from paired as p where p.bank_entry_id = b.bank_entry_id)
         -- two anti-joins, not one with IN (a, b): each can hash
         and not exists (select 1 from {{ ref('int_bank_reversals') }} as r where r.reversal_id = b.bank_entry_id)
@@ -49,6 +53,7 @@ ledger as (
         l.counterparty_name, l.creditor_reference
     from {{ ref('int_ledger_postings_numbered') }} as l
     where l.copy_number = 1
+        and {{ in_matching_scope('ledger', 'l.ledger_entry_id') }}
         and not exists (select 1 from paired as p where p.ledger_entry_id = l.ledger_entry_id)
 ),
 

@@ -1,7 +1,4 @@
 -- depends_on: {{ ref('int_matches__references_scope') }}
--- depends_on: {{ ref('int_matches__references') }}
--- depends_on: {{ ref('int_bank_movements_numbered') }}
--- depends_on: {{ ref('int_ledger_postings_numbered') }}
 {{ config(post_hook='analyze {{ this }}') }}
 -- The movements and postings whose final state (int_bank_entries_matched_to_ledger)
 -- a daily run decides again; every other item keeps its row. Empty outside a
@@ -16,6 +13,14 @@
 -- references pass leaves alone, now or in the last run (their later passes,
 -- and the in-flight rule, which moves with the statements' coverage). Those
 -- are the breaks and the unmatched: few, whatever the history.
+--
+-- The items it leaves alone now need no search of the history: outside its
+-- scope the references pass kept last run's pairs, so an item there that it
+-- leaves alone now it left alone then, and the last run's state of it says
+-- so (match_pass is 'references' only for a references pair). Inside its
+-- scope, every item is listed anyway. So this list holds every item the
+-- later passes may pair (int_matches__batch_sum and int_matches__suggested
+-- read only these in a daily run, macros/daily_partition.sql).
 {% set since = daily_restate_from() %}
 {% set states = adapter.get_relation(database=target.database, schema=this.schema,
                                      identifier='int_bank_entries_matched_to_ledger') if execute else none %}
@@ -29,16 +34,8 @@ select 'all' as side, null::text as item_id
 -- the references pass's scope ('all' when it decided everything this run)
 select side, item_id from {{ ref('int_matches__references_scope') }}
 union
--- the items the references pass leaves alone now
-select 'bank', b.bank_entry_id
-from {{ ref('int_bank_movements_numbered') }} as b
-where not exists (select 1 from {{ ref('int_matches__references') }} as p where p.bank_entry_id = b.bank_entry_id)
-union
-select 'ledger', l.ledger_entry_id
-from {{ ref('int_ledger_postings_numbered') }} as l
-where not exists (select 1 from {{ ref('int_matches__references') }} as p where p.ledger_entry_id = l.ledger_entry_id)
-union
--- the items the references pass left alone in the last run
+-- the items the references pass left alone in the last run (and, outside its
+-- scope, leaves alone now)
 select 'bank', s.bank_entry_id
 from {{ states }} as s
 where s.bank_entry_id is not null and s.match_pass is distinct from 'references'
