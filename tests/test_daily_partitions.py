@@ -30,8 +30,10 @@ from deltran.warehouse import dbt
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 DAY1 = date(2026, 11, 20)
 DAYS = [DAY1 + timedelta(days=n) for n in range(3)]
-# five days for the comparison with a full build: a run restates from the earliest date its files
-# touch less the value-date tolerance (2 days), so only the fifth day's run keeps rows (of day 1)
+# five days for the comparison with a full build: a run restates the business dates from the earliest
+# date its files touch less the value-date tolerance (2 days), so only the fifth day's run keeps daily
+# rows (of day 1); the rows dated by their own date it rebuilds from that date itself (day 4: it keeps
+# days 1-3)
 WEEK = [DAY1 + timedelta(days=n) for n in range(5)]
 DAILY = ("marts.account_reconciliation", "intermediate.int_ledger_balances_daily")
 # incremental models without a key of (account, business date), compared whole: partitioned by a row's own
@@ -123,9 +125,10 @@ def _book_what_the_demo_does_not(conn: psycopg.Connection, day: date) -> None:
 
     Day 1: the bank reverses its duplicate booking the same day (so the demo's
     reversal of it on day 2 finds it taken and cancels nothing), and an account
-    without statements yet posts in the ledger. Day 2: the bank books a day-1
+    without statements yet posts in the ledger. Day 4: the bank books a day-3
     transaction again and the ledger posts one again (copy 2, numbered after the
-    day-1 copy the day-5 run keeps). Day 5: that account's first statement.
+    day-3 copy the day-5 run keeps), and a journal spans days 3 and 4 (the day-5
+    run checks it whole). Day 5: that account's first statement.
     """
     if day == WEEK[0]:
         duplicate = conn.execute(
@@ -154,7 +157,7 @@ def _book_what_the_demo_does_not(conn: psycopg.Connection, day: date) -> None:
             },
         )
         _copy_journal(conn, day, day, "-new", NEW_ACCOUNT)
-    elif day == WEEK[1]:
+    elif day == WEEK[3]:
         before = day - timedelta(days=1)
         entry = conn.execute(
             "select e.ctid::text, e.account from raw.bank_entries as e"
@@ -296,11 +299,11 @@ def test_daily_runs_restate_late_days_and_equal_a_full_refresh(warehouse_url):
         daily = {table: _without_xmin(_rows(conn, table)) for table in DAILY}
         restated = {table: _all_rows(conn, table) for table in RESTATED}
         assert restated["marts.statement_checks"] and restated["marts.transaction_matches"]
-        # the journal over days 1 and 2 (the day-5 run restates from day 2, and its lines balance only together)
+        # the journal over days 3 and 4 (the day-5 run restates from day 4, and its lines balance only together)
         spans = conn.execute(
             "select distinct booking_date from staging.stg_ledger__journal_lines where journal_id like '%%-span'"
         ).fetchall()
-        assert sorted(spans) == [(DAYS[0],), (DAYS[1],)]
+        assert sorted(spans) == [(WEEK[2],), (WEEK[3],)]
         kept = {table: _contents(conn, table) for table in INCREMENTAL}
         # what day 1 said first is kept in the snapshot history: a closed version per changed account-day
         checked = "bank_opening_balance, bank_closing_balance, ledger_balance, difference, threshold_level,"
@@ -369,7 +372,7 @@ def test_daily_runs_restate_late_days_and_equal_a_full_refresh(warehouse_url):
     assert refreshed == daily
     for table in RESTATED:
         assert refreshed_restated[table] == restated[table], table
-    assert sorted(copies) == [("bank", DAYS[1], 2), ("ledger", DAYS[1], 2)]
+    assert sorted(copies) == [("bank", WEEK[3], 2), ("ledger", WEEK[3], 2)]
     assert (DAYS[0], True, DAYS[0]) in reversals  # the same-day reversal took the duplicate
     assert not [r for r in reversals if r[0] == DAYS[1] and r[2] == DAYS[0]]  # so day 2's reversal of it took none
     assert new_account == (DAYS[0],)

@@ -17,7 +17,21 @@
   person's `deltran dbt build --vars ...`), at the price of a full parse.
 #}
 {% macro in_daily_partition(column) -%}
-    {#- a unit test has no relation (this): it reads every given row -#}
+    {%- set dates = partition_dates() -%}
+    {%- if dates is none -%}
+        true
+    {%- else -%}
+        {{ column }} in (
+            {%- for d in dates %}'{{ d }}'::date{% if not loop.last %}, {% endif %}{% endfor -%}
+            {%- if dates | length == 0 %}null{% endif -%}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The business dates an incremental model builds in a daily run (ISO strings,
+    sorted); none when it builds every date. A unit test has no relation (this):
+    it reads every given row. -#}
+{% macro partition_dates() -%}
     {%- if this is not none and is_incremental() -%}
         {%- set dates = var('partition_dates', none) -%}
         {%- if dates is none -%}
@@ -26,17 +40,9 @@
                 {%- set dates = listed.split(',') | map('trim') | reject('equalto', '') | list -%}
             {%- endif -%}
         {%- endif -%}
-        {%- if dates is none -%}
-            true
-        {%- else -%}
-            {{ column }} in (
-                {%- for d in dates %}'{{ d }}'::date{% if not loop.last %}, {% endif %}{% endfor -%}
-                {%- if dates | length == 0 %}null{% endif -%}
-            )
-        {%- endif -%}
-    {%- else -%}
-        true
+        {{ return(dates | sort if dates is not none else none) }}
     {%- endif -%}
+    {{ return(none) }}
 {%- endmacro %}
 
 {#

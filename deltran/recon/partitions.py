@@ -7,9 +7,11 @@ loaded since the last build may change an earlier day: a late statement, a
 re-exported ledger entry, a counterpart that now matches an entry of an earlier
 day, a new copy of an earlier transaction. The earliest date such a file
 touches (its own rows' dates, those of every other row sharing an entry id,
-UETR or EndToEndId, less the value-date tolerance for matches without a shared
-reference) is where the change starts; every already-built date from there on
-is restated in the same run (ledger balances and the explained difference are
+UETR or EndToEndId) is where the change starts: the rows dated by their own
+date (movements, postings, statements, journals) are rebuilt from there on.
+Every already-built business date from there on, less the value-date
+tolerance (a match without a shared reference pairs across it), is restated
+in the same run (ledger balances and the explained difference are
 cumulative, so the days after it change too). A person's decision on a match
 (control.match_decisions) since the last build restates the day of its entries
 the same way, and each restatement is
@@ -130,9 +132,11 @@ class Plan:
     files_through: int  # the last loaded file the build sees
     decisions_through: int = 0  # the last match decision the build sees
     restated: dict[date, str] = field(default_factory=dict)
-    # the earliest date a file or decision since the last build touches (less the
-    # tolerance): models partitioned by a row's own date (booking date, journal
-    # date) rebuild every date from here, with or without a statement that day
+    # the earliest date a file or decision since the last build touches: models
+    # partitioned by a row's own date (booking date, journal date) rebuild every
+    # date from here, with or without a statement that day. Not less the
+    # value-date tolerance, unlike the restated business dates: a pair across
+    # dates links its rows by item (the matching scopes), not by date
     touched_from: date | None = None
 
     @property
@@ -141,8 +145,14 @@ class Plan:
 
     @property
     def restate_from(self) -> date:
-        """Rows dated on or after this may change; those before it may not (macros/daily_partition.sql)."""
-        return min([*self.dates, *([self.touched_from] if self.touched_from else [])])
+        """Rows dated on or after this may change; those before it may not (macros/daily_partition.sql).
+
+        The business date, or the earliest date touched if earlier. A restated
+        business date before it (one the value-date tolerance reaches) gets its
+        rows of the daily marts rebuilt; the rows dated by their own date
+        there are kept, as nothing new touched them.
+        """
+        return min(self.business_date, self.touched_from) if self.touched_from else self.business_date
 
     def summary(self) -> dict[str, object]:
         return {
@@ -170,8 +180,10 @@ def plan(conn: psycopg.Connection, business_date: date, value_date_tolerance_day
     dated += [("match decision " + what, earliest) for _, what, earliest in decided if earliest is not None]
     if not dated:
         return Plan(business_date, last, last_decision)
-    # a match without a shared reference pairs within the value-date tolerance
-    start = min(earliest for _, earliest in dated) - timedelta(days=value_date_tolerance_days)
+    touched_from = min(earliest for _, earliest in dated)
+    # a match without a shared reference pairs within the value-date tolerance:
+    # the business dates it reaches may change too
+    start = touched_from - timedelta(days=value_date_tolerance_days)
     # the dates that have rows: built by a daily run, or by a whole build before it
     has_mart = conn.execute("select to_regclass('marts.account_reconciliation') is not null").fetchone()
     mart_dates = " union select business_date from marts.account_reconciliation" if has_mart and has_mart[0] else ""
@@ -189,7 +201,7 @@ def plan(conn: psycopg.Connection, business_date: date, value_date_tolerance_day
             continue
         why = sorted({name for name, earliest in dated if earliest - timedelta(days=value_date_tolerance_days) <= day})
         restated[day] = "restated: loaded or decided after its last build, changes it: " + _names(why)
-    return Plan(business_date, last, last_decision, restated, touched_from=start)
+    return Plan(business_date, last, last_decision, restated, touched_from=touched_from)
 
 
 def _names(names: list[str], shown: int = 5) -> str:

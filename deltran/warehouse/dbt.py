@@ -111,7 +111,8 @@ def run(
     of every date never inherits an earlier call's dates in the same process.
     ``restate_from`` (with ``partition_dates``): the earliest date whose rows may
     change, for the models partitioned by a row's own date (RESTATE_FROM_ENV);
-    without it the earliest partition date.
+    it may be later than the earliest partition date (a date the value-date
+    tolerance reaches); without it the earliest partition date.
     """
     from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
 
@@ -124,7 +125,7 @@ def run(
         # dates, formatted here: nothing else reaches the SQL the macro writes
         dates = [date.fromisoformat(str(d)) for d in partition_dates]
         os.environ[PARTITION_DATES_ENV] = ",".join(d.isoformat() for d in dates)
-        earliest = min([*dates, *([date.fromisoformat(str(restate_from))] if restate_from else [])], default=None)
+        earliest = date.fromisoformat(str(restate_from)) if restate_from else min(dates, default=None)
         if earliest is None:
             os.environ.pop(RESTATE_FROM_ENV, None)
         else:

@@ -12,11 +12,16 @@
 --
 -- A daily run reads no history: it starts from each account's balance on its
 -- latest day kept before the earliest date its files touch (restate_from(); a
--- balance no file since can change, and not rebuilt by this run), and adds the
--- postings booked after that day, those of the days between without a
+-- balance no file since can change) and before the earliest date it rebuilds
+-- (a restated date the value-date tolerance reaches may be earlier), and adds
+-- the postings booked after that day, those of the days between without a
 -- statement too. An account with no day kept (its first statement) starts from
 -- zero and all its postings. A whole build starts every account from zero.
 {%- set restated_from = restate_from() %}
+{%- set built = partition_dates() %}
+{%- if restated_from is not none and built %}
+    {%- set restated_from = [restated_from, built | first] | min %}
+{%- endif %}
 
 with statements as (
     select * from {{ ref('int_bank_statements_daily') }}
