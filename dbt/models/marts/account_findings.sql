@@ -5,7 +5,7 @@
 -- * missing_statement: a registry account open on a business date the
 --   platform has data for (any statement or ledger posting of that date)
 --   without its end-of-day statement (yet).
-with registry as (
+with recursive registry as (
     select * from {{ ref('account_registry') }}
 ),
 
@@ -37,10 +37,31 @@ unknown as (
     where r.account_id is null
 ),
 
+-- the dates with a posting (not an opening balance), found date by date: the
+-- next date in the raw lines' date index, kept if one of its lines is a current
+-- posting (a first match in the staging view, by index). A distinct over the
+-- view read every line of the history on every run (0.2 s at 30 demo days).
+ledger_dates (business_date) as (
+    select min((booked_at at time zone 'UTC')::date) from {{ source('raw', 'ledger_lines') }}
+    union all
+    select (
+        select min((l.booked_at at time zone 'UTC')::date) from {{ source('raw', 'ledger_lines') }} as l
+        where (l.booked_at at time zone 'UTC')::date > d.business_date
+    )
+    from ledger_dates as d
+    where d.business_date is not null
+),
+
 known_dates as (
     select business_date from {{ ref('int_bank_statements_daily') }}
     union
-    select distinct booking_date from {{ ref('stg_ledger__journal_lines') }} where kind <> 'opening'
+    select d.business_date from ledger_dates as d
+    where (
+        select true from {{ ref('stg_ledger__journal_lines') }} as j
+        where j.booking_date = d.business_date and j.kind <> 'opening'
+        -- an existence check: any row will do
+        limit 1  -- noqa: AM09
+    )
 ),
 
 missing as (

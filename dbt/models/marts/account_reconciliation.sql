@@ -38,6 +38,8 @@ match_counts as (
         count(*) filter (where match_status = 'ledger_only' and not is_expected)  as ledger_only_count,
         count(*) filter (where match_status in ('duplicate_bank', 'duplicate_ledger')) as duplicate_count
     from matches
+    -- the dates built only (the join below would not push them into the aggregate)
+    where {{ in_daily_partition('business_date') }}
     group by account_id, business_date
 ),
 
@@ -106,7 +108,7 @@ movement_counts as (
             as confirmed_movement_count,
         count(distinct bank_entry_id) filter (where match_status = 'suggested')          as suggested_count
     from matches
-    where bank_entry_id is not null
+    where bank_entry_id is not null and {{ in_daily_partition('bank_booking_date') }}
     group by account_id, bank_booking_date
 ),
 
