@@ -63,16 +63,6 @@ currency_findings as (
     group by statement_id, account_id
 ),
 
-entry_movement as (
-    -- opening + this = closing, by the statement's booked entries (each Ntry once)
-    select
-        statement_id, account_id,
-        sum(case credit_debit when 'CRDT' then entry_amount else -entry_amount end) as net_movement
-    from {{ ref('stg_bank__statement_entries') }}
-    where detail_index = 0 and coalesce(status, 'BOOK') = 'BOOK'
-    group by statement_id, account_id
-),
-
 balance_values as (
     select statement_id, account_id, balance_type, amount, max(balance_date) as balance_date, count(*) as copies
     from {{ ref('stg_bank__statement_balances') }}
@@ -93,6 +83,21 @@ balance_counts as (
         group by statement_id, account_id, balance_type
     ) as per_type
     group by statement_id, account_id
+),
+
+entry_movement as (
+    -- opening + this = closing, by the statement's booked entries (each Ntry
+    -- once): only for a statement with several values of a balance type, the
+    -- one case that reads it (supported_pairs), so a daily run does not sum
+    -- every entry of the history (0.1 s at 30 demo days)
+    select
+        e.statement_id, e.account_id,
+        sum(case e.credit_debit when 'CRDT' then e.entry_amount else -e.entry_amount end) as net_movement
+    from {{ ref('stg_bank__statement_entries') }} as e
+    inner join balance_counts as k
+        on k.statement_id = e.statement_id and k.account_id is not distinct from e.account_id
+    where e.detail_index = 0 and coalesce(e.status, 'BOOK') = 'BOOK' and k.most_values > 1
+    group by e.statement_id, e.account_id
 ),
 
 openings as (
