@@ -107,16 +107,17 @@ order by f.file_id
 # took 37,000 new keys for 4,000) and joined them to every raw row by hash, 0.48 s
 # at 30 demo days and growing with them; by index lookups per key, 0.10 s. When
 # they are most of it (a first load), hashing is the cheaper plan and stays: an
-# index lookup costs about ten times a hashed row here (NEW_SHARE_BY_INDEX).
+# index lookup costs about ten times a hashed row here (NEW_SHARE_DIVISOR).
 _BY_INDEX = ("set local enable_hashjoin = off", "set local enable_mergejoin = off")
-NEW_SHARE_BY_INDEX = 0.1
-# The new files' rows (by the file index) and the rows already there (the tables' statistics).
+NEW_SHARE_DIVISOR = 10  # by index when the new rows are under a tenth of the raw rows
+# The new files' rows (by the file index) and the rows already there (the tables'
+# statistics: row counts, whole numbers here, so no float reaches Python).
 _NEW_SHARE = """
 select
     (select count(*) from raw.bank_entries where file_id > %(through)s)
     + (select count(*) from raw.ledger_lines where file_id > %(through)s),
-    (select greatest(reltuples, 0) from pg_class where oid = 'raw.bank_entries'::regclass)
-    + (select greatest(reltuples, 0) from pg_class where oid = 'raw.ledger_lines'::regclass)
+    (select greatest(reltuples, 0)::bigint from pg_class where oid = 'raw.bank_entries'::regclass)
+    + (select greatest(reltuples, 0)::bigint from pg_class where oid = 'raw.ledger_lines'::regclass)
 """
 
 
@@ -187,9 +188,9 @@ def plan(conn: psycopg.Connection, business_date: date, value_date_tolerance_day
     ).fetchone()
     seen, seen_decisions = (int(through[0]), int(through[1])) if through else (0, 0)
     shares = conn.execute(_NEW_SHARE, {"through": seen}).fetchone()
-    new_rows, all_rows = (int(shares[0]), float(shares[1])) if shares else (0, 0.0)
+    new_rows, all_rows = (int(shares[0]), int(shares[1])) if shares else (0, 0)
     with conn.transaction():
-        if new_rows < NEW_SHARE_BY_INDEX * all_rows:
+        if new_rows * NEW_SHARE_DIVISOR < all_rows:
             for setting in _BY_INDEX:
                 conn.execute(setting)
         files = conn.execute(_TOUCHED, {"through": seen}).fetchall()
