@@ -1,7 +1,8 @@
 {#
   Helpers of the marts partitioned by a row's own date (macros/daily_partition.sql
   explains restate_from): ledger_consistency, transaction_matches,
-  statement_checks and the data test assert_journals_balance.
+  statement_checks and the data test assert_journals_balance; and of the rows
+  account_reconciliation reads in a daily run (unsettled_match).
 #}
 
 {#- A data test is never incremental: in a daily run (DELTRAN_PARTITION_DATES set,
@@ -76,4 +77,18 @@
         select account_id, statement_id from {{ this }}
         where business_date >= '{{ earliest }}'::date or business_date is null
     {%- endif -%}
+{%- endmacro %}
+
+{#- The matching rows whose effect on (bank - ledger) is not settled
+    (int_bank_entries_matched_to_ledger; `m` a prefix such as 'm.'): every row but
+    an exact pair the passes found. Their 'matched' means equal amounts in the same
+    direction (a batch's share is the posting's own amount), so the pair's bank and
+    ledger effects cancel once both sides are booked, and a day after both booking
+    dates explains nothing by it. A person's pair (matched_on 'manual') is held to
+    the account and currency only, so it stays in. account_reconciliation reads, in
+    a daily run, only these rows and those booked from its first date on, by this
+    partial index and the booking dates'. Statuses, not a comparison of amounts:
+    the planner counts them from the columns' statistics, so it takes the index. -#}
+{% macro unsettled_match(m='') -%}
+    ({{ m }}match_status <> 'matched' or {{ m }}matched_on = 'manual')
 {%- endmacro %}

@@ -1,7 +1,16 @@
 -- depends_on: {{ ref('int_matching_scope') }}
+{#- account_reconciliation's lookups in a daily run: the rows of its dates and
+    the unsettled ones (macros/restated_marts.sql) -#}
+{%- set lookups = "{
+        'bank_booking_date': 'bank_booking_date',
+        'ledger_booking_date': 'ledger_booking_date',
+        'unsettled': {'columns': 'account_id', 'where': unsettled_match()},
+    }" -%}
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
           pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off",
-                    "{{ delete_rescoped('int_matching_scope') }}"]) }}
+                    "{{ lookup_indexes(" ~ lookups ~ ") }}",
+                    "{{ delete_rescoped('int_matching_scope') }}"],
+          post_hook={"sql": "{{ lookup_indexes(" ~ lookups ~ ", after_build=true) }}", "transaction": false}) }}
 -- The anti-joins below run against CTEs the planner cannot count: a nested
 -- loop over them is quadratic, so this model's transaction plans without one;
 -- nor with merge joins, which sort every movement and posting on their text
