@@ -17,7 +17,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=[
-        "set local enable_nestloop = off",
+        "{% if restate_from() is none %}set local enable_nestloop = off{% endif %}",
         "{{ lookup_indexes(" ~ lookups ~ ") }}",
         "{{ delete_restated('booking_date') }}",
     ],
@@ -27,8 +27,12 @@
     ],
 ) }}
 
--- (No nested loop: the staging views estimate a few rows where there are millions,
--- and a nested loop over them is quadratic: 1e8 comparisons at 100,000 entries.)
+-- (No nested loop in a build of every date: the staging views estimate a few rows
+-- where there are millions, and a nested loop over them is quadratic: 1e8
+-- comparisons at 100,000 entries. A daily run reads a few days by index, and there
+-- nested index lookups are the cheap plan: staging's search for a later export of
+-- each posting takes 4,400 lookups by entry_id instead of hashing every raw line,
+-- 27 ms instead of 97 at 30 demo days, and does not grow with them.)
 -- One row per ledger posting on an EMI account (an account with statements),
 -- opening balances excluded, numbered within its transaction key and amount:
 -- copy_number 2 and up are the same transaction posted again (instalments of
@@ -61,12 +65,16 @@ postings as (
     where l.kind <> 'opening' and {{ on_or_after_restated('l.booking_date') }}
     {%- if is_incremental() and restate_from() is not none %}
         union all
-        -- an account with none (its first statement came since): its earlier postings too
-        -- (an array, not a join: no posting before the date is read for the usual none)
+        -- an account with none (its first statement came since): its earlier postings too,
+        -- looked up per such account (the raw index on account): none is read for the usual none
         select l.*
-        from {{ ref('stg_ledger__journal_lines') }} as l
-        where l.kind <> 'opening' and l.booking_date < '{{ restate_from() }}'::date
-            and l.account_id = any(array(select account_id from emi_accounts where first_kept_booking_date is null))
+        from emi_accounts as e
+        cross join lateral (
+            select * from {{ ref('stg_ledger__journal_lines') }} as l
+            where l.account_id = e.account_id and l.kind <> 'opening'
+                and l.booking_date < '{{ restate_from() }}'::date
+        ) as l
+        where e.first_kept_booking_date is null
     {%- endif %}
 )
 
