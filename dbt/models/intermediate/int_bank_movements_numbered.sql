@@ -1,6 +1,7 @@
--- Incremental by booking date (macros/daily_partition.sql): a daily run deletes
--- the movements booked on or after the earliest date its files touch and books
--- them again from staging; those booked before it stay as they are. (The
+-- Incremental by booking date (macros/daily_partition.sql): a daily run books
+-- the movements booked on or after the earliest date its files touch again from
+-- staging and replaces those that changed (strategy 'restate'); those booked
+-- before it stay as they are. (The
 -- indexes by id and reference: the references scope's lookups,
 -- int_matches__references_scope.)
 {%- set lookups = "{
@@ -15,12 +16,13 @@
     }" -%}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='restate',
+    meta={'restated_by': 'booking_date'},
+    unique_key='bank_entry_id',
     on_schema_change='fail',
     pre_hook=[
         "set local enable_nestloop = off",
         "{{ lookup_indexes(" ~ lookups ~ ") }}",
-        "{{ delete_restated('booking_date') }}",
     ],
     post_hook=[
         "{% if not is_incremental() %}analyze {{ this }}{% endif %}",
@@ -72,10 +74,11 @@ select
     coalesce(e.value_date, e.booking_date) as effective_value_date,
     case when coalesce(e.uetr, e.end_to_end_id) is null then 1 else
             {% if is_incremental() -%}
-                -- the copies booked before: after the pre-hook's delete, all the table holds
+                -- the copies booked before, kept as they are
                 (
                     select count(*) from {{ this }} as kept
-                    where kept.account_id = e.account_id and kept.currency = e.currency
+                    where {{ kept_before_restated('kept.booking_date') }}
+                        and kept.account_id = e.account_id and kept.currency = e.currency
                         and kept.credit_debit = e.credit_debit
                         and coalesce(kept.uetr, kept.end_to_end_id) = coalesce(e.uetr, e.end_to_end_id)
                         and kept.amount = e.amount

@@ -1,6 +1,7 @@
--- Incremental by booking date (macros/daily_partition.sql): a daily run deletes
--- the postings booked on or after the earliest date its files touch and numbers
--- them again from staging; those booked before it stay as they are. (The
+-- Incremental by booking date (macros/daily_partition.sql): a daily run numbers
+-- the postings booked on or after the earliest date its files touch again from
+-- staging and replaces those that changed (strategy 'restate'); those booked
+-- before it stay as they are. (The
 -- indexes by id and reference: the references scope's lookups,
 -- int_matches__references_scope.)
 {%- set lookups = "{
@@ -14,12 +15,13 @@
     }" -%}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='restate',
+    meta={'restated_by': 'booking_date'},
+    unique_key='ledger_entry_id',
     on_schema_change='fail',
     pre_hook=[
         "{% if restate_from() is none %}set local enable_nestloop = off{% endif %}",
         "{{ lookup_indexes(" ~ lookups ~ ") }}",
-        "{{ delete_restated('booking_date') }}",
     ],
     post_hook=[
         "{% if not is_incremental() %}analyze {{ this }}{% endif %}",
@@ -49,9 +51,12 @@ with emi_accounts as (
     select
         account_id,
         {% if is_incremental() -%}
-            -- after the pre-hook's delete, the table holds the postings booked before the restated date
+            -- the postings kept as they are, booked before the restated date
             -- (a min, found at the start of the index on account and date: no scan of the table)
-            (select min(kept.booking_date) from {{ this }} as kept where kept.account_id = s.account_id)
+            (
+                select min(kept.booking_date) from {{ this }} as kept
+                where kept.account_id = s.account_id and {{ kept_before_restated('kept.booking_date') }}
+            )
         {%- else -%}
             null::date
         {%- endif %} as first_kept_booking_date
@@ -85,7 +90,8 @@ select
             {% if is_incremental() -%}
                 (
                     select count(*) from {{ this }} as kept
-                    where kept.account_id = l.account_id and kept.currency = l.currency
+                    where {{ kept_before_restated('kept.booking_date') }}
+                        and kept.account_id = l.account_id and kept.currency = l.currency
                         and kept.bank_direction = l.bank_direction
                         and coalesce(kept.uetr, kept.end_to_end_id) = coalesce(l.uetr, l.end_to_end_id)
                         and kept.amount = l.amount
