@@ -53,9 +53,10 @@
   in DELTRAN_RESTATE_FROM), whether or not that date has a statement, and keeps
   every row before it, which nothing new can change. Outside an incremental
   daily run (a first build, --full-refresh, a build of every date, a unit test)
-  it selects every row. A model using it deletes its rows from that date in a
-  pre-hook ({{ delete_restated(column) }}), so a date whose rows all went away
-  (a statement superseded by its re-sent version) is emptied too.
+  it selects every row. A model using it replaces its rows from that date (the
+  strategy 'restate' below, or a pre-hook delete: delete_restated_by), so a date
+  whose rows all went away (a statement superseded by its re-sent version) is
+  emptied too.
 #}
 {% macro restate_from() -%}
     {%- if this is not none and is_incremental() -%}
@@ -81,15 +82,6 @@
     {%- if earliest is none -%} true {%- else -%} {{ column }} >= '{{ earliest }}'::date {%- endif -%}
 {%- endmacro %}
 
-{#- An incremental run without a date (a build of every date on existing tables)
-    selects every row: it deletes them all first, as an append would double them. -#}
-{% macro delete_restated(column) -%}
-    {%- if this is not none and is_incremental() -%}
-        {%- set earliest = restate_from() -%}
-        delete from {{ this }} {%- if earliest is not none %} where {{ column }} >= '{{ earliest }}'::date {%- endif -%}
-    {%- endif -%}
-{%- endmacro %}
-
 {#- The incremental strategy of the numbered movements and postings
     (incremental_strategy='restate', meta restated_by: the date column,
     unique_key: the row's id): the rows dated from restate_from on become exactly the
@@ -106,6 +98,8 @@
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set key = config.get('unique_key') -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | list -%}
+    {%- set new_row = 'new.' ~ columns | join(', new.') -%}
+    {%- set kept_row = 'kept.' ~ columns | join(', kept.') -%}
     {%- set earliest = restate_from() -%}
     {%- if earliest is none -%}
         delete from {{ target }};
@@ -118,18 +112,15 @@
         where kept.{{ date_column }} >= '{{ earliest }}'::date
             and not exists (
                 select 1 from {{ source }} as new
-                where new.{{ key }} = kept.{{ key }}
-                    and ({% for c in columns %}new.{{ c }}{{ ', ' if not loop.last }}{% endfor %})
-                    is not distinct from ({% for c in columns %}kept.{{ c }}{{ ', ' if not loop.last }}{% endfor %})
+                where new.{{ key }} = kept.{{ key }} and ({{ new_row }}) is not distinct from ({{ kept_row }})
             );
         insert into {{ target }} ({{ columns | join(', ') }})
-        select {% for c in columns %}new.{{ c }}{{ ', ' if not loop.last }}{% endfor %}
+        select {{ new_row }}
         from {{ source }} as new
         where not exists (
             select 1 from {{ target }} as kept
             where kept.{{ key }} = new.{{ key }} and kept.{{ date_column }} >= '{{ earliest }}'::date
-                and ({% for c in columns %}new.{{ c }}{{ ', ' if not loop.last }}{% endfor %})
-                is not distinct from ({% for c in columns %}kept.{{ c }}{{ ', ' if not loop.last }}{% endfor %})
+                and ({{ new_row }}) is not distinct from ({{ kept_row }})
         )
     {%- endif -%}
 {%- endmacro %}
