@@ -156,13 +156,16 @@
     so the first daily run after it does not pay for them. After the commit, as a
     --full-refresh's old table still holds the indexes' names until it is dropped.
     indexes: {name: "columns or (expressions)"}, or {name: {"columns": ..., "where": ...}}
-    for a partial index. -#}
+    for a partial index, {name: {"columns": ..., "unique": true}} for a key the
+    table must not repeat: the database refuses a write that would, where a
+    data test would read the whole table after every run (issue 7). -#}
 {% macro lookup_indexes(indexes, after_build=false) -%}
     {%- if this is not none and (after_build or is_incremental()) -%}
         {%- for name, index in indexes.items() %}
             {%- set columns = index if index is string else index['columns'] %}
-            create index if not exists {{ this.identifier }}_{{ name }}_idx on {{ this }} ({{ columns }})
-            {%- if index is not string %} where {{ index['where'] }}{% endif %};
+            create {% if index is not string and index.get('unique') %}unique {% endif -%}
+            index if not exists {{ this.identifier }}_{{ name }}_idx on {{ this }} ({{ columns }})
+            {%- if index is not string and index.get('where') %} where {{ index['where'] }}{% endif %};
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

@@ -11,6 +11,7 @@ of rows takes milliseconds.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from graphlib import TopologicalSorter
@@ -106,6 +107,7 @@ class Mart:
             " values ('test', 'test-balances', 'test', 0, '{}') returning file_id"
         ).fetchone()[0]
         ledger_before: dict[str, Decimal] = {}
+        line_numbers = itertools.count(1)  # a line's place in its file is unique (raw.ledger_lines_position_key)
         for (account_id, day), (bank, ledger) in sorted(self.balances.items(), key=lambda item: item[0][1]):
             statement_id = f"STMT-{account_id}-{day}"
             end_of_day = datetime.combine(day, time(23, 59), timezone.utc)
@@ -130,8 +132,8 @@ class Mart:
             if change:
                 conn.execute(
                     "insert into raw.ledger_lines (file_id, line_number, entry_id, journal_id, account, amount,"
-                    " currency, side, booked_at, kind) values (%s, 0, %s, %s, %s, %s, 'USD', %s, %s, 'opening')",
-                    (file_id, statement_id, statement_id, account_id, abs(change), "D" if change > 0 else "C",
+                    " currency, side, booked_at, kind) values (%s, %s, %s, %s, %s, %s, 'USD', %s, %s, 'opening')",
+                    (file_id, next(line_numbers), statement_id, statement_id, account_id, abs(change), "D" if change > 0 else "C",
                      datetime.combine(day, time(12), timezone.utc)),
                 )  # fmt: skip
         for account_id in sorted({account_id for account_id, _ in self.balances}):

@@ -2,6 +2,7 @@
 {#- account_reconciliation's lookups in a daily run: the rows of its dates and
     the unsettled ones (macros/restated_marts.sql) -#}
 {%- set lookups = "{
+        'match_id': {'columns': 'match_id', 'unique': true},
         'bank_booking_date': 'bank_booking_date',
         'ledger_booking_date': 'ledger_booking_date',
         'unsettled': {'columns': 'account_id', 'where': unsettled_match()},

@@ -8,6 +8,7 @@
         'booking_date': 'booking_date',
         'copies': 'account_id, currency, credit_debit, (coalesce(uetr, end_to_end_id)), amount',
         'bank_entry_id': 'bank_entry_id',
+        'bank_movement_key': {'columns': 'bank_movement_key', 'unique': true},
         'reversal_key': 'account_id, currency, amount, (coalesce(uetr, end_to_end_id, acct_svcr_ref))',
         'reversals': {'columns': 'booking_date', 'where': 'is_reversal'},
         'uetr': 'uetr',

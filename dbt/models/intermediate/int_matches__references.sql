@@ -1,8 +1,15 @@
 -- depends_on: {{ ref('int_matches__references_scope') }}
+{#- each item is in one pair at most: the database holds it on every write -#}
+{%- set keys = "{
+        'bank_entry_id': {'columns': 'bank_entry_id', 'unique': true},
+        'ledger_entry_id': {'columns': 'ledger_entry_id', 'unique': true},
+    }" -%}
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
           pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off",
+                    "{{ lookup_indexes(" ~ keys ~ ") }}",
                     "{{ delete_rescoped('int_matches__references_scope') }}"],
-          post_hook="{% if not is_incremental() %}analyze {{ this }}{% endif %}") }}
+          post_hook=["{% if not is_incremental() %}analyze {{ this }}{% endif %}",
+                     {"sql": "{{ lookup_indexes(" ~ keys ~ ", after_build=true) }}", "transaction": false}]) }}
 -- Incremental: a daily run decides again only the items of
 -- int_matches__references_scope (the components its new rows reach; why that
 -- is exact is written there) and keeps every other pair; without a daily run's

@@ -97,23 +97,33 @@ seed_items as (
     inner join {{ ref('int_ledger_postings_numbered') }} as l on s.side = 'ledger' and l.ledger_entry_id = s.item_id
 ),
 
-component_keys (account_id, currency, direction, key_type, key_value) as (
-    select i.account_id, i.currency, i.direction, k.key_type, k.key_value
-    from seed_items as i
-    cross join lateral (values ('uetr', i.uetr), ('e2e', i.e2e), ('ref', i.ref)) as k (key_type, key_value)
-    where k.key_value is not null
+-- The component, as rows of two kinds that alternate: an item gives its keys,
+-- a key gives the items carrying it (an index lookup). union drops every row
+-- already found, so each key is looked up once and each item expanded once,
+-- and the items are there at the end without looking the keys up again.
+component (
+    kind, side, item_id, account_id, currency, direction, uetr, e2e, ref, key_type, key_value
+) as (
+    select 'item', side, item_id, account_id, currency, direction, uetr, e2e, ref, null, null
+    from seed_items
     union
-    -- every key of every item that carries a key of the component
-    select i.account_id, i.currency, i.direction, k.key_type, k.key_value
-    from component_keys as c
-    cross join lateral ({{ carriers }}) as i
-    cross join lateral (values ('uetr', i.uetr), ('e2e', i.e2e), ('ref', i.ref)) as k (key_type, key_value)
-    where k.key_value is not null
+    select n.*
+    from component as c
+    cross join lateral (
+        -- an item's keys
+        select 'key' as kind, null as side, null as item_id, c.account_id, c.currency, c.direction,
+            null as uetr, null as e2e, null as ref, k.key_type, k.key_value
+        from (values ('uetr', c.uetr), ('e2e', c.e2e), ('ref', c.ref)) as k (key_type, key_value)
+        where c.kind = 'item' and k.key_value is not null
+        union all
+        -- a key's items
+        select 'item', i.side, i.item_id, i.account_id, i.currency, i.direction, i.uetr, i.e2e, i.ref, null, null
+        from ({{ carriers }}) as i
+        where c.kind = 'key'
+    ) as n
 )
 
 select s.side, s.item_id from seed as s
 union
-select i.side, i.item_id
-from component_keys as c
-cross join lateral ({{ carriers }}) as i
+select c.side, c.item_id from component as c where c.kind = 'item'
 {% endif %}

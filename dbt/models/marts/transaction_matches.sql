@@ -7,8 +7,11 @@
 -- which says why that is exact) and keeps every other pair; a build of every
 -- date rebuilds all (macros/daily_partition.sql).
 -- depends_on: {{ ref('int_matching_scope') }}
+{#- a pair's id is unique: the database holds it on every write -#}
+{%- set keys = "{'match_id': {'columns': 'match_id', 'unique': true}}" -%}
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
-          pre_hook="{{ delete_rescoped('int_matching_scope') }}") }}
+          pre_hook=["{{ lookup_indexes(" ~ keys ~ ") }}", "{{ delete_rescoped('int_matching_scope') }}"],
+          post_hook={"sql": "{{ lookup_indexes(" ~ keys ~ ", after_build=true) }}", "transaction": false}) }}
 select
     m.match_id,
     m.account_id,
