@@ -64,6 +64,13 @@ INCREMENTAL = (*DATED, "intermediate.int_ledger_balances_daily")
 # incremental strategy 'restate' (macros/daily_partition.sql): a row from restate_from on that the run gives
 # again unchanged is not rewritten either
 KEPT_WHEN_UNCHANGED = ("intermediate.int_bank_movements_numbered", "intermediate.int_ledger_postings_numbered")
+# kept by item with the incremental strategy 'rescope': a row of the scope's items that the run gives again
+# unchanged is not rewritten
+KEPT_BY_ITEM = (
+    "intermediate.int_matches__references",
+    "intermediate.int_bank_entries_matched_to_ledger",
+    "marts.transaction_matches",
+)
 NEW_ACCOUNT = "XX00NEWEMIACCOUNT"
 
 
@@ -98,6 +105,11 @@ def _dated_rows(conn: psycopg.Connection, table: str) -> dict[str, tuple]:
         )
     cur = conn.execute(f"select t.{key}, t.xmin::text, {when}, t::text from {table} as t{join}")
     return {k: (xmin, d, text) for k, xmin, d, text in cur}
+
+
+def _row_versions(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
+    """Every row as (row version (xmin), the row as text), in one order."""
+    return sorted(conn.execute(f"select t.xmin::text, t::text from {table} as t").fetchall())
 
 
 def _copy_rows(conn: psycopg.Connection, table: str, where: str, params: dict, changes: dict[str, str]) -> int:
@@ -402,10 +414,16 @@ def test_a_rerun_or_backfill_of_a_day_writes_no_row_of_another_day(warehouse_url
         with psycopg.connect(warehouse_url) as conn:
             before = {table: _rows(conn, table) for table in DAILY}
             dated_before = {table: _dated_rows(conn, table) for table in DATED}
+            items_before = {table: _row_versions(conn, table) for table in KEPT_BY_ITEM}
         built = pipeline.build_marts(settings, business_date=day, run_id=f"run-{day}")
         with psycopg.connect(warehouse_url) as conn:
             after = {table: _rows(conn, table) for table in DAILY}
             dated_after = {table: _dated_rows(conn, table) for table in DATED}
+            items_after = {table: _row_versions(conn, table) for table in KEPT_BY_ITEM}
+        # the matching tables decide their scope's items again and rewrite none of their rows (nothing changed)
+        for table in KEPT_BY_ITEM:
+            assert items_before[table], f"{table} is empty: the check below would check nothing"
+            assert items_after[table] == items_before[table], f"{table}: rows rewritten by the run of {day}"
         # partitioned by a row's own date: the rows before the day are not rewritten, those from it
         # on (restate_from is the day: nothing new) are, to the values they had; the numbered tables
         # rewrite none (nothing changed), so a rerun or a backfill writes no row of theirs at all

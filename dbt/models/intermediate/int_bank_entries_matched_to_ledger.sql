@@ -7,10 +7,10 @@
         'ledger_booking_date': 'ledger_booking_date',
         'unsettled': {'columns': 'account_id', 'where': unsettled_match()},
     }" -%}
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='rescope', on_schema_change='fail',
+          unique_key='match_id', meta={'rescoped_by': 'int_matching_scope'},
           pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off",
-                    "{{ lookup_indexes(" ~ lookups ~ ") }}",
-                    "{{ delete_rescoped('int_matching_scope') }}"],
+                    "{{ lookup_indexes(" ~ lookups ~ ") }}"],
           post_hook={"sql": "{{ lookup_indexes(" ~ lookups ~ ", after_build=true) }}", "transaction": false}) }}
 -- The anti-joins below run against CTEs the planner cannot count: a nested
 -- loop over them is quadratic, so this model's transaction plans without one;
@@ -40,8 +40,11 @@ with coverage as (
     group by account_id
 ),
 
+-- every movement this run decides: each row below with a bank side is one of
+-- them, so the last join reads these too, not every movement booked
 bank_all as (
-    select * from {{ ref('int_bank_movements_numbered') }}
+    select b.* from {{ ref('int_bank_movements_numbered') }} as b
+    where {{ scoped_to('int_matching_scope', 'bank', 'b.bank_entry_id') }}
 ),
 
 reversed_ids as (
@@ -53,7 +56,6 @@ reversed_ids as (
 bank as (
     select * from bank_all as b
     where not exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
-        and {{ scoped_to('int_matching_scope', 'bank', 'b.bank_entry_id') }}
 ),
 
 ledger as (
@@ -156,7 +158,6 @@ reversed_rows as (
         'reversed' as match_status, null::text as match_pass, null::numeric as amount_difference
     from bank_all as b
     where exists (select 1 from reversed_ids as r where r.bank_entry_id = b.bank_entry_id)
-        and {{ scoped_to('int_matching_scope', 'bank', 'b.bank_entry_id') }}
 ),
 
 all_rows as (

@@ -4,10 +4,10 @@
         'bank_entry_id': {'columns': 'bank_entry_id', 'unique': true},
         'ledger_entry_id': {'columns': 'ledger_entry_id', 'unique': true},
     }" -%}
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='rescope', on_schema_change='fail',
+          unique_key='bank_entry_id', meta={'rescoped_by': 'int_matches__references_scope'},
           pre_hook=["set local enable_nestloop = off", "set local enable_mergejoin = off",
-                    "{{ lookup_indexes(" ~ keys ~ ") }}",
-                    "{{ delete_rescoped('int_matches__references_scope') }}"],
+                    "{{ lookup_indexes(" ~ keys ~ ") }}"],
           post_hook=["{% if not is_incremental() %}analyze {{ this }}{% endif %}",
                      {"sql": "{{ lookup_indexes(" ~ keys ~ ", after_build=true) }}", "transaction": false}]) }}
 -- Incremental: a daily run decides again only the items of

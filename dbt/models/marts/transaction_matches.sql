@@ -9,8 +9,9 @@
 -- depends_on: {{ ref('int_matching_scope') }}
 {#- a pair's id is unique: the database holds it on every write -#}
 {%- set keys = "{'match_id': {'columns': 'match_id', 'unique': true}}" -%}
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
-          pre_hook=["{{ lookup_indexes(" ~ keys ~ ") }}", "{{ delete_rescoped('int_matching_scope') }}"],
+{{ config(materialized='incremental', incremental_strategy='rescope', on_schema_change='fail',
+          unique_key='match_id', meta={'rescoped_by': 'int_matching_scope'},
+          pre_hook="{{ lookup_indexes(" ~ keys ~ ") }}",
           post_hook={"sql": "{{ lookup_indexes(" ~ keys ~ ", after_build=true) }}", "transaction": false}) }}
 select
     m.match_id,
