@@ -82,47 +82,66 @@
     {%- if earliest is none -%} true {%- else -%} {{ column }} >= '{{ earliest }}'::date {%- endif -%}
 {%- endmacro %}
 
-{#- The incremental strategy of the numbered movements and postings
-    (incremental_strategy='restate', meta restated_by: the date column,
-    unique_key: the row's id): the rows dated from restate_from on become exactly the
-    select's, as a delete of them all and an append would make them, but a row
-    the select gives again unchanged (most of the day before the run's own, when
-    late items touch it) stays where it is: only the rows that changed or are new
-    are deleted and inserted, and pay for the table's lookup indexes. The select
-    reads its own table's rows before the date only (kept_before_restated).
-    Without a date (a build of every date on existing tables) every row is
-    replaced. Nested loops here: each side is looked up by its id (the target's
-    by its index), whatever the model's own select was planned with. -#}
-{% macro get_incremental_restate_sql(arg_dict) -%}
+{#- What the strategies 'restate' and 'rescope' share: the target's rows that
+    `replaced` holds of (a condition on the alias kept) become exactly the
+    select's (source), as a delete of them all and an append would make them
+    (the select gives only rows that `replaced` holds of), but a row the select
+    gives again unchanged stays where it is: only the rows that changed or are
+    new are deleted and inserted, and pay for the table's indexes. With
+    `replaced` none (an incremental run without a date or a scope: a build of
+    every date on existing tables) every row is replaced. The delete hashes the
+    select's rows (a temporary table without statistics, whose nested loop was
+    quadratic in transaction_matches). The insert finds a new row's twin among
+    the kept rows by the unique key; with by_key_lookups, by that key's index
+    whatever the planner guesses (a target whose replaced rows are not found by
+    an index, the scope's items: a hash of the whole target cost
+    transaction_matches 66-90 ms at 30 demo days, the lookups 20 ms). -#}
+{% macro replace_changed_rows(arg_dict, replaced, by_key_lookups) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set key = config.get('unique_key') -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | list -%}
     {%- set new_row = 'new.' ~ columns | join(', new.') -%}
     {%- set kept_row = 'kept.' ~ columns | join(', kept.') -%}
-    {%- set earliest = restate_from() -%}
-    {%- if earliest is none -%}
+    {%- if replaced is none -%}
         delete from {{ target }};
         insert into {{ target }} ({{ columns | join(', ') }})
         select {{ columns | join(', ') }} from {{ source }}
     {%- else -%}
-        {%- set date_column = config.get('meta')['restated_by'] -%}
-        set local enable_nestloop = on;
+        set local enable_nestloop = off;
         delete from {{ target }} as kept
-        where kept.{{ date_column }} >= '{{ earliest }}'::date
+        where {{ replaced }}
             and not exists (
                 select 1 from {{ source }} as new
                 where new.{{ key }} = kept.{{ key }} and ({{ new_row }}) is not distinct from ({{ kept_row }})
             );
+        set local enable_nestloop = on;
+        {%- if by_key_lookups %}
+        set local enable_hashjoin = off;
+        set local enable_mergejoin = off;
+        {%- endif %}
         insert into {{ target }} ({{ columns | join(', ') }})
         select {{ new_row }}
         from {{ source }} as new
         where not exists (
             select 1 from {{ target }} as kept
-            where kept.{{ key }} = new.{{ key }} and kept.{{ date_column }} >= '{{ earliest }}'::date
+            where kept.{{ key }} = new.{{ key }} and {{ replaced }}
                 and ({{ new_row }}) is not distinct from ({{ kept_row }})
         )
     {%- endif -%}
+{%- endmacro %}
+
+{#- The incremental strategy of the numbered movements and postings
+    (incremental_strategy='restate', meta restated_by: the date column,
+    unique_key: the row's id): the rows dated from restate_from on are replaced
+    (replace_changed_rows; most of the day before the run's own, given again
+    unchanged when late items touch it, stays). The select reads its own table's
+    rows before the date only (kept_before_restated). -#}
+{% macro get_incremental_restate_sql(arg_dict) -%}
+    {%- set earliest = restate_from() -%}
+    {%- set date_column = config.get('meta')['restated_by'] -%}
+    {%- set replaced = none if earliest is none else "kept." ~ date_column ~ " >= '" ~ earliest ~ "'::date" -%}
+    {{ replace_changed_rows(arg_dict, replaced, by_key_lookups=false) }}
 {%- endmacro %}
 
 {#- The rows of the model's own table that stay as they are in a daily run (those
@@ -204,48 +223,16 @@
     int_bank_entries_matched_to_ledger, transaction_matches;
     incremental_strategy='rescope', meta rescoped_by: the scope model,
     unique_key: the row's id, a unique index of the table): the rows of the
-    items the scope lists become exactly the select's, as a delete of them all
-    and an append would make them (the select gives rows of those items only),
-    but a row the select gives again unchanged (most of them: the scope is the
-    components the day's rows reach, and most of their pairs stand) stays where
-    it is, so only the rows that changed are deleted and inserted, and pay for
-    the table's indexes (deleting and inserting the same keys again cost a
-    unique index more than the data test it replaced). Without a scope (a build
-    of every date on an existing table) every row is replaced. -#}
+    items the scope lists are replaced (replace_changed_rows; most of them, the
+    pairs that stand in the components the day's rows reach, stay), so
+    deleting and inserting the same keys again does not cost the unique index
+    more than the data test it replaced. -#}
 {% macro get_incremental_rescope_sql(arg_dict) -%}
-    {%- set target = arg_dict['target_relation'] -%}
-    {%- set source = arg_dict['temp_relation'] -%}
-    {%- set key = config.get('unique_key') -%}
     {%- set scope_model = config.get('meta')['rescoped_by'] -%}
-    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | list -%}
-    {%- set new_row = 'new.' ~ columns | join(', new.') -%}
-    {%- set kept_row = 'kept.' ~ columns | join(', kept.') -%}
-    {%- if not rematch_scoped() -%}
-        delete from {{ target }};
-        insert into {{ target }} ({{ columns | join(', ') }})
-        select {{ columns | join(', ') }} from {{ source }}
-    {%- else -%}
-        {#- the delete hashes the select's rows (a temporary table without
-            statistics, whose nested loop was quadratic); the insert looks the
-            target up by its unique key (a hash of the whole target cost
-            transaction_matches 66-90 ms at 30 demo days, the lookups 20 ms) -#}
-        set local enable_nestloop = off;
-        delete from {{ target }} as kept
-        where ({{ in_scope(scope_model, 'bank', 'kept.bank_entry_id') }}
-            or {{ in_scope(scope_model, 'ledger', 'kept.ledger_entry_id') }})
-            and not exists (
-                select 1 from {{ source }} as new
-                where new.{{ key }} = kept.{{ key }} and ({{ new_row }}) is not distinct from ({{ kept_row }})
-            );
-        set local enable_nestloop = on;
-        set local enable_hashjoin = off;
-        set local enable_mergejoin = off;
-        insert into {{ target }} ({{ columns | join(', ') }})
-        select {{ new_row }}
-        from {{ source }} as new
-        where not exists (
-            select 1 from {{ target }} as kept
-            where kept.{{ key }} = new.{{ key }} and ({{ new_row }}) is not distinct from ({{ kept_row }})
-        )
+    {%- set replaced = none -%}
+    {%- if rematch_scoped() -%}
+        {%- set replaced = "(" ~ in_scope(scope_model, 'bank', 'kept.bank_entry_id')
+            ~ " or " ~ in_scope(scope_model, 'ledger', 'kept.ledger_entry_id') ~ ")" -%}
     {%- endif -%}
+    {{ replace_changed_rows(arg_dict, replaced, by_key_lookups=true) }}
 {%- endmacro %}
