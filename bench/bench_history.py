@@ -77,7 +77,7 @@ def fresh_database(settings: config.Settings, template: str | None = None) -> st
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
         if template is None:
-            conn.execute(sql.SQL("create database {}").format(name))
+            db.create_database(conn, settings.database_name)
         else:
             # a file copy, then a checkpoint: the default (WAL_LOG) writes the whole copy to the WAL
             # and leaves it to a checkpoint during the timed run, which would time the bench's own copying

@@ -56,7 +56,7 @@ def fresh_database(settings: config.Settings) -> str:
 
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.database_name)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.database_name)))
+        db.create_database(conn, settings.database_name)
     parts = conninfo_to_dict(admin)
     parts["dbname"] = settings.database_name
     url = make_conninfo(**parts)

@@ -29,6 +29,33 @@ log = logging.getLogger(__name__)
 logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
+def create_database(conn: psycopg.Connection, name: str, template: str | None = None) -> None:
+    """``create database name`` on an autocommit connection: a copy of ``template``, or a new
+    warehouse whose text compares byte by byte (collation "C").
+
+    Every index insert, sort and merge of the warehouse compares text keys (ids, references,
+    UUIDs). Under a libc locale each comparison is a strcoll call and PostgreSQL gives up its
+    abbreviated sort keys; under "C" it is a memcmp: a first dbt build of a million entries took
+    89 s instead of 106 s (C.UTF-8, same rows). "C" orders UTF-8 text by code point as C.UTF-8
+    does, and the same on every machine, where a linguistic locale (en_US.UTF-8, the server's
+    default on many) sorts by rules that differ between them. The character classes (lower(),
+    regular expressions) stay the server's: template1's encoding and LC_CTYPE.
+    """
+    create = sql.SQL("create database {}").format(sql.Identifier(name))
+    if template is not None:
+        conn.execute(create + sql.SQL(" template {}").format(sql.Identifier(template)))
+        return
+    encoding, ctype = one(
+        conn.execute("select pg_encoding_to_char(encoding), datctype from pg_database where datname = 'template1'")
+    )
+    conn.execute(
+        create
+        + sql.SQL(" template template0 encoding {} locale_provider libc lc_collate 'C' lc_ctype {}").format(
+            sql.Literal(encoding), sql.Literal(ctype)
+        )
+    )
+
+
 @functools.cache
 def _embedded_url(pgdata: Path, database: str) -> str:
     import warnings
@@ -42,7 +69,7 @@ def _embedded_url(pgdata: Path, database: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone()
         if not exists:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+            create_database(conn, database)
             log.info("created database %s on the embedded server in %s", database, pgdata)
     parts = conninfo_to_dict(admin_url)
     return f"postgresql://{parts.get('user', 'postgres')}:@/{quote(database)}?host={parts['host']}"

@@ -72,12 +72,9 @@ def _url_for(admin_url: str, dbname: str) -> str:
 
 def _create_database(admin: str, dbname: str, template: str | None = None) -> str:
     """A new database ``dbname`` (empty, or a copy of ``template``); returns its URL."""
-    create = sql.SQL("create database {}").format(sql.Identifier(dbname))
-    if template is not None:
-        create += sql.SQL(" template {}").format(sql.Identifier(template))
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
-        conn.execute(create)
+        db.create_database(conn, dbname, template)
     return _url_for(admin, dbname)
 
 

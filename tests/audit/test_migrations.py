@@ -32,7 +32,7 @@ def empty_url(request, monkeypatch, tmp_path) -> Iterator[str]:
     name = f"t_migr_{re.sub(r'[^a-z0-9]+', '_', request.node.name.lower())[:30]}_{os.getpid()}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        db.create_database(conn, name)
     parts = conninfo_to_dict(admin)
     parts["dbname"] = name
     url = make_conninfo(**parts)

@@ -45,7 +45,7 @@ class PrivateServer:
         admin = server.get_uri()
         with psycopg.connect(admin, autocommit=True) as conn:
             if not conn.execute("select 1 from pg_database where datname = 'deltran'").fetchone():
-                conn.execute("create database deltran")
+                db.create_database(conn, "deltran")
         parts = conninfo_to_dict(admin)
         parts["dbname"] = "deltran"
         self.url = make_conninfo(**parts)

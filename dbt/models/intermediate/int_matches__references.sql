@@ -30,7 +30,8 @@
 -- dates within the tolerance. Each TxDtls of a batch-booked entry is its own
 -- movement, so it matches on its own references (matched_on batch_details).
 --
--- Steps, each only over what earlier steps left:
+-- Steps, each only over what earlier steps left (bank_open_n, ledger_open_n: the
+-- first step pairs most items, so the later ones join the rest, not everything):
 --   a. per key in priority order, equal amounts, mutual nearest value date:
 --      instalments (one EndToEndId, several amounts) pair by reference AND amount;
 --   b. per key, different amounts where the pair is the only candidate on both
@@ -74,6 +75,8 @@ ledger as (
 -- noqa: disable=LT02
 {% for (key, bank_col, ledger_col), exact in steps %}
 {% set n = loop.index %}
+{% set bank_open = 'bank' if loop.first else 'bank_open_' ~ n %}
+{% set ledger_open = 'ledger' if loop.first else 'ledger_open_' ~ n %}
 candidates_{{ n }} as (
     select
         b.bank_entry_id,
@@ -93,33 +96,43 @@ candidates_{{ n }} as (
         count(*) over (partition by b.bank_entry_id) as bank_rank,
         count(*) over (partition by l.ledger_entry_id) as ledger_rank
         {% endif %}
-    from bank as b
-    inner join ledger as l
+    from {{ bank_open }} as b
+    inner join {{ ledger_open }} as l
         on l.account_id = b.account_id
         and l.currency = b.currency
         and l.bank_direction = b.credit_debit
         and l.{{ ledger_col }} = b.{{ bank_col }}
         {% if exact %}and l.amount = b.amount{% endif %}
     where abs(b.effective_value_date - l.effective_value_date) <= {{ tolerance }}
-        {% if not loop.first %}
-        and not exists (select 1 from pairs_{{ n - 1 }} as p where p.bank_entry_id = b.bank_entry_id)
-        and not exists (select 1 from pairs_{{ n - 1 }} as p where p.ledger_entry_id = l.ledger_entry_id)
-        {% endif %}
 ),
 
 pairs_{{ n }} as (
-    {% if not loop.first %}
-    select * from pairs_{{ n - 1 }}
-    union all
-    {% endif %}
     select bank_entry_id, ledger_entry_id, matched_on, amount_difference
     from candidates_{{ n }}
     where bank_rank = 1 and ledger_rank = 1
 ),
-{% endfor %}
--- noqa: enable=LT02
+{% if not loop.last %}
 
-final as (select * from pairs_{{ steps | length }})
+-- what the steps so far left unpaired: the next step's items
+bank_open_{{ n + 1 }} as (
+    select b.* from {{ bank_open }} as b
+    where not exists (select 1 from pairs_{{ n }} as p where p.bank_entry_id = b.bank_entry_id)
+),
+
+ledger_open_{{ n + 1 }} as (
+    select l.* from {{ ledger_open }} as l
+    where not exists (select 1 from pairs_{{ n }} as p where p.ledger_entry_id = l.ledger_entry_id)
+),
+{% endif %}
+{% endfor %}
+
+final as (
+    {% for _ in steps %}
+    select * from pairs_{{ loop.index }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+)
+-- noqa: enable=LT02
 
 select
     bank_entry_id,
