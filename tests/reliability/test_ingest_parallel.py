@@ -38,6 +38,8 @@ BATCH = {
     "e_not_a_message.xml": "<Document xmlns='urn:example:unknown'><Nothing/></Document>",
     "f_unbalanced.csv": UNBALANCED,
     "g_notes.txt": "not a file the platform takes",
+    # read well, refused by the database (a NUL in text): written as its reading ends, quarantined in file order
+    "g_ledger_nul.csv": LEDGER.replace("o0,open0", "o0\x00,open0").replace("c0,open0", "c0\x00,open0"),
     "h_statement_other_day.xml": GOOD_STATEMENT.replace("S-ACC-P1", "S-ACC-P1-B").replace("S-ACC-P2", "S-ACC-P2-B"),
 }
 
@@ -93,8 +95,10 @@ def test_a_batch_parsed_in_parallel_loads_and_quarantines_as_one_read_file_by_fi
         "e_not_a_message.xml": "quarantined",
         "f_unbalanced.csv": "quarantined",
         "g_notes.txt": "quarantined",
+        "g_ledger_nul.csv": "quarantined",
         "h_statement_other_day.xml": "loaded",
     }
+    assert "rejected by the database" in outcomes["g_ledger_nul.csv"][3]
     assert serial[1]["bank_entries"], "the good statements' entries are loaded"
     assert not [row for row in serial[1]["bank_entries"] if row[0] == "b_truncated.xml"]
 
