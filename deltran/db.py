@@ -48,10 +48,12 @@ def create_database(conn: psycopg.Connection, name: str, template: str | None = 
     encoding, ctype = one(
         conn.execute("select pg_encoding_to_char(encoding), datctype from pg_database where datname = 'template1'")
     )
+    # libc's "C", not the server's default provider (ICU on some servers since PostgreSQL 15)
+    provider = sql.SQL(" locale_provider libc" if conn.info.server_version >= 150000 else "")
     conn.execute(
         create
-        + sql.SQL(" template template0 encoding {} locale_provider libc lc_collate 'C' lc_ctype {}").format(
-            sql.Literal(encoding), sql.Literal(ctype)
+        + sql.SQL(" template template0 encoding {}{} lc_collate 'C' lc_ctype {}").format(
+            sql.Literal(encoding), provider, sql.Literal(ctype)
         )
     )
 
