@@ -103,20 +103,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_text(value: object) -> str:
-    """One value in PostgreSQL's COPY text format."""
-    if value is None:
-        return r"\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    text = str(value)
-    if any(ch in text for ch in "\\\t\n\r"):
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
 def _bool_text(value: bool) -> str:
     return "t" if value else "f"
 
@@ -135,6 +121,19 @@ _TEXT_OF: dict[type, Callable[[Any], str]] = {
     datetime: datetime.isoformat,
     date: date.isoformat,
 }
+
+
+def _copy_text(value: object) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    to_text = _TEXT_OF.get(value.__class__)
+    if to_text is not None:
+        return to_text(value)
+    if isinstance(value, (datetime, date)):  # a subclass of one
+        return value.isoformat()
+    text = str(value)
+    if any(ch in text for ch in "\\\t\n\r"):
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
 
 
 def _copy_line(values: tuple) -> str:
@@ -470,26 +469,20 @@ def _ingest_in_parallel(
             # million lines). Its id was taken in name order before, so the rows are the same; what
             # is quarantined, and anything else (a duplicate, a second copy in the batch, a worker
             # that failed), waits for the pass in name order below, so the records are too.
-            done: dict[Path, FileOutcome] = {}
-            refused: dict[Path, str] = {}
+            written: dict[Path, FileOutcome | str] = {}  # loaded, or the reason the database refused it
             reading_of = {future: path for path, (_, future) in readings.items()}
             for future in as_completed(reading_of):
                 path = reading_of[future]
-                if future.exception() is not None or future.result()[0] != "read":
-                    continue
-                outcome = _ingest_unless_bad(conn, path, settings, hashes[path], readings[path])
+                if future.exception() is None and future.result()[0] == "read":
+                    written[path] = _ingest_unless_bad(conn, path, settings, hashes[path], readings[path])
+            outcomes = []
+            for path in paths:
+                outcome = written.get(path)
                 if isinstance(outcome, str):
-                    refused[path] = outcome
-                else:
-                    done[path] = outcome
-            outcomes = [
-                done[path]
-                if path in done
-                else _quarantine(conn, path, hashes[path], refused[path], settings)
-                if path in refused
-                else ingest_file(conn, path, settings, sha256=hashes[path], reading=readings.get(path))
-                for path in paths
-            ]
+                    outcome = _quarantine(conn, path, hashes[path], outcome, settings)
+                elif outcome is None:
+                    outcome = ingest_file(conn, path, settings, sha256=hashes[path], reading=readings.get(path))
+                outcomes.append(outcome)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise

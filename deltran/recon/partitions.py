@@ -215,14 +215,11 @@ def first_build_touched(conn: psycopg.Connection) -> tuple[int | None, date | No
     return (row[0], row[1]) if row else (None, None)
 
 
-def _nothing_built(conn: psycopg.Connection) -> bool:
-    """No daily build recorded and no business date in the marts (not even by a build of every date)."""
+def _built_dates_sql(conn: psycopg.Connection) -> str:
+    """A query of the business dates that have rows: built by a daily run, or by a build of every date before it."""
     has_mart = conn.execute("select to_regclass('marts.account_reconciliation') is not null").fetchone()
-    built = "select 1 from tiers.daily_builds" + (
-        " union all select 1 from marts.account_reconciliation" if has_mart and has_mart[0] else ""
-    )
-    row = conn.execute(f"select exists ({built})").fetchone()
-    return not (row and row[0])
+    mart_dates = " union select business_date from marts.account_reconciliation" if has_mart and has_mart[0] else ""
+    return f"select business_date from tiers.daily_builds{mart_dates}"
 
 
 def plan(conn: psycopg.Connection, business_date: date, value_date_tolerance_days: int = 0) -> Plan:
@@ -231,7 +228,9 @@ def plan(conn: psycopg.Connection, business_date: date, value_date_tolerance_day
         "select coalesce(max(files_through), 0), coalesce(max(decisions_through), 0) from tiers.daily_builds"
     ).fetchone()
     seen, seen_decisions = (int(through[0]), int(through[1])) if through else (0, 0)
-    if _nothing_built(conn):
+    built_dates = _built_dates_sql(conn)
+    anything_built = conn.execute(f"select exists ({built_dates})").fetchone()
+    if not (anything_built and anything_built[0]):
         # a first build: every raw row is new, and no built date can be restated
         last_file, earliest_row = first_build_touched(conn)
         files = [(last_file, "every file loaded (a first build)", earliest_row)] if last_file else []
@@ -253,14 +252,10 @@ def plan(conn: psycopg.Connection, business_date: date, value_date_tolerance_day
     # a match without a shared reference pairs within the value-date tolerance:
     # the business dates it reaches may change too
     start = touched_from - timedelta(days=value_date_tolerance_days)
-    # the dates that have rows: built by a daily run, or by a whole build before it
-    has_mart = conn.execute("select to_regclass('marts.account_reconciliation') is not null").fetchone()
-    mart_dates = " union select business_date from marts.account_reconciliation" if has_mart and has_mart[0] else ""
     built = [
         d
         for (d,) in conn.execute(
-            f"select business_date from (select business_date from tiers.daily_builds{mart_dates}) as b"
-            " where business_date >= %s group by 1 order by 1",
+            f"select business_date from ({built_dates}) as b where business_date >= %s group by 1 order by 1",
             (start,),
         )
     ]
